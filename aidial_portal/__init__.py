@@ -1,0 +1,1 @@
+"""AiDial Portal: Zitadel sign-in with a role-based MFA policy."""
