@@ -1,0 +1,302 @@
+"""The provider's state: organisations, the project, users and their factors, clients, sessions.
+
+Secrets that the provider only needs to recognise (client secrets, recovery codes, personal
+access tokens, authorization codes, access tokens) are stored as keyed digests. TOTP secrets
+must be readable to check codes, as in Zitadel (which encrypts them at rest).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
+from authlib.oidc.core import AuthorizationCodeMixin
+from django.db import models
+from django.utils import timezone
+
+from local_idp import crypto
+
+ROLE_KEYS = (
+    "partner_admin",
+    "aidial_admin",
+    "aidial_operator",
+    "client_admin",
+    "client_manager",
+    "client_staff",
+    "partner_user",
+)
+
+SESSION_LIFETIME = timedelta(hours=12)
+AUTHORIZATION_CODE_LIFETIME = timedelta(minutes=10)
+
+
+def new_resource_id() -> str:
+    """An 18-digit numeric id, shaped like Zitadel's resource ids."""
+    return str(10**17 + secrets.randbelow(9 * 10**17))
+
+
+class Organization(models.Model):
+    id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
+    name = models.CharField(max_length=200, unique=True)
+    primary_domain = models.CharField(max_length=253, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Project(models.Model):
+    id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
+    name = models.CharField(max_length=200, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+PROJECT_NAME = "AiDial Portal"
+
+
+def the_project() -> Project:
+    """The one project every client belongs to (its id is the second ID-token audience)."""
+    project, _ = Project.objects.get_or_create(name=PROJECT_NAME)
+    return project
+
+
+class User(models.Model):
+    HUMAN = "human"
+    MACHINE = "machine"
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
+    kind = models.CharField(
+        max_length=10, choices=[(HUMAN, "Human"), (MACHINE, "Machine")], default=HUMAN
+    )
+    login_name = models.CharField(max_length=254, unique=True)
+    display_name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    email_verified = models.BooleanField(default=True)
+    password = models.CharField(max_length=256, blank=True)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
+    roles = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.login_name
+
+    @property
+    def has_totp(self) -> bool:
+        return TotpDevice.objects.filter(user=self).exists()
+
+
+class TotpDevice(models.Model):
+    """The one TOTP generator a user may have (Zitadel allows one per user)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp")
+    secret = models.CharField(max_length=64)
+    # The highest time step accepted so far: a code can never be used twice.
+    last_used_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"TOTP of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}"
+
+
+class PersonalAccessToken(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"PAT of {self.user_id}"
+
+
+class FailedAttempt(models.Model):
+    """A failed password or code check, counted per login name (existing or not)."""
+
+    login_name = models.CharField(max_length=254, db_index=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"failed attempt for {self.login_name}"
+
+
+class Client(models.Model, ClientMixin):
+    client_id = models.CharField(max_length=100, unique=True)
+    secret_digest = models.CharField(max_length=64, blank=True)
+    public = models.BooleanField(default=False)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT)
+    redirect_uris = models.JSONField(default=list)
+    post_logout_redirect_uris = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.client_id
+
+    # Authlib's ClientMixin -------------------------------------------------------------
+    @property
+    def client_metadata(self) -> dict[str, Any]:
+        return {"post_logout_redirect_uris": list(self.post_logout_redirect_uris)}
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        uris = list(self.redirect_uris)
+        return uris[0] if len(uris) == 1 else None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        from local_idp.claims import allowed_scopes  # noqa: PLC0415 - claims imports models
+
+        return " ".join(allowed_scopes(scope or ""))
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if self.public or not self.secret_digest:
+            return False
+        return crypto.digest_matches("client-secret", client_secret, self.secret_digest)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.public:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "authorization_code"
+
+
+class IdpSession(models.Model):
+    """A sign-in session as the Session API v2 shows it (its id is the ``sid`` claim)."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
+    user = models.ForeignKey(User, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(default=timezone.now)
+    sequence = models.BigIntegerField(default=1)
+    user_verified_at = models.DateTimeField()
+    password_verified_at = models.DateTimeField(null=True, blank=True)
+    totp_verified_at = models.DateTimeField(null=True, blank=True)
+    recovery_code_verified_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    terminated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"session {self.id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.terminated_at is None and self.expires_at > timezone.now()
+
+    @property
+    def auth_time(self) -> datetime:
+        """The latest password or TOTP check; a recovery-code check does not move it."""
+        checks = [t for t in (self.password_verified_at, self.totp_verified_at) if t]
+        return max(checks) if checks else self.user_verified_at
+
+    @property
+    def second_factor_at(self) -> datetime | None:
+        checks = [t for t in (self.totp_verified_at, self.recovery_code_verified_at) if t]
+        return max(checks) if checks else None
+
+    @property
+    def amr(self) -> list[str]:
+        """Zitadel's mapping: password ``pwd``; TOTP or recovery code one ``otp``; ``mfa`` at 2+."""
+        values: list[str] = []
+        if self.password_verified_at:
+            values.append("pwd")
+        if self.totp_verified_at or self.recovery_code_verified_at:
+            values.append("otp")
+        if len(values) >= 2:
+            values.append("mfa")
+        return values
+
+    def record_check(self, field: str, at: datetime) -> None:
+        setattr(self, field, at)
+        self.changed_at = at
+        self.sequence += 1
+        self.save(update_fields=[field, "changed_at", "sequence"])
+
+
+class AuthorizationCode(models.Model, AuthorizationCodeMixin):
+    code_digest = models.CharField(max_length=64, unique=True)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE)
+    user = models.ForeignKey(User, on_delete=models.CASCADE)
+    session = models.ForeignKey(IdpSession, on_delete=models.CASCADE)
+    redirect_uri = models.TextField()
+    scope = models.TextField(blank=True)
+    nonce = models.CharField(max_length=512, blank=True)
+    code_challenge = models.CharField(max_length=128, blank=True)
+    code_challenge_method = models.CharField(max_length=10, blank=True)
+    auth_time = models.DateTimeField()
+    amr = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"authorization code for {self.client_id}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.created_at + AUTHORIZATION_CODE_LIFETIME < timezone.now()
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce or None
+
+    def get_auth_time(self) -> int:
+        return int(self.auth_time.timestamp())
+
+    def get_amr(self) -> list[str]:
+        return list(self.amr)
+
+
+class AccessToken(models.Model, TokenMixin):
+    token_digest = models.CharField(max_length=64, unique=True)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE)
+    user = models.ForeignKey(User, on_delete=models.CASCADE)
+    scope = models.TextField(blank=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_in = models.IntegerField(default=3600)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"access token for {self.client_id}"
+
+    def check_client(self, client: Client) -> bool:
+        return bool(self.client_id == client.pk)
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in
+
+    def is_expired(self) -> bool:
+        return self.issued_at + timedelta(seconds=self.expires_in) < timezone.now()
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+    def get_user(self) -> User:
+        return self.user
+
+    def get_client(self) -> Client:
+        return self.client

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from local_idp.views import api, console, login, oidc
+
+handler404 = "local_idp.views.common.handler404"
+handler500 = "local_idp.views.common.handler500"
+
+urlpatterns = [
+    path(".well-known/openid-configuration", oidc.discovery),
+    path("oauth/v2/authorize", oidc.authorize),
+    path("oauth/v2/authorize/callback", oidc.authorize_callback),
+    path("oauth/v2/token", oidc.token),
+    path("oauth/v2/keys", oidc.jwks),
+    path("oidc/v1/userinfo", oidc.userinfo),
+    path("oidc/v1/end_session", oidc.end_session),
+    path("ui/login/login", login.login),
+    path("ui/login/mfa/verify", login.mfa_verify),
+    path("ui/login/mfa/prompt", login.mfa_prompt),
+    path("ui/console/users/me", console.security),
+    path("ui/console/users/me/totp", console.add_totp),
+    path("ui/console/users/me/totp/remove", console.remove_totp),
+    path("ui/console/users/me/recovery-codes", console.regenerate_recovery_codes),
+    path("v2/sessions/<str:session_id>", api.get_session),
+    path("v2/users/<str:user_id>/authentication_methods", api.list_authentication_methods),
+]

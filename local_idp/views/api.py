@@ -1,0 +1,112 @@
+"""The Zitadel API subset the portal reads: Session API v2 and authentication methods."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from local_idp import crypto
+from local_idp.models import IdpSession, PersonalAccessToken, RecoveryCode, TotpDevice, User
+from local_idp.views.common import GRPC_NOT_FOUND, GRPC_UNAUTHENTICATED, api_error
+
+View = Callable[..., HttpResponse]
+
+
+def rfc3339(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def personal_access_token_required(view: View) -> View:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = _bearer_token(request)
+        if not token:
+            return api_error(401, GRPC_UNAUTHENTICATED, "Authorization header is missing.")
+        known = PersonalAccessToken.objects.filter(
+            token_digest=crypto.digest("personal-access-token", token)
+        ).exists()
+        if not known:
+            return api_error(401, GRPC_UNAUTHENTICATED, "The token is not valid.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def session_json(session: IdpSession) -> dict[str, Any]:
+    user = session.user
+    found: dict[str, Any] = {
+        "user": {
+            "verifiedAt": rfc3339(session.user_verified_at),
+            "id": user.id,
+            "loginName": user.login_name,
+            "displayName": user.display_name,
+            "organizationId": user.organization_id,
+        }
+    }
+    # Only the factors checked in this session appear, as in Zitadel.
+    if session.password_verified_at:
+        found["password"] = {"verifiedAt": rfc3339(session.password_verified_at)}
+    if session.totp_verified_at:
+        found["totp"] = {"verifiedAt": rfc3339(session.totp_verified_at)}
+    if session.recovery_code_verified_at:
+        found["recoveryCode"] = {"verifiedAt": rfc3339(session.recovery_code_verified_at)}
+    return {
+        "session": {
+            "id": session.id,
+            "creationDate": rfc3339(session.created_at),
+            "changeDate": rfc3339(session.changed_at),
+            "sequence": str(session.sequence),
+            "factors": found,
+            "expirationDate": rfc3339(session.expires_at),
+        }
+    }
+
+
+@require_GET
+@personal_access_token_required
+def get_session(request: HttpRequest, session_id: str) -> HttpResponse:
+    session = (
+        IdpSession.objects.filter(pk=session_id, terminated_at__isnull=True)
+        .select_related("user")
+        .first()
+    )
+    if session is None:
+        return api_error(404, GRPC_NOT_FOUND, "Session not found.")
+    return JsonResponse(session_json(session))
+
+
+def authentication_methods(user: User) -> list[str]:
+    methods: list[str] = []
+    if user.password:
+        methods.append("AUTHENTICATION_METHOD_TYPE_PASSWORD")
+    if TotpDevice.objects.filter(user=user).exists():
+        methods.append("AUTHENTICATION_METHOD_TYPE_TOTP")
+    if RecoveryCode.objects.filter(user=user, used_at__isnull=True).exists():
+        methods.append("AUTHENTICATION_METHOD_TYPE_RECOVERY_CODE")
+    return methods
+
+
+@require_GET
+@personal_access_token_required
+def list_authentication_methods(request: HttpRequest, user_id: str) -> HttpResponse:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return api_error(404, GRPC_NOT_FOUND, "User not found.")
+    methods = authentication_methods(user)
+    return JsonResponse(
+        {
+            "details": {"totalResult": str(len(methods)), "timestamp": rfc3339(timezone.now())},
+            "authMethodTypes": methods,
+        }
+    )

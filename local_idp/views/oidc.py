@@ -1,0 +1,184 @@
+"""OpenID Connect endpoints at Zitadel's paths; the protocol itself is Authlib's."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+from authlib.integrations.django_oauth2.resource_protector import return_error_response
+from authlib.oauth2 import OAuth2Error
+from authlib.oidc.core.errors import LoginRequiredError
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from local_idp import claims, config, keys, oauth, signin
+from local_idp.models import IdpSession, the_project
+from local_idp.views.common import error_page
+
+
+@require_GET
+def discovery(request: HttpRequest) -> JsonResponse:
+    issuer = config.issuer()
+    return JsonResponse(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/oauth/v2/authorize",
+            "token_endpoint": f"{issuer}/oauth/v2/token",
+            "userinfo_endpoint": f"{issuer}/oidc/v1/userinfo",
+            "jwks_uri": f"{issuer}/oauth/v2/keys",
+            "end_session_endpoint": f"{issuer}/oidc/v1/end_session",
+            "scopes_supported": ["openid", "profile", "email", *claims.STATIC_SCOPES[3:]],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": [
+                "iss",
+                "sub",
+                "aud",
+                "azp",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "amr",
+                "sid",
+                "name",
+                "preferred_username",
+                "email",
+                "email_verified",
+                claims.ROLES_SCOPE,
+            ],
+            "prompt_values_supported": ["none", "login"],
+            "request_parameter_supported": False,
+        }
+    )
+
+
+@require_GET
+def jwks(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(keys.public_jwks())
+
+
+def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpResponse:
+    """Errors go back to the client only once its redirect URI is known to be registered."""
+    if error.redirect_uri:
+        return oauth.server().handle_error_response(None, error)  # type: ignore[no-any-return]
+    return error_page(
+        request, "The sign-in request is not valid", error.description or error.error or ""
+    )
+
+
+def _needs_fresh_sign_in(data: dict[str, Any], session: IdpSession) -> bool:
+    if "login" in (data.get("prompt") or "").split():
+        return True
+    max_age = data.get("max_age")
+    if max_age is not None and str(max_age).isdigit():
+        return session.auth_time.timestamp() < time.time() - int(max_age)
+    return False
+
+
+def _issue_code(grant: Any, session: IdpSession) -> HttpResponse:
+    grant.request.idp_session = session
+    response: HttpResponse = oauth.server().create_authorization_response(
+        grant.request, grant_user=session.user, grant=grant
+    )
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@csrf_exempt
+def authorize(request: HttpRequest) -> HttpResponse:
+    session = signin.current_session(request)
+    try:
+        grant = oauth.server().get_consent_grant(
+            request, end_user=session.user if session else None
+        )
+    except OAuth2Error as error:
+        return _authorization_error(request, error)
+    data: dict[str, Any] = dict(grant.request.payload.data)
+    if session is not None and not _needs_fresh_sign_in(data, session):
+        return _issue_code(grant, session)
+    if "none" in (data.get("prompt") or "").split():
+        error = LoginRequiredError(redirect_uri=grant.redirect_uri)
+        error.state = data.get("state")
+        return _authorization_error(request, error)
+    intent_id = signin.new_intent(
+        request, signin.AUTHORIZE, query=urlencode(data), login_hint=data.get("login_hint", "")
+    )
+    return redirect(signin.login_url(intent_id))
+
+
+@never_cache
+@require_GET
+def authorize_callback(request: HttpRequest) -> HttpResponse:
+    """Resume an authorization request once its sign-in is complete."""
+    intent_id = request.GET.get("id", "")
+    intent = signin.get_intent(request, intent_id)
+    session = signin.current_session(request)
+    if (
+        intent is None
+        or intent["kind"] != signin.AUTHORIZE
+        or session is None
+        or intent.get("session_id") != session.id
+    ):
+        return error_page(
+            request,
+            "This sign-in has expired",
+            "Go back to the application and sign in again.",
+        )
+    signin.pop_intent(request, intent_id)
+    resumed = copy.copy(request)
+    resumed.GET = QueryDict(intent["query"])
+    try:
+        grant = oauth.server().get_consent_grant(resumed, end_user=session.user)
+    except OAuth2Error as error:
+        return _authorization_error(request, error)
+    return _issue_code(grant, session)
+
+
+@csrf_exempt
+@require_POST
+def token(request: HttpRequest) -> HttpResponse:
+    response: HttpResponse = oauth.server().create_token_response(request)
+    return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def userinfo(request: HttpRequest) -> HttpResponse:
+    try:
+        access_token = oauth.resource_protector().acquire_token(request, ["openid"])
+    except OAuth2Error as error:
+        return return_error_response(error)  # type: ignore[no-any-return]
+    info = claims.user_claims(access_token.user, access_token.scope, the_project())
+    return JsonResponse(dict(info))
+
+
+@never_cache
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def end_session(request: HttpRequest) -> HttpResponse:
+    server = oauth.server()
+    try:
+        end_request = server.validate_endpoint_request("end_session", request)
+    except OAuth2Error as error:
+        return error_page(request, "The sign-out request is not valid", error.description or "")
+    signin.sign_out(request)
+    response: HttpResponse | None = server.create_endpoint_response("end_session", end_request)
+    if response is not None:
+        return response
+    return render(request, "local_idp/signed_out.html")
