@@ -1,0 +1,1 @@
+"""The MFA domain: policy, evidence, compliance and lifecycle. Pure Python, no Django."""

@@ -1,0 +1,94 @@
+"""Portal accounts, keyed by the provider's (issuer, subject), with their lifecycle markers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+
+from aidial_portal.mfa.lifecycle import Markers, PendingReason
+
+
+def identity_key(issuer: str, subject: str) -> str:
+    return f"{issuer} {subject}"
+
+
+class AccountManager(BaseUserManager["Account"]):
+    def get_by_natural_key(self, username: str | None) -> Account:
+        return self.get(identity_key=username)
+
+
+class Account(AbstractBaseUser):
+    """A person as the provider knows them. Never looked up by email."""
+
+    identity_key = models.CharField(max_length=600, unique=True, editable=False)
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    login_name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    org_id = models.CharField(max_length=255, blank=True, db_index=True)
+    org_domain = models.CharField(max_length=255, blank=True)
+    roles = models.JSONField(default=list)
+    requirement = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # What the last sign-in told us (for the compliance report).
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    last_factor = models.CharField(max_length=32, blank=True)
+    last_status = models.CharField(max_length=40, blank=True, db_index=True)
+    recovery_codes_observed = models.BooleanField(null=True)
+    # Lifecycle markers: times and kinds only, never a code, seed or token.
+    ever_enrolled = models.BooleanField(default=False)
+    enrolled_observed = models.BooleanField(null=True)
+    enrolment_observed_at = models.DateTimeField(null=True, blank=True)
+    ack_pending = models.CharField(
+        max_length=16, blank=True, choices=[(r.value, r.value) for r in PendingReason]
+    )
+    ack_pending_since = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    reminder_since = models.DateTimeField(null=True, blank=True)
+    regeneration_declared_at = models.DateTimeField(null=True, blank=True)
+    management_launched_at = models.DateTimeField(null=True, blank=True)
+
+    USERNAME_FIELD = "identity_key"
+    objects = AccountManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="account_issuer_subject")
+        ]
+
+    def __str__(self) -> str:
+        return self.login_name or self.subject
+
+    def markers(self) -> Markers:
+        return Markers(
+            ever_enrolled=self.ever_enrolled,
+            enrolled_observed=self.enrolled_observed,
+            enrolment_observed_at=self.enrolment_observed_at,
+            ack_pending=PendingReason(self.ack_pending) if self.ack_pending else None,
+            ack_pending_since=self.ack_pending_since,
+            acknowledged_at=self.acknowledged_at,
+            reminder_since=self.reminder_since,
+            regeneration_declared_at=self.regeneration_declared_at,
+            management_launched_at=self.management_launched_at,
+        )
+
+    def set_markers(self, markers: Markers) -> list[str]:
+        """Copy the markers onto the row; returns the changed field names for `save()`."""
+        values: dict[str, Any] = {
+            "ever_enrolled": markers.ever_enrolled,
+            "enrolled_observed": markers.enrolled_observed,
+            "enrolment_observed_at": markers.enrolment_observed_at,
+            "ack_pending": markers.ack_pending.value if markers.ack_pending else "",
+            "ack_pending_since": markers.ack_pending_since,
+            "acknowledged_at": markers.acknowledged_at,
+            "reminder_since": markers.reminder_since,
+            "regeneration_declared_at": markers.regeneration_declared_at,
+            "management_launched_at": markers.management_launched_at,
+        }
+        changed = [name for name, value in values.items() if getattr(self, name) != value]
+        for name in changed:
+            setattr(self, name, values[name])
+        return changed

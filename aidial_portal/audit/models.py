@@ -1,0 +1,48 @@
+"""The append-only security event table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from aidial_portal.mfa.lifecycle import EventType
+
+
+class AppendOnlyError(Exception):
+    """Security events are never edited or deleted through the app."""
+
+
+class SecurityEventQuerySet(models.QuerySet["SecurityEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("security events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("security events are append-only")
+
+
+class SecurityEvent(models.Model):
+    event_type = models.CharField(max_length=40, choices=[(e.value, e.value) for e in EventType])
+    at = models.DateTimeField(db_index=True)
+    account = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    session_hash = models.CharField(max_length=32, blank=True)
+    reason = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = SecurityEventQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "-at"], name="event_account_at"),
+            models.Index(fields=["event_type", "-at"], name="event_type_at"),
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError("security events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("security events are append-only")

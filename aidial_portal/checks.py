@@ -1,0 +1,138 @@
+"""Start-up validation as Django system checks, in plain words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from aidial_portal.config import is_loopback, is_trusted_provider_url
+from aidial_portal.identity.directory import IssuerMismatch, ProviderUnavailable
+from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, Requirement
+
+
+@register(Tags.security)
+def check_secret_key(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    if not settings.SECRET_KEY and not settings.DEBUG:
+        return [
+            Error(
+                "AIDIAL_SECRET_KEY is not set.",
+                hint="Set AIDIAL_SECRET_KEY to a long random value (AIDIAL_DEBUG=1 for "
+                "development uses a throwaway key).",
+                id="aidial.E001",
+            )
+        ]
+    return []
+
+
+@register(Tags.security)
+def check_provider_urls(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    config = settings.AIDIAL
+    errors: list[CheckMessage] = []
+    issuer = httpx.URL(config.issuer)
+    if not (issuer.scheme == "https" or (issuer.scheme == "http" and is_loopback(issuer.host))):
+        errors.append(
+            Error(
+                f"AIDIAL_OIDC_ISSUER {config.issuer!r} is not trusted.",
+                hint="Use https, or http only on a loopback address for development.",
+                id="aidial.E002",
+            )
+        )
+    for name, url in (
+        ("AIDIAL_PROVIDER_SECURITY_URL", config.security_url),
+        ("AIDIAL_PROVIDER_MANAGEMENT_URL", config.management_url),
+    ):
+        if not is_trusted_provider_url(url, config.issuer):
+            errors.append(
+                Error(
+                    f"{name} {url!r} is not on the identity provider's origin.",
+                    hint="Provider pages are trusted only on the issuer's own origin "
+                    f"({config.issuer}).",
+                    id="aidial.E003",
+                )
+            )
+    return errors
+
+
+@register()
+def check_role_policy(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for role, requirement in settings.AIDIAL.role_table.items():
+        if requirement not in {r.value for r in Requirement}:
+            errors.append(
+                Error(
+                    f"AIDIAL_ROLE_POLICY gives role {role!r} the unknown requirement "
+                    f"{requirement!r}.",
+                    hint="Use 'required' or 'optional'.",
+                    id="aidial.E004",
+                )
+            )
+        elif role in ROLE_REQUIREMENTS and ROLE_REQUIREMENTS[role] is Requirement.REQUIRED and (
+            requirement == Requirement.OPTIONAL.value
+        ):
+            errors.append(
+                Warning(
+                    f"AIDIAL_ROLE_POLICY makes MFA optional for {role!r}, which the user guide "
+                    "lists as required.",
+                    id="aidial.W001",
+                )
+            )
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Only with `check --deploy`: reach the issuer and the API with the service token."""
+    from aidial_portal.identity import services
+
+    config = settings.AIDIAL
+    try:
+        services.directory().metadata()
+    except IssuerMismatch:
+        return [
+            Error(
+                "The identity provider's discovery document names a different issuer than "
+                f"AIDIAL_OIDC_ISSUER ({config.issuer}). Every sign-in will be refused.",
+                hint="Set AIDIAL_OIDC_ISSUER to exactly the issuer Zitadel publishes.",
+                id="aidial.E010",
+            )
+        ]
+    except ProviderUnavailable:
+        return [
+            Error(
+                f"The identity provider at {config.issuer} could not be reached.",
+                id="aidial.E011",
+            )
+        ]
+    if config.evidence_mode.value == "session" and not config.service_token:
+        return [
+            Error(
+                "AIDIAL_ZITADEL_SERVICE_TOKEN is empty: session evidence cannot be read, so "
+                "mandatory-MFA roles will never be compliant.",
+                hint="Create a service user with session.read and user.read, or use "
+                "AIDIAL_MFA_EVIDENCE=amr for Login V1.",
+                id="aidial.E012",
+            )
+        ]
+    if config.service_token:
+        return _check_api(config.api_url, config.service_token)
+    return []
+
+
+def _check_api(api_url: str, token: str) -> list[CheckMessage]:
+    probe = f"{api_url}/v2/users/aidial-deploy-check/authentication_methods"
+    try:
+        response = httpx.get(probe, headers={"Authorization": f"Bearer {token}"}, timeout=3.0)
+    except httpx.HTTPError:
+        return [Error(f"The Zitadel API at {api_url} could not be reached.", id="aidial.E013")]
+    if response.status_code in {401, 403}:
+        return [
+            Error(
+                "The Zitadel API refused AIDIAL_ZITADEL_SERVICE_TOKEN.",
+                hint="The service user needs user.read and session.read.",
+                id="aidial.E014",
+            )
+        ]
+    return []

@@ -1,0 +1,63 @@
+"""`aidial-portal`: the portal's management entry point.
+
+- `aidial-portal serve [--host] [--port] [--workers]` runs the portal under gunicorn;
+- `aidial-portal idp ...` runs the local identity provider's commands in its own process
+  (the portal never imports the provider);
+- anything else is a Django management command (`migrate`, `check --deploy`, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["idp"]:
+        os.execv(sys.executable, [sys.executable, "-m", "local_idp", *args[1:]])  # noqa: S606
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidial_portal.settings")
+    if args[:1] == ["serve"]:
+        serve(args[1:])
+        return
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["aidial-portal", *args])
+
+
+def serve(argv: Sequence[str]) -> None:
+    parser = argparse.ArgumentParser(prog="aidial-portal serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("AIDIAL_WORKERS", "0")) or None
+    )
+    parser.add_argument("--threads", type=int, default=4)
+    options = parser.parse_args(argv)
+    workers = options.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
+
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    sys.argv = [
+        "gunicorn",
+        "--bind",
+        f"{options.host}:{options.port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(options.threads),
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        '{"access":"%(m)s %(U)s","status":%(s)s,"ms":%(M)s,"request_id":"%({x-request-id}o)s"}',
+        "--graceful-timeout",
+        "10",
+        "aidial_portal.wsgi:application",
+    ]
+    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""`AIDIAL_DATABASE_URL` → Django's DATABASES entry (SQLite or PostgreSQL through psycopg 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+
+def parse_database_url(url: str, *, default_sqlite: Path) -> dict[str, Any]:
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(default_sqlite)}
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        # sqlite:///relative/or/absolute, sqlite:////abs/path
+        name = unquote(parts.path[1:] if parts.path.startswith("//") else parts.path)
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name or str(default_sqlite)}
+    if parts.scheme in {"postgres", "postgresql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": dict(parse_qsl(parts.query)),
+        }
+    raise ValueError("AIDIAL_DATABASE_URL must start with sqlite:// or postgresql://")

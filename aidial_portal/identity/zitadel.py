@@ -1,0 +1,329 @@
+"""MFA evidence from Zitadel: the Session API and the user's authentication methods.
+
+`amr` cannot tell TOTP from a recovery code (or from SMS and email OTP), and `mfa` in it has
+been wrong before (CVE-2025-64103), so in session mode the named factor is read back from the
+session itself. Login V1 sessions cannot be read; there (`Source.AMR`) `otp` in `amr` is the
+only signal and is recorded as such.
+
+Reading never raises and never fails open: whatever goes wrong becomes `unavailable(<tag>)`,
+which no requirement accepts. Tags: `session_not_readable`, `session_user_mismatch`,
+`invalid_subject`, `auth_time_missing`, `provider_unconfigured`, `provider_timeout`,
+`provider_unreachable`, `provider_error`, `provider_unauthorised`, `provider_not_found`,
+`provider_malformed`. Only tags are logged, never the service token or a response body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from aidial_portal.mfa.evidence import Evidence, Factor, Source, unavailable
+
+logger = logging.getLogger("aidial_portal.identity")
+
+TOTP_METHOD: Final = "AUTHENTICATION_METHOD_TYPE_TOTP"
+RECOVERY_CODE_METHOD: Final = "AUTHENTICATION_METHOD_TYPE_RECOVERY_CODE"
+# Session factors this portal recognises; `otpSms`, `otpEmail`, `webAuthN` and `intent` are
+# deliberately absent.
+RECOGNISED_SESSION_FACTORS: Final[Mapping[str, Factor]] = {
+    "totp": Factor.TOTP,
+    "recoveryCode": Factor.RECOVERY_CODE,
+}
+# Zitadel ids are decimal; this also keeps "/", "." and "%" out of the request path.
+_IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_FIRST_BACKOFF: Final = 0.1
+_STATUS_REASONS: Final[Mapping[int, str]] = {
+    401: "provider_unauthorised",
+    403: "provider_unauthorised",
+    404: "provider_not_found",
+}
+
+
+class EvidenceReader(Protocol):
+    """Reads the MFA evidence of one sign-in, right after the token exchange."""
+
+    def read(
+        self,
+        *,
+        sid: str | None,
+        sub: str,
+        amr: Sequence[str],
+        auth_time: datetime | None = None,
+    ) -> Evidence:
+        """`auth_time` (aware) dates an `otp` in `amr`; only AMR mode uses it."""
+        ...
+
+
+@dataclass
+class StaticEvidenceReader:
+    """A test double: returns `evidence` and remembers what it was asked."""
+
+    evidence: Evidence
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def read(
+        self,
+        *,
+        sid: str | None,
+        sub: str,
+        amr: Sequence[str],
+        auth_time: datetime | None = None,
+    ) -> Evidence:
+        self.calls.append({"sid": sid, "sub": sub, "amr": list(amr), "auth_time": auth_time})
+        return self.evidence
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+    transient: bool = False
+
+
+class _Malformed(Exception):
+    """A response that is JSON but not the shape Zitadel documents."""
+
+
+class ZitadelEvidenceReader:
+    """The real `EvidenceReader`: two GETs with a service user's token, within `timeout`.
+
+    `timeout` is the budget for the whole read, retries and backoff included. `concurrent`
+    runs the two calls side by side (False exists for benchmarks and comparison).
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        service_token: str,
+        *,
+        mode: Source = Source.SESSION,
+        timeout: float = 3.0,
+        retries: int = 2,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        concurrent: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise ValueError("the Zitadel API URL must be an absolute http(s) URL")
+        if timeout <= 0 or retries < 0:
+            raise ValueError("timeout must be positive and retries not negative")
+        self._api_url = api_url.rstrip("/")
+        self._service_token = service_token
+        self._mode = Source(mode)
+        self._timeout = timeout
+        self._retries = retries
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(follow_redirects=False)
+        self._sleep = sleep
+        self._concurrent = concurrent
+        self._clock = clock
+
+    @property
+    def mode(self) -> Source:
+        return self._mode
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def read(
+        self,
+        *,
+        sid: str | None,
+        sub: str,
+        amr: Sequence[str],
+        auth_time: datetime | None = None,
+    ) -> Evidence:
+        try:
+            if self._mode is Source.AMR:
+                evidence = self._read_amr(sub, amr, auth_time)
+            else:
+                evidence = self._read_session(sid, sub)
+        except Exception as error:
+            # A bug here must neither crash the callback nor admit the sign-in.
+            logger.error("zitadel evidence read failed: %s", type(error).__name__)
+            evidence = unavailable("provider_error", self._mode)
+        if evidence.unavailable is not None:
+            logger.warning("zitadel evidence unavailable: %s", evidence.unavailable)
+        return evidence
+
+    # -- modes -----------------------------------------------------------------------------
+
+    def _read_session(self, sid: str | None, sub: str) -> Evidence:
+        if not sid or sid.startswith("V1_") or not _IDENTIFIER.fullmatch(sid):
+            return unavailable("session_not_readable")
+        if not _IDENTIFIER.fullmatch(sub):
+            return unavailable("invalid_subject")
+        if not self._service_token:
+            return unavailable("provider_unconfigured")
+        session, methods = self._get_all(
+            [f"/v2/sessions/{sid}", f"/v2/users/{sub}/authentication_methods"]
+        )
+        for result in (session, methods):
+            if isinstance(result, _Failure):
+                return unavailable(result.reason)
+        return _session_evidence(session, methods, sub)
+
+    def _read_amr(self, sub: str, amr: Sequence[str], auth_time: datetime | None) -> Evidence:
+        # A bare string is a Sequence[str] too; "otp" must be a value, not a substring.
+        otp = "otp" in ([amr] if isinstance(amr, str) else list(amr))
+        verified: dict[Factor, datetime] = {}
+        if otp:
+            if auth_time is None or auth_time.tzinfo is None:
+                return unavailable("auth_time_missing", Source.AMR)
+            verified[Factor.OTP] = auth_time.astimezone(UTC)
+        if not self._service_token:
+            # Without the API an `otp` sign-in proves an enrolled OTP factor; its absence
+            # proves nothing, and recovery codes cannot be seen at all.
+            return Evidence(
+                source=Source.AMR,
+                totp_enrolled=True if otp else None,
+                recovery_codes_present=None,
+                verified=verified,
+            )
+        if not _IDENTIFIER.fullmatch(sub):
+            return unavailable("invalid_subject", Source.AMR)
+        (methods,) = self._get_all([f"/v2/users/{sub}/authentication_methods"])
+        if isinstance(methods, _Failure):
+            return unavailable(methods.reason, Source.AMR)
+        try:
+            enrolled = _method_types(methods)
+        except _Malformed:
+            return unavailable("provider_malformed", Source.AMR)
+        return Evidence(
+            source=Source.AMR,
+            totp_enrolled=TOTP_METHOD in enrolled,
+            recovery_codes_present=RECOVERY_CODE_METHOD in enrolled,
+            verified=verified,
+        )
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _get_all(self, paths: list[str]) -> list[Any]:
+        """GET each path within one shared budget; each result is JSON or a `_Failure`."""
+        deadline = self._clock() + self._timeout
+        if not self._concurrent or len(paths) == 1:
+            return [self._get_json(path, deadline) for path in paths]
+        pool = ThreadPoolExecutor(max_workers=len(paths), thread_name_prefix="zitadel-evidence")
+        try:
+            futures = [pool.submit(self._get_json, path, deadline) for path in paths]
+            done, _ = wait(futures, timeout=max(0.0, deadline - self._clock()))
+            return [
+                future.result() if future in done else _Failure("provider_timeout")
+                for future in futures
+            ]
+        finally:
+            # A call still running past the budget is abandoned; its own timeout ends it.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _get_json(self, path: str, deadline: float) -> Any:
+        attempt = 0
+        while True:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                return _Failure("provider_timeout")
+            result = self._attempt(self._api_url + path, remaining)
+            if not isinstance(result, _Failure) or not result.transient:
+                return result
+            backoff = _FIRST_BACKOFF * 2**attempt
+            if attempt >= self._retries or deadline - self._clock() <= backoff:
+                return result
+            logger.info("zitadel request retried after: %s", result.reason)
+            self._sleep(backoff)
+            attempt += 1
+
+    def _attempt(self, url: str, remaining: float) -> Any:
+        try:
+            response = self._http.get(
+                url,
+                headers={
+                    "Authorization": f"Bearer {self._service_token}",
+                    "Accept": "application/json",
+                },
+                timeout=remaining,
+            )
+        except httpx.TimeoutException:
+            return _Failure("provider_timeout", transient=True)
+        except httpx.HTTPError:
+            return _Failure("provider_unreachable", transient=True)
+        if response.status_code != 200:
+            return _status_failure(response.status_code)
+        try:
+            return response.json()
+        except ValueError:
+            return _Failure("provider_malformed")
+
+
+def _status_failure(status: int) -> _Failure:
+    # Only a server-side failure may clear up on its own; a 4xx answer will not change.
+    if status >= 500:
+        return _Failure("provider_error", transient=True)
+    return _Failure(_STATUS_REASONS.get(status, "provider_error"))
+
+
+def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
+    try:
+        verified, user_id = _session_factors(session)
+        enrolled = _method_types(methods)
+    except _Malformed:
+        return unavailable("provider_malformed")
+    if user_id is not None and user_id != sub:
+        return unavailable("session_user_mismatch")
+    return Evidence(
+        source=Source.SESSION,
+        totp_enrolled=TOTP_METHOD in enrolled,
+        recovery_codes_present=RECOVERY_CODE_METHOD in enrolled,
+        verified=verified,
+    )
+
+
+def _session_factors(document: Any) -> tuple[dict[Factor, datetime], str | None]:
+    session = _object(_object(document).get("session"))
+    factors = _object(session.get("factors", {}))
+    user_id = None
+    if "user" in factors:
+        user_id = _object(factors["user"]).get("id")
+        if user_id is not None and not isinstance(user_id, str):
+            raise _Malformed
+    verified = {
+        factor: _timestamp(_object(factors[name]).get("verifiedAt"))
+        for name, factor in RECOGNISED_SESSION_FACTORS.items()
+        if name in factors
+    }
+    return verified, user_id
+
+
+def _method_types(document: Any) -> frozenset[str]:
+    # Protobuf JSON leaves an empty list out.
+    types = _object(document).get("authMethodTypes", [])
+    if not isinstance(types, list) or not all(isinstance(item, str) for item in types):
+        raise _Malformed
+    return frozenset(types)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Malformed
+    return value
+
+
+def _timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise _Malformed
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise _Malformed from error
+    if moment.tzinfo is None:
+        raise _Malformed
+    return moment.astimezone(UTC)

@@ -1,0 +1,110 @@
+"""What the provider told us about one sign-in: recognised factors, enrolment and times.
+
+Evidence is built once, at sign-in or refresh, from the provider's session state (or from
+`amr` on Login V1), and kept in the portal session so the gate needs no network or database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Factor(StrEnum):
+    """Second factors this portal recognises as MFA."""
+
+    TOTP = "totp"
+    RECOVERY_CODE = "recovery_code"
+    # Login V1 (`amr` mode): `otp` in amr means "TOTP or recovery code", and cannot say which.
+    OTP = "otp"
+
+
+class Source(StrEnum):
+    SESSION = "session"
+    AMR = "amr"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """MFA facts of the current sign-in.
+
+    `totp_enrolled` and `recovery_codes_present` are None when unknown. `verified` maps each
+    recognised factor checked in this sign-in to the time it was checked. `unavailable` holds a
+    reason tag when the provider could not be read; such evidence never makes a session compliant.
+    """
+
+    source: Source
+    totp_enrolled: bool | None
+    recovery_codes_present: bool | None
+    verified: Mapping[Factor, datetime] = field(default_factory=dict)
+    unavailable: str | None = None
+
+    @property
+    def recognised_factor(self) -> Factor | None:
+        """The most recently verified recognised factor of this sign-in."""
+        if not self.verified:
+            return None
+        return max(self.verified, key=lambda factor: self.verified[factor])
+
+    @property
+    def verified_at(self) -> datetime | None:
+        factor = self.recognised_factor
+        return None if factor is None else self.verified[factor]
+
+    @property
+    def used_recovery_code(self) -> bool:
+        return Factor.RECOVERY_CODE in self.verified
+
+    @property
+    def reminders_supported(self) -> bool:
+        """Only session state can tell a recovery-code sign-in from a TOTP one."""
+        return self.source is Source.SESSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.value,
+            "totp_enrolled": self.totp_enrolled,
+            "recovery_codes_present": self.recovery_codes_present,
+            "verified": {f.value: at.isoformat() for f, at in self.verified.items()},
+            "unavailable": self.unavailable,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        """Rebuild evidence kept in a session; anything malformed reads as unavailable."""
+        try:
+            verified = {
+                Factor(name): _aware(datetime.fromisoformat(at))
+                for name, at in dict(data["verified"]).items()
+            }
+            return cls(
+                source=Source(data["source"]),
+                totp_enrolled=_optional_bool(data["totp_enrolled"]),
+                recovery_codes_present=_optional_bool(data["recovery_codes_present"]),
+                verified=verified,
+                unavailable=data.get("unavailable"),
+            )
+        except (KeyError, TypeError, ValueError):
+            return unavailable("malformed_session_evidence")
+
+
+def unavailable(reason: str, source: Source = Source.SESSION) -> Evidence:
+    """Evidence for a sign-in whose MFA facts could not be read: fails closed."""
+    return Evidence(
+        source=source, totp_enrolled=None, recovery_codes_present=None, unavailable=reason
+    )
+
+
+def _optional_bool(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise TypeError("expected a bool or None")
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime in evidence")
+    return moment.astimezone(UTC)

@@ -1,0 +1,161 @@
+"""Recovery-code lifecycle of one account, as a pure state machine over non-secret markers.
+
+The markers record what the portal observed and when, what is pending, and what the person
+declared or launched. They never hold a code, a seed or a token: the provider keeps those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+
+class PendingReason(StrEnum):
+    """Why Settings asks the person to confirm they stored their current recovery codes."""
+
+    ENROLMENT = "enrolment"
+    RE_ENABLEMENT = "re_enablement"
+    REGENERATION = "regeneration"
+
+
+class EventType(StrEnum):
+    """Security events; the audit log stores these tags, never values."""
+
+    SIGN_IN_SUCCEEDED = "sign_in_succeeded"
+    SIGN_IN_REJECTED = "sign_in_rejected"
+    GATE_DENIED = "gate_denied"
+    REFRESH_STARTED = "refresh_started"
+    REFRESH_COMPLETED = "refresh_completed"
+    REFRESH_REFUSED = "refresh_refused"
+    EVIDENCE_UNAVAILABLE = "evidence_unavailable"
+    ENROLMENT_OBSERVED = "enrolment_observed"
+    UNENROLMENT_OBSERVED = "unenrolment_observed"
+    RE_ENABLEMENT_OBSERVED = "re_enablement_observed"
+    RECOVERY_CODE_SIGN_IN = "recovery_code_sign_in"
+    RECOVERY_CODES_ACKNOWLEDGED = "recovery_codes_acknowledged"
+    REGENERATION_DECLARED = "regeneration_declared"
+    MANAGEMENT_LAUNCHED = "management_launched"
+    MANAGEMENT_REFUSED = "management_refused"
+    SIGNED_OUT = "signed_out"
+
+
+@dataclass(frozen=True)
+class Markers:
+    ever_enrolled: bool = False
+    enrolled_observed: bool | None = None
+    enrolment_observed_at: datetime | None = None
+    ack_pending: PendingReason | None = None
+    ack_pending_since: datetime | None = None
+    acknowledged_at: datetime | None = None
+    reminder_since: datetime | None = None
+    regeneration_declared_at: datetime | None = None
+    management_launched_at: datetime | None = None
+
+    @property
+    def reminder_active(self) -> bool:
+        return self.reminder_since is not None
+
+
+# Inputs to the machine -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a sign-in or refresh told us. `enrolled` is None when the provider could not say."""
+
+    at: datetime
+    enrolled: bool | None
+    used_recovery_code: bool = False
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RegenerationDeclared:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ManagementLaunched:
+    at: datetime
+
+
+Input = Observed | Acknowledged | RegenerationDeclared | ManagementLaunched
+
+
+@dataclass(frozen=True)
+class Transition:
+    markers: Markers
+    events: tuple[EventType, ...]
+
+
+def advance(markers: Markers, step: Input) -> Transition:
+    """Apply one input. Repeating an input that has nothing left to do changes nothing, so two
+    identical POSTs leave one result."""
+    match step:
+        case Observed():
+            return _observe(markers, step)
+        case Acknowledged(at=at):
+            if markers.ack_pending is None:
+                return Transition(markers, ())
+            acknowledged = replace(
+                markers, ack_pending=None, ack_pending_since=None, acknowledged_at=at
+            )
+            return Transition(acknowledged, (EventType.RECOVERY_CODES_ACKNOWLEDGED,))
+        case RegenerationDeclared(at=at):
+            if not markers.enrolled_observed:
+                return Transition(markers, ())
+            if markers.ack_pending is PendingReason.REGENERATION and not markers.reminder_active:
+                return Transition(markers, ())
+            declared = replace(
+                markers,
+                ack_pending=PendingReason.REGENERATION,
+                ack_pending_since=at,
+                reminder_since=None,
+                regeneration_declared_at=at,
+            )
+            return Transition(declared, (EventType.REGENERATION_DECLARED,))
+        case ManagementLaunched(at=at):
+            launched = replace(markers, management_launched_at=at)
+            return Transition(launched, (EventType.MANAGEMENT_LAUNCHED,))
+    raise TypeError(f"unknown lifecycle input {type(step).__name__}")  # pragma: no cover
+
+
+def _observe(markers: Markers, seen: Observed) -> Transition:
+    events: list[EventType] = []
+    state = markers
+    if seen.enrolled is True and markers.enrolled_observed is not True:
+        reason = PendingReason.RE_ENABLEMENT if markers.ever_enrolled else PendingReason.ENROLMENT
+        events.append(
+            EventType.RE_ENABLEMENT_OBSERVED
+            if reason is PendingReason.RE_ENABLEMENT
+            else EventType.ENROLMENT_OBSERVED
+        )
+        state = replace(
+            state,
+            ever_enrolled=True,
+            enrolled_observed=True,
+            enrolment_observed_at=seen.at,
+            ack_pending=reason,
+            ack_pending_since=seen.at,
+        )
+    elif seen.enrolled is False and markers.enrolled_observed is not False:
+        if markers.enrolled_observed is True:
+            events.append(EventType.UNENROLMENT_OBSERVED)
+        # Without an authenticator there is no current code set to confirm.
+        state = replace(
+            state,
+            enrolled_observed=False,
+            enrolment_observed_at=seen.at,
+            ack_pending=None,
+            ack_pending_since=None,
+        )
+    if seen.used_recovery_code:
+        events.append(EventType.RECOVERY_CODE_SIGN_IN)
+        if not state.reminder_active:
+            state = replace(state, reminder_since=seen.at)
+    return Transition(state, tuple(events))

@@ -1,0 +1,143 @@
+"""Django settings for the portal. Everything deployment-specific comes from AIDIAL_* variables."""
+
+from __future__ import annotations
+
+import os
+
+from aidial_portal.config import DATA_DIR, from_env
+from aidial_portal.database_url import parse_database_url
+
+AIDIAL = from_env(os.environ)
+
+DEBUG = os.environ.get("AIDIAL_DEBUG", "").lower() in {"1", "true", "yes", "on"}
+# An empty key is refused by the system checks outside debug; debug gets a throwaway one.
+SECRET_KEY = os.environ.get("AIDIAL_SECRET_KEY", "") or (
+    "insecure-development-key-only-for-debug" if DEBUG else ""
+)
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in os.environ.get("AIDIAL_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if host.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "aidial_portal.accounts",
+    "aidial_portal.audit",
+    "aidial_portal.web",
+]
+
+MIDDLEWARE = [
+    "aidial_portal.web.request_id.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "aidial_portal.web.headers.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "aidial_portal.web.gate.MfaGateMiddleware",
+]
+
+ROOT_URLCONF = "aidial_portal.urls"
+WSGI_APPLICATION = "aidial_portal.wsgi.application"
+AUTH_USER_MODEL = "accounts.Account"
+AUTHENTICATION_BACKENDS = ["aidial_portal.accounts.backends.ProviderAccountBackend"]
+LOGIN_URL = "/login/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+            ],
+        },
+    }
+]
+
+if not os.environ.get("AIDIAL_DATABASE_URL"):
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": parse_database_url(
+        os.environ.get("AIDIAL_DATABASE_URL", ""), default_sqlite=DATA_DIR / "portal.sqlite3"
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("AIDIAL_REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "aidial",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+_HTTPS = AIDIAL.base_url.startswith("https://")
+# Names of our own: on 127.0.0.1 the local provider's cookies would otherwise collide with ours.
+SESSION_COOKIE_NAME = "aidial_session"
+CSRF_COOKIE_NAME = "aidial_csrftoken"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = [AIDIAL.base_url]
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+CSRF_FAILURE_VIEW = "aidial_portal.web.views.errors.csrf_failure"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if _HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31_536_000
+
+STATIC_URL = "/static/"
+# `collectstatic` target for deployments; in development whitenoise serves from the apps.
+STATIC_ROOT = os.environ.get("AIDIAL_STATIC_ROOT") or None
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-au"
+USE_I18N = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "aidial_portal.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "aidial_portal.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("AIDIAL_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Authlib logs the PKCE code_verifier at DEBUG.
+        "authlib": {"level": "INFO"},
+        "django.request": {"level": "ERROR"},
+        "django.security": {"level": "WARNING"},
+    },
+}

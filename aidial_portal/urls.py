@@ -1,0 +1,34 @@
+from django.urls import path
+
+from aidial_portal.web.views import auth, errors, health, pages, settings_page
+
+urlpatterns = [
+    path("", pages.dashboard, name="dashboard"),
+    path("actions/confirm-session/", pages.confirm_session, name="confirm-session"),
+    path("login/", auth.sign_in, name="login"),
+    path("oidc/callback/", auth.callback, name="oidc-callback"),
+    path("logout/", auth.sign_out, name="logout"),
+    path("signed-out/", auth.signed_out, name="signed-out"),
+    path("settings/", settings_page.settings_page, name="settings"),
+    path("settings/refresh/", auth.refresh, name="settings-refresh"),
+    path("settings/mfa-setup/", settings_page.open_setup, name="settings-mfa-setup"),
+    path(
+        "settings/recovery-codes/acknowledge/",
+        settings_page.acknowledge,
+        name="settings-acknowledge",
+    ),
+    path(
+        "settings/recovery-codes/regenerated/",
+        settings_page.declare_regeneration,
+        name="settings-regenerated",
+    ),
+    path("settings/manage-mfa/", settings_page.manage_mfa, name="settings-manage-mfa"),
+    path("help/", pages.help_page, name="help"),
+    path("no-access/", pages.no_access, name="no-access"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics_view, name="metrics"),
+]
+
+handler404 = errors.not_found
+handler500 = errors.server_error

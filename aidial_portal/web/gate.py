@@ -1,0 +1,99 @@
+"""The MFA gate: on every request, does this session satisfy its role's MFA policy?
+
+It reads only the session (loaded by Django's session middleware) and the clock: no query,
+no network call. Decisions come from `mfa.compliance.evaluate`; this module only turns its
+reasons into responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from aidial_portal import metrics
+from aidial_portal.audit.recording import record
+from aidial_portal.mfa.compliance import Reason, evaluate
+from aidial_portal.mfa.lifecycle import EventType
+from aidial_portal.web.access import is_compliance_exempt, is_public
+from aidial_portal.web.problems import problem, wants_html
+from aidial_portal.web.session_state import load
+
+REASON_TEXT = {
+    Reason.NOT_ENROLLED: "Your role requires multi-factor authentication, and your account "
+    "has no authenticator app enrolled yet.",
+    Reason.CHALLENGE_NOT_SATISFIED: "Your role requires multi-factor authentication, and this "
+    "sign-in did not use your authenticator app or a recovery code.",
+    Reason.MFA_STALE: "Your last multi-factor check is too old. Refresh your security status "
+    "to check again.",
+    Reason.EVIDENCE_UNAVAILABLE: "The portal could not read your security status from the "
+    "identity provider. Refresh your security status to try again.",
+}
+
+
+class MfaGateMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        if is_public(view_func):
+            return None
+        state = load(request.session)
+        if state is None:
+            return _sign_in_first(request)
+        if is_compliance_exempt(view_func):
+            return None
+        if state.requirement is None:
+            return TemplateResponse(request, "portal/no_access.html", status=403)
+        config = settings.AIDIAL
+        compliance = evaluate(
+            state.requirement, state.evidence, timezone.now(), max_age=config.mfa_max_age
+        )
+        if compliance.compliant:
+            return None
+        reason = compliance.reason or Reason.EVIDENCE_UNAVAILABLE
+        return _deny(request, reason)
+
+
+def _sign_in_first(request: HttpRequest) -> HttpResponse:
+    if wants_html(request):
+        return HttpResponseRedirect("/login/?" + urlencode({"next": request.get_full_path()}))
+    return problem(401, "Sign in first", "not_signed_in")
+
+
+def _deny(request: HttpRequest, reason: Reason) -> HttpResponse:
+    metrics.GATE_DENIALS.labels(reason=reason.value).inc()
+    record(
+        EventType.GATE_DENIED,
+        account_id=_account_id(request),
+        session_key=request.session.session_key,
+        reason=reason.value,
+        details={"method": (request.method or "").lower()},
+    )
+    if wants_html(request):
+        return HttpResponseRedirect(
+            "/settings/?" + urlencode({"next": request.get_full_path()})
+        )
+    return problem(403, "Multi-factor authentication required", reason.value, REASON_TEXT[reason])
+
+
+def _account_id(request: HttpRequest) -> int | None:
+    raw = request.session.get("_auth_user_id")
+    try:
+        return int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None

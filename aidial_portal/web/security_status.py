@@ -1,0 +1,111 @@
+"""What Settings shows and offers, decided in one place from the session, markers and config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from aidial_portal.config import PortalConfig, is_trusted_provider_url
+from aidial_portal.mfa.compliance import Compliance, evaluate, within_step_up
+from aidial_portal.mfa.evidence import Factor, Source
+from aidial_portal.mfa.lifecycle import Markers, PendingReason
+from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
+from aidial_portal.web.session_state import SignedIn
+
+FACTOR_TEXT = {
+    Factor.TOTP: "Authenticator app (TOTP)",
+    Factor.RECOVERY_CODE: "Recovery code",
+    Factor.OTP: "One-time code (TOTP or recovery code)",
+}
+PENDING_TEXT = {
+    PendingReason.ENROLMENT: "You have enrolled in multi-factor authentication.",
+    PendingReason.RE_ENABLEMENT: "You have enrolled in multi-factor authentication again.",
+    PendingReason.REGENERATION: "You told us you regenerated your recovery codes.",
+}
+
+
+@dataclass(frozen=True)
+class RoleRow:
+    key: str
+    title: str
+    requirement: Requirement | None
+
+
+@dataclass(frozen=True)
+class SecurityStatus:
+    roles: tuple[RoleRow, ...]
+    requirement: Requirement | None
+    compliance: Compliance
+    totp_enrolled: bool | None
+    recovery_codes_present: bool | None
+    factor_text: str
+    verified_at: datetime | None
+    evidence_unavailable: bool
+    reminders_supported: bool
+    markers: Markers
+    pending_text: str
+    setup_url: str  # Open MFA setup: not enrolled and a trusted page exists
+    review_url: str  # review/regenerate codes or replace the authenticator: any enrolled user
+    can_manage: bool  # Manage MFA at the provider is offered now
+    manage_needs_refresh: bool  # it would be, after a fresh sign-in
+    management_configured: bool
+
+    @property
+    def required(self) -> bool:
+        return self.requirement is Requirement.REQUIRED
+
+
+def security_status(
+    state: SignedIn, markers: Markers, config: PortalConfig, table: dict[str, Requirement],
+    now: datetime,
+) -> SecurityStatus:
+    evidence = state.evidence
+    requirement = state.requirement
+    compliance = (
+        evaluate(requirement, evidence, now, max_age=config.mfa_max_age)
+        if requirement is not None
+        else Compliance(False)
+    )
+    enrolled = evidence.totp_enrolled
+    security_trusted = is_trusted_provider_url(config.security_url, config.issuer)
+    management_trusted = is_trusted_provider_url(config.management_url, config.issuer)
+    manage_allowed = (
+        requirement is Requirement.OPTIONAL and enrolled is True and management_trusted
+    )
+    fresh = within_step_up(evidence, now, config.step_up_max_age)
+    factor = evidence.recognised_factor
+    return SecurityStatus(
+        roles=tuple(
+            RoleRow(role, ROLE_TITLES.get(role, role), table.get(role)) for role in state.roles
+        ),
+        requirement=requirement,
+        compliance=compliance,
+        totp_enrolled=enrolled,
+        recovery_codes_present=evidence.recovery_codes_present,
+        factor_text=FACTOR_TEXT[factor] if factor else "",
+        verified_at=evidence.verified_at,
+        evidence_unavailable=evidence.unavailable is not None,
+        reminders_supported=evidence.source is Source.SESSION,
+        markers=markers,
+        pending_text=PENDING_TEXT[markers.ack_pending] if markers.ack_pending else "",
+        setup_url=config.security_url if (security_trusted and enrolled is False) else "",
+        review_url=config.security_url if (security_trusted and enrolled is True) else "",
+        can_manage=manage_allowed and fresh,
+        manage_needs_refresh=manage_allowed and not fresh,
+        management_configured=management_trusted,
+    )
+
+
+def management_refusal(
+    state: SignedIn, config: PortalConfig, now: datetime
+) -> str | None:
+    """Why a launch of provider MFA management must be refused now, or None to allow it."""
+    if state.requirement is not Requirement.OPTIONAL:
+        return "mandatory_role" if state.requirement is Requirement.REQUIRED else "no_role"
+    if not is_trusted_provider_url(config.management_url, config.issuer):
+        return "management_url_untrusted"
+    if state.evidence.totp_enrolled is not True:
+        return "not_enrolled"
+    if not within_step_up(state.evidence, now, config.step_up_max_age):
+        return "step_up_required"
+    return None

@@ -1,0 +1,174 @@
+"""Sign-in, the OIDC callback, refresh and sign-out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from aidial_portal import metrics
+from aidial_portal.accounts.flows import complete_sign_in
+from aidial_portal.audit.recording import record
+from aidial_portal.identity import oidc, services
+from aidial_portal.mfa.lifecycle import EventType
+from aidial_portal.web import session_state
+from aidial_portal.web.access import compliance_exempt, public
+from aidial_portal.web.headers import private
+from aidial_portal.web.redirects import safe_next
+
+logger = logging.getLogger("aidial_portal.identity")
+
+REJECTION_TEXT = {
+    "provider_access_denied": "The sign-in was cancelled or refused at the identity provider.",
+    "state_invalid": "This sign-in link has already been used or does not belong to this "
+    "browser. Start again from the sign-in page.",
+    "state_expired": "The sign-in took longer than 10 minutes. Start again.",
+    "refresh_not_fresh": "The identity provider did not ask for your credentials again, so "
+    "your security status could not be refreshed. Try again.",
+    "refresh_subject_mismatch": "You signed in at the identity provider as a different "
+    "person. Your portal session was not changed.",
+    "issuer_mismatch": "The portal is not configured correctly for its identity provider. "
+    "Please tell your administrator; no one can sign in until this is fixed.",
+}
+GENERIC_REJECTION = (
+    "The sign-in could not be completed safely, so it was refused. Please try again; if it "
+    "keeps happening, contact your administrator."
+)
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    next_path = safe_next(request.POST.get("next") or request.GET.get("next"))
+    if request.method == "GET":
+        if session_state.load(request.session) is not None:
+            return HttpResponseRedirect(next_path)
+        return render(request, "portal/sign_in.html", {"next": next_path})
+    return _begin(request, next_path=next_path)
+
+
+@compliance_exempt
+@require_POST
+def refresh(request: HttpRequest) -> HttpResponse:
+    """Refresh security status: a fresh sign-in that returns to Settings."""
+    state = session_state.load(request.session)
+    assert state is not None  # the gate lets only signed-in sessions through
+    back = "/settings/"
+    next_path = safe_next(request.POST.get("next"), default="")
+    if next_path:
+        back += "?" + urlencode({"next": next_path})
+    response = _begin(
+        request, next_path=back, refresh_for=state.subject, login_hint=state.login_hint
+    )
+    if response.status_code == 302:
+        record(
+            EventType.REFRESH_STARTED,
+            account_id=request.user.pk,
+            session_key=request.session.session_key,
+        )
+    return response
+
+
+def _begin(
+    request: HttpRequest, *, next_path: str, refresh_for: str = "", login_hint: str = ""
+) -> HttpResponse:
+    try:
+        url = oidc.begin(
+            request.session,
+            config=settings.AIDIAL,
+            directory=services.directory(),
+            next_path=next_path,
+            refresh_for=refresh_for,
+            login_hint=login_hint,
+        )
+    except oidc.SignInRejected as rejected:
+        return _rejected(request, rejected)
+    return HttpResponseRedirect(url)
+
+
+@public
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    started = time.perf_counter()
+    try:
+        sign_in = oidc.complete(
+            request.session,
+            request.GET,
+            config=settings.AIDIAL,
+            directory=services.directory(),
+        )
+    except oidc.SignInRejected as rejected:
+        return private(_rejected(request, rejected))
+    claims = sign_in.claims
+    with metrics.PROVIDER_CALL_SECONDS.time():
+        evidence = services.evidence_reader().read(
+            sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
+            sub=claims["sub"],
+            amr=[value for value in claims.get("amr", []) if isinstance(value, str)],
+            auth_time=oidc.auth_time_of(claims),
+        )
+    complete_sign_in(request, sign_in, evidence, timezone.now())
+    metrics.CALLBACK_SECONDS.observe(time.perf_counter() - started)
+    return private(HttpResponseRedirect(safe_next(sign_in.pending.next_path)))
+
+
+def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpResponse:
+    reason = rejected.reason
+    logger.warning("sign_in_rejected", extra={"reason": reason})
+    metrics.SIGN_INS.labels(result=reason).inc()
+    state = session_state.load(request.session)
+    record(
+        EventType.REFRESH_REFUSED if state is not None else EventType.SIGN_IN_REJECTED,
+        account_id=request.user.pk if state is not None else None,
+        session_key=request.session.session_key,
+        reason=reason,
+    )
+    status = 503 if isinstance(rejected, oidc.ProviderDown | oidc.MisconfiguredIssuer) else 400
+    template = "portal/provider_unavailable.html" if status == 503 else "portal/sign_in_error.html"
+    return render(
+        request,
+        template,
+        {
+            "reason": reason,
+            "message": REJECTION_TEXT.get(reason, GENERIC_REJECTION),
+            "signed_in": state is not None,
+        },
+        status=status,
+    )
+
+
+@public
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    if session_state.load(request.session) is not None:
+        record(
+            EventType.SIGNED_OUT,
+            account_id=request.user.pk,
+            session_key=request.session.session_key,
+        )
+    logout(request)
+    config = settings.AIDIAL
+    try:
+        endpoint = services.directory().metadata().get("end_session_endpoint")
+    except Exception:  # noqa: BLE001 - the portal session is gone; the provider is optional here
+        endpoint = None
+    if not isinstance(endpoint, str):
+        return HttpResponseRedirect("/signed-out/")
+    query = urlencode(
+        {"client_id": config.client_id, "post_logout_redirect_uri": config.base_url + "/signed-out/"}
+    )
+    return HttpResponseRedirect(f"{endpoint}?{query}")
+
+
+@public
+@require_GET
+def signed_out(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/signed_out.html")
+

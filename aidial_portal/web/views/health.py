@@ -1,0 +1,83 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from aidial_portal.config import is_loopback
+from aidial_portal.identity import services
+from aidial_portal.identity.directory import IssuerMismatch, ProviderUnavailable
+from aidial_portal.web.access import public
+
+logger = logging.getLogger("aidial_portal.health")
+
+
+@public
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is alive. Needs nothing else: not the database, cache or provider."""
+    return JsonResponse({"status": "ok"})
+
+
+@public
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    checks = {"database": _database(), "cache": _cache(), "provider": _provider()}
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+@public
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    token = settings.AIDIAL.metrics_token
+    offered = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if token:
+        allowed = hmac.compare_digest(offered.encode(), token.encode())
+    else:
+        allowed = is_loopback(request.META.get("REMOTE_ADDR", ""))
+    if not allowed:
+        return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        logger.warning("readiness_database_unavailable")
+        return "unavailable"
+    return "ok"
+
+
+def _cache() -> str:
+    try:
+        cache.set("aidial:readyz", "1", timeout=5)
+        ok = cache.get("aidial:readyz") == "1"
+    except Exception:  # noqa: BLE001
+        ok = False
+    if not ok:
+        logger.warning("readiness_cache_unavailable")
+    return "ok" if ok else "unavailable"
+
+
+def _provider() -> str:
+    try:
+        services.directory().metadata()
+    except IssuerMismatch:
+        return "issuer_mismatch"
+    except ProviderUnavailable:
+        return "unavailable"
+    return "ok"

@@ -1,0 +1,113 @@
+"""Settings: the person's security status, and the actions that fix it."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from aidial_portal.accounts.flows import change_lifecycle, role_table
+from aidial_portal.accounts.models import Account
+from aidial_portal.audit.recording import record
+from aidial_portal.mfa.lifecycle import (
+    Acknowledged,
+    EventType,
+    ManagementLaunched,
+    RegenerationDeclared,
+)
+from aidial_portal.web import session_state
+from aidial_portal.web.access import compliance_exempt
+from aidial_portal.web.gate import REASON_TEXT
+from aidial_portal.web.headers import private
+from aidial_portal.web.redirects import safe_next
+from aidial_portal.web.security_status import management_refusal, security_status
+
+def _state(request: HttpRequest) -> session_state.SignedIn:
+    state = session_state.load(request.session)
+    assert state is not None  # the gate lets only signed-in sessions reach these views
+    return state
+
+
+@compliance_exempt
+@require_GET
+def settings_page(request: HttpRequest) -> HttpResponse:
+    state = _state(request)
+    account = Account.objects.get(pk=request.user.pk)
+    config = settings.AIDIAL
+    status = security_status(
+        state, account.markers(), config, dict(role_table(config)), timezone.now()
+    )
+    next_path = safe_next(request.GET.get("next"), default="")
+    reason = status.compliance.reason
+    return private(
+        render(
+            request,
+            "portal/settings.html",
+            {
+                "status": status,
+                "account": account,
+                "next": next_path,
+                "reason_text": REASON_TEXT.get(reason) if reason else "",
+                "evidence_mode": config.evidence_mode.value,
+            },
+        )
+    )
+
+
+@compliance_exempt
+@require_POST
+def open_setup(request: HttpRequest) -> HttpResponse:
+    """Open MFA setup: the trusted provider security page, only while not enrolled."""
+    state = _state(request)
+    config = settings.AIDIAL
+    status = security_status(
+        state, Account.objects.get(pk=request.user.pk).markers(), config,
+        dict(role_table(config)), timezone.now(),
+    )
+    if not status.setup_url:
+        return HttpResponseRedirect("/settings/")
+    return HttpResponseRedirect(status.setup_url)
+
+
+@compliance_exempt
+@require_POST
+def acknowledge(request: HttpRequest) -> HttpResponse:
+    change_lifecycle(request, request.user.pk, Acknowledged(at=timezone.now()))
+    return HttpResponseRedirect(safe_next(request.POST.get("next"), default="/settings/"))
+
+
+@compliance_exempt
+@require_POST
+def declare_regeneration(request: HttpRequest) -> HttpResponse:
+    change_lifecycle(request, request.user.pk, RegenerationDeclared(at=timezone.now()))
+    return HttpResponseRedirect(_back(request))
+
+
+@compliance_exempt
+@require_POST
+def manage_mfa(request: HttpRequest) -> HttpResponse:
+    """Manage MFA at the provider: records the launch, then hands over to the provider."""
+    state = _state(request)
+    config = settings.AIDIAL
+    refusal = management_refusal(state, config, timezone.now())
+    if refusal is not None:
+        record(
+            EventType.MANAGEMENT_REFUSED,
+            account_id=request.user.pk,
+            session_key=request.session.session_key,
+            reason=refusal,
+        )
+        return render(
+            request, "portal/manage_refused.html", {"reason": refusal}, status=403
+        )
+    change_lifecycle(request, request.user.pk, ManagementLaunched(at=timezone.now()))
+    return HttpResponseRedirect(config.management_url)
+
+
+def _back(request: HttpRequest) -> str:
+    next_path = safe_next(request.POST.get("next"), default="")
+    return "/settings/" + ("?" + urlencode({"next": next_path}) if next_path else "")
