@@ -8,6 +8,7 @@ from another process takes effect at once.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,7 +61,9 @@ def _new_key(directory: Path) -> str:
     return kid
 
 
+@functools.lru_cache(maxsize=16)
 def _load_key(directory: Path, kid: str) -> RSAKey:
+    # Key files never change once written (a kid names one key), so parsing once is enough.
     return RSAKey.import_key(json.loads((directory / f"{kid}.json").read_text(encoding="utf-8")))
 
 

@@ -1,0 +1,440 @@
+"""Pytest plugin: a real local identity provider on loopback, and a browser-like driver for it.
+
+Load it with ``pytest_plugins = ["tests.support.idp"]``. It never imports ``local_idp``: the
+provider runs as ``python -m local_idp`` in a subprocess, exactly as developers run it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import pyotp
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HTTP_TIMEOUT = 10.0
+CLI_TIMEOUT = 60.0
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+POLL_INTERVAL = 0.05
+MAX_FORM_STEPS = 12
+SECURITY_PAGE = "/ui/console/users/me?id=security"
+
+
+class IdpError(RuntimeError):
+    """The provider could not be started, or one of its commands failed."""
+
+
+class HostedLoginError(AssertionError):
+    """The hosted pages did not go where a browser user would expect; ``html`` is the page."""
+
+    def __init__(self, message: str, html: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.html = html
+
+
+class LocalIdp:
+    """A running ``python -m local_idp serve`` and its command line."""
+
+    def __init__(
+        self,
+        issuer: str,
+        data_dir: Path,
+        *,
+        return_url: str,
+        process: subprocess.Popen[bytes],
+        log_path: Path,
+    ) -> None:
+        self.issuer = issuer
+        self.data_dir = data_dir
+        self.return_url = return_url
+        self.process = process
+        self.log_path = log_path
+
+    def env(self) -> dict[str, str]:
+        return _provider_env(self.data_dir, self.issuer, self.return_url)
+
+    def cli(self, *args: str) -> dict[str, Any]:
+        completed = subprocess.run(
+            [sys.executable, "-m", "local_idp", *args],
+            cwd=REPO_ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise IdpError(
+                f"`python -m local_idp {args[0] if args else ''}` failed "
+                f"(exit {completed.returncode}): {completed.stderr.strip()}"
+            )
+        result: dict[str, Any] = json.loads(completed.stdout)
+        return result
+
+    def add_user(
+        self,
+        login: str,
+        password: str,
+        roles: list[str],
+        *,
+        org: str | None = None,
+        totp: bool = False,
+    ) -> dict[str, Any]:
+        args = ["add-user", "--login", login, "--password", password]
+        for role in roles:
+            args += ["--role", role]
+        if org:
+            args += ["--org", org]
+        if totp:
+            args.append("--totp")
+        return self.cli(*args)
+
+    def add_client(
+        self, redirect_uri: str, *, public: bool = False, post_logout_uri: str | None = None
+    ) -> dict[str, Any]:
+        args = ["add-client", "--redirect-uri", redirect_uri]
+        if post_logout_uri:
+            args += ["--post-logout-uri", post_logout_uri]
+        if public:
+            args.append("--public")
+        return self.cli(*args)
+
+    def service_token(self) -> str:
+        return str(self.cli("service-token")["token"])
+
+    def totp_code(self, secret: str, *, offset_steps: int = 0) -> str:
+        """The code an authenticator app shows now (or ``offset_steps`` periods later)."""
+        return str(pyotp.TOTP(secret).at(time.time(), counter_offset=offset_steps))
+
+    def url(self, path: str) -> str:
+        return urljoin(self.issuer + "/", path.lstrip("/"))
+
+    def log_text(self) -> str:
+        """Everything the server wrote to stdout and stderr so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=STOP_TIMEOUT)
+
+
+def _provider_env(data_dir: Path, issuer: str, return_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # the provider has its own settings
+    env.update(
+        {
+            "AIDIAL_IDP_DATA_DIR": str(data_dir),
+            "AIDIAL_IDP_ISSUER": issuer,
+            "AIDIAL_IDP_RETURN_URL": return_url,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_local_idp(data_dir: Path, *, return_url: str = "http://testserver/settings/") -> LocalIdp:
+    """Start the provider on a free loopback port and wait until discovery answers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_loopback_port()
+    issuer = f"http://127.0.0.1:{port}"
+    log_path = data_dir / "server.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local_idp", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=_provider_env(data_dir, issuer, return_url),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    idp = LocalIdp(issuer, data_dir, return_url=return_url, process=process, log_path=log_path)
+    discovery = f"{issuer}/.well-known/openid-configuration"
+    deadline = time.monotonic() + START_TIMEOUT
+    with httpx.Client(timeout=2.0) as client:
+        while True:
+            if process.poll() is not None:
+                raise IdpError(
+                    f"the local identity provider exited with {process.returncode}:\n"
+                    + idp.log_text()
+                )
+            with contextlib.suppress(httpx.TransportError):
+                if client.get(discovery).status_code == 200:
+                    return idp
+            if time.monotonic() > deadline:
+                idp.stop()
+                raise IdpError(
+                    f"the local identity provider did not answer within {START_TIMEOUT}s:\n"
+                    + idp.log_text()
+                )
+            time.sleep(POLL_INTERVAL)
+
+
+# HTML --------------------------------------------------------------------------------------
+_VOID = {"input", "br", "img", "meta", "link", "hr", "source", "wbr", "area", "base", "col"}
+
+
+class Page(HTMLParser):
+    """The parts of a provider page a test needs: forms, texts and links by id, codes."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: dict[str, dict[str, Any]] = {}
+        self.texts: dict[str, str] = {}
+        self.links: dict[str, str] = {}
+        self.recovery_codes: list[str] = []
+        self._form: dict[str, Any] | None = None
+        self._captures: list[list[Any]] = []  # [key, tag, depth, parts]
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {k: v or "" for k, v in attrs}
+        for capture in self._captures:
+            if capture[1] == tag:
+                capture[2] += 1
+        if tag == "form":
+            self._form = {
+                "action": attr.get("action", ""),
+                "method": attr.get("method", "get").lower(),
+                "fields": {},
+                "buttons": [],
+            }
+            self.forms[attr.get("id", f"form-{len(self.forms)}")] = self._form
+        elif tag == "input" and self._form is not None and attr.get("name"):
+            kind = attr.get("type", "text").lower()
+            if kind in ("submit", "button"):
+                self._form["buttons"].append((attr["name"], attr.get("value", "")))
+            elif kind not in ("checkbox", "radio") or "checked" in attr:
+                self._form["fields"][attr["name"]] = attr.get("value", "")
+        elif tag == "button" and self._form is not None and attr.get("name"):
+            self._form["buttons"].append((attr["name"], attr.get("value", "")))
+        if tag == "a" and attr.get("id"):
+            self.links[attr["id"]] = attr.get("href", "")
+        if tag in _VOID:
+            return
+        if attr.get("id"):
+            self._captures.append([attr["id"], tag, 1, []])
+        if tag == "li" and "recovery-code" in attr.get("class", "").split():
+            self._captures.append([None, tag, 1, []])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
+        for capture in list(self._captures):
+            if capture[1] != tag:
+                continue
+            capture[2] -= 1
+            if capture[2] == 0:
+                self._captures.remove(capture)
+                text = " ".join("".join(capture[3]).split())
+                if capture[0] is None:
+                    self.recovery_codes.append(text)
+                else:
+                    self.texts[capture[0]] = text
+
+    def handle_data(self, data: str) -> None:
+        for capture in self._captures:
+            capture[3].append(data)
+
+
+class HostedLogin:
+    """Drives the provider's HTML forms with httpx like a browser without JavaScript (keeps
+    cookies). Redirects inside the provider are followed; the first one leaving it is
+    returned."""
+
+    def __init__(self, idp: LocalIdp) -> None:
+        self.idp = idp
+        self.client = httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
+        self.last_enrolment: dict[str, Any] | None = None
+        self.last_page = ""
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> HostedLogin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # plumbing ----------------------------------------------------------------------------
+    def _inside_idp(self, url: str) -> bool:
+        target, issuer = urlsplit(url), urlsplit(self.idp.issuer)
+        return (target.scheme, target.netloc) == (issuer.scheme, issuer.netloc)
+
+    def _follow(self, response: httpx.Response) -> httpx.Response | str:
+        for _ in range(MAX_FORM_STEPS):
+            if not response.is_redirect:
+                self.last_page = response.text
+                return response
+            location = urljoin(str(response.url), response.headers["Location"])
+            if not self._inside_idp(location):
+                return location
+            response = self.client.get(location)
+        raise HostedLoginError("too many redirects inside the provider")
+
+    def _open(self, url: str) -> httpx.Response | str:
+        return self._follow(self.client.get(self.idp.url(url) if url.startswith("/") else url))
+
+    def _submit(
+        self,
+        response: httpx.Response,
+        form_id: str,
+        values: dict[str, str],
+        button: str | None = None,
+    ) -> httpx.Response | str:
+        page = Page(response.text)
+        form = page.forms.get(form_id)
+        if form is None:
+            raise HostedLoginError(f"no form {form_id!r} on the page", response.text)
+        data = dict(form["fields"])
+        data.update(values)
+        if button is not None:
+            chosen = [b for b in form["buttons"] if b[1] == button]
+            if not chosen:
+                raise HostedLoginError(f"no {button!r} button in {form_id!r}", response.text)
+            data[chosen[0][0]] = chosen[0][1]
+        action = urljoin(str(response.url), form["action"] or str(response.url))
+        return self._follow(self.client.post(action, data=data))
+
+    @staticmethod
+    def _page_error(response: httpx.Response) -> str | None:
+        return Page(response.text).texts.get("error")
+
+    def _expect_page(self, result: httpx.Response | str, what: str) -> httpx.Response:
+        if isinstance(result, str):
+            raise HostedLoginError(f"expected {what}, was sent to {result}")
+        error = self._page_error(result)
+        if error:
+            raise HostedLoginError(error, result.text)
+        return result
+
+    def _enrol_on_setup_page(self, response: httpx.Response) -> tuple[httpx.Response, dict[str, Any]]:
+        page = Page(response.text)
+        secret = page.texts.get("totp-secret", "")
+        if not secret:
+            raise HostedLoginError("the set-up page shows no secret", response.text)
+        result = self._submit(response, "totp-setup-form", {"code": self.idp.totp_code(secret)})
+        codes_page = self._expect_page(result, "the recovery codes page")
+        codes = Page(codes_page.text).recovery_codes
+        if len(codes) != 10:
+            raise HostedLoginError("expected 10 recovery codes", codes_page.text)
+        enrolment = {"totp_secret": secret, "recovery_codes": codes}
+        self.last_enrolment = enrolment
+        return codes_page, enrolment
+
+    # the interface the portal's tests use ------------------------------------------------
+    def authorize(
+        self,
+        authorize_url: str,
+        login: str,
+        password: str,
+        *,
+        code: str | None = None,
+        setup_totp: bool = False,
+    ) -> str:
+        """Follow ``authorize_url`` through the hosted sign-in; return the redirect back to the
+        client (``code`` and ``state``, or ``error``)."""
+        result = self._open(authorize_url)
+        for _ in range(MAX_FORM_STEPS):
+            if isinstance(result, str):
+                return result
+            page = Page(result.text)
+            if "error" in page.texts:
+                raise HostedLoginError(page.texts["error"], result.text)
+            if "login-form" in page.forms:
+                result = self._submit(
+                    result, "login-form", {"loginName": login, "password": password}
+                )
+            elif "mfa-verify-form" in page.forms:
+                if code is None:
+                    raise HostedLoginError("the provider asks for a code", result.text)
+                result = self._submit(result, "mfa-verify-form", {"code": code})
+            elif "mfa-prompt-form" in page.forms:
+                choice = "setup" if setup_totp else "skip"
+                result = self._submit(result, "mfa-prompt-form", {}, button=choice)
+            elif "totp-setup-form" in page.forms:
+                codes_page, _ = self._enrol_on_setup_page(result)
+                next_url = Page(codes_page.text).links.get("continue", "")
+                result = self._open(urljoin(str(codes_page.url), next_url))
+            else:
+                raise HostedLoginError("unexpected page during sign-in", result.text)
+        raise HostedLoginError("the sign-in did not finish")
+
+    def open_security_page(self) -> str:
+        """The HTML of the security page, signed in with this browser's cookies."""
+        return self._security_response().text
+
+    def _security_response(self) -> httpx.Response:
+        result = self._expect_page(self._open(SECURITY_PAGE), "the security page")
+        if "login-form" in Page(result.text).forms:
+            raise HostedLoginError("not signed in at the provider", result.text)
+        return result
+
+    def enrol_totp(self) -> dict[str, Any]:
+        """Add TOTP on the security page, confirmed with a computed code."""
+        security = self._security_response()
+        link = Page(security.text).links.get("add-totp")
+        if not link:
+            raise HostedLoginError("the security page offers no TOTP set-up", security.text)
+        setup = self._expect_page(self._open(urljoin(str(security.url), link)), "TOTP set-up")
+        _, enrolment = self._enrol_on_setup_page(setup)
+        return enrolment
+
+    def remove_totp(self, code: str) -> None:
+        security = self._security_response()
+        result = self._submit(security, "remove-totp-form", {"code": code})
+        page = self._expect_page(result, "the security page")
+        if "notice" not in Page(page.text).texts:
+            raise HostedLoginError("TOTP was not removed", page.text)
+
+    def regenerate_recovery_codes(self) -> list[str]:
+        security = self._security_response()
+        result = self._expect_page(
+            self._submit(security, "regenerate-form", {}), "the recovery codes page"
+        )
+        codes = Page(result.text).recovery_codes
+        if len(codes) != 10:
+            raise HostedLoginError("expected 10 recovery codes", result.text)
+        return codes
+
+
+@pytest.fixture(scope="session")
+def local_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIdp]:
+    idp = start_local_idp(tmp_path_factory.mktemp("local-idp"))
+    try:
+        yield idp
+    finally:
+        idp.stop()
+
+
+@pytest.fixture
+def hosted_login(local_idp: LocalIdp) -> Iterator[HostedLogin]:
+    with HostedLogin(local_idp) as browser:
+        yield browser
