@@ -92,6 +92,19 @@ def unsigned(header: Any, payload: Any, signature: bytes = b"") -> str:
 
 
 @dataclass
+class Clock:
+    """A clock that moves only when told to."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
 class FakeKeys:
     """A `KeySource` whose refresh may publish new keys, or be refused by a rate limit."""
 

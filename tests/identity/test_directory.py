@@ -15,21 +15,10 @@ from joserfc.jwk import KeySet
 from aidial_portal.identity.directory import IssuerMismatch, ProviderDirectory, ProviderUnavailable
 from aidial_portal.identity.tokens import validate_id_token
 
-from .provider import ISSUER, NONCE, NOW, POLICY, SUBJECT, mint, signing_key
+from .provider import ISSUER, NONCE, NOW, POLICY, SUBJECT, Clock, mint, signing_key
 
 DISCOVERY = f"{ISSUER}/.well-known/openid-configuration"
 JWKS = f"{ISSUER}/oauth/v2/keys"
-
-
-@dataclass
-class Clock:
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def _jwks(*kids: str) -> dict[str, Any]:

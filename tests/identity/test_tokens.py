@@ -297,7 +297,8 @@ def test_key_url_in_header_is_never_followed(header: str) -> None:
     # Signed by the attacker's key under a kid the provider does not publish, pointing at
     # the attacker's JWKS: the only keys consulted are the provider's.
     keys = FakeKeys(public(signing_key("key-1")))
-    token = mint(kid="attacker", **{header: "https://attacker.example/jwks.json"})
+    pointer: dict[str, Any] = {header: "https://attacker.example/jwks.json"}
+    token = mint(kid="attacker", **pointer)
 
     assert refused(token, keys) == "unknown_kid"
 
