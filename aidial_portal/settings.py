@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "aidial_portal.accounts",
     "aidial_portal.audit",
     "aidial_portal.web",
+    "aidial_portal.administration",
+    "aidial_portal.support",
 ]
 
 MIDDLEWARE = [
@@ -81,10 +83,10 @@ if REDIS_URL:
             "KEY_PREFIX": "aidial",
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_ENGINE = "aidial_portal.web.session_engines.cache"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    SESSION_ENGINE = "aidial_portal.web.session_engines.database"
 
 _HTTPS = AIDIAL.base_url.startswith("https://")
 # Names of our own: on 127.0.0.1 the local provider's cookies would otherwise collide with ours.
@@ -137,6 +139,9 @@ LOGGING = {
     "loggers": {
         # Authlib logs the PKCE code_verifier at DEBUG.
         "authlib": {"level": "INFO"},
+        # httpx logs every URL it requests at INFO, session ids included.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
         "django.security": {"level": "WARNING"},
     },

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.sessions.backends.cache import SessionStore
+from aidial_portal.web.sessions import CacheSessionStore as SessionStore
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone

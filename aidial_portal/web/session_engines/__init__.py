@@ -1,0 +1,1 @@
+"""SESSION_ENGINE modules (Django imports `SessionStore` from the engine's module)."""

@@ -1,0 +1,3 @@
+from aidial_portal.web.sessions import CacheSessionStore as SessionStore
+
+__all__ = ["SessionStore"]

@@ -1,0 +1,3 @@
+from aidial_portal.web.sessions import DatabaseSessionStore as SessionStore
+
+__all__ = ["SessionStore"]

@@ -1,0 +1,120 @@
+"""Full sign-in flows: the portal (Django's test client) against a real local provider.
+
+The provider runs as its own process on loopback; the portal talks to it over real HTTP for
+discovery, the token exchange, JWKS, and the Session and User APIs. HostedLogin plays the
+person's browser at the provider.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+
+from aidial_portal.config import SECURITY_PAGE_PATH
+from aidial_portal.identity import services
+from tests.support.idp import HostedLogin, LocalIdp
+
+PASSWORD = "Correct-horse-battery-9"
+_numbers = itertools.count(1)
+
+
+@dataclass
+class Person:
+    login: str
+    password: str
+    roles: list[str]
+    user_id: str
+    totp_secret: str = ""
+    recovery_codes: tuple[str, ...] = ()
+
+
+@pytest.fixture(scope="session")
+def registration(local_idp: LocalIdp) -> dict[str, Any]:
+    client = local_idp.add_client(
+        "http://testserver/oidc/callback/", post_logout_uri="http://testserver/signed-out/"
+    )
+    client["service_token"] = local_idp.service_token()
+    return client
+
+
+@pytest.fixture
+def wired(settings: Any, local_idp: LocalIdp, registration: dict[str, Any]) -> Iterator[None]:
+    """Point the portal at the test provider."""
+    settings.AIDIAL = replace(
+        settings.AIDIAL,
+        base_url="http://testserver",
+        issuer=local_idp.issuer,
+        api_url=local_idp.issuer,
+        client_id=registration["client_id"],
+        client_secret=registration["client_secret"],
+        extra_audiences=frozenset({registration["project_id"]}),
+        service_token=registration["service_token"],
+        security_url=local_idp.issuer + SECURITY_PAGE_PATH,
+        management_url=local_idp.issuer + SECURITY_PAGE_PATH,
+    )
+    yield
+    services.reset()
+
+
+@pytest.fixture
+def person(local_idp: LocalIdp) -> Callable[..., Person]:
+    def make(*roles: str, totp: bool = False, org: str | None = None) -> Person:
+        login = f"{roles[0] if roles else 'nobody'}.{next(_numbers)}@flows.test"
+        made = local_idp.add_user(login, PASSWORD, list(roles), org=org, totp=totp)
+        return Person(
+            login=login,
+            password=PASSWORD,
+            roles=list(roles),
+            user_id=made["user_id"],
+            totp_secret=made.get("totp_secret", ""),
+            recovery_codes=tuple(made.get("recovery_codes", ())),
+        )
+
+    return make
+
+
+@pytest.fixture
+def browser(local_idp: LocalIdp) -> Iterator[HostedLogin]:
+    with HostedLogin(local_idp) as hosted:
+        yield hosted
+
+
+def callback_path(final_url: str) -> str:
+    parts = urlsplit(final_url)
+    assert parts.netloc == "testserver", final_url
+    return f"{parts.path}?{parts.query}"
+
+
+@pytest.fixture
+def sign_in(
+    client: Client, browser: HostedLogin, wired: None
+) -> Callable[..., Any]:
+    """Sign in through the portal's /login/ and the provider's hosted pages; returns the
+    portal's response to the callback."""
+
+    def run(who: Person, *, code: str | None = None, next_path: str = "/") -> Any:
+        start = client.post("/login/", {"next": next_path})
+        assert start.status_code == 302, start.content
+        final = browser.authorize(start["Location"], who.login, who.password, code=code)
+        return client.get(callback_path(final))
+
+    return run
+
+
+@pytest.fixture
+def refresh(client: Client, browser: HostedLogin, wired: None) -> Callable[..., Any]:
+    """Refresh security status: a fresh sign-in at the provider that returns to Settings."""
+
+    def run(who: Person, *, code: str | None = None) -> Any:
+        start = client.post("/settings/refresh/")
+        assert start.status_code == 302, start.content
+        final = browser.authorize(start["Location"], who.login, who.password, code=code)
+        return client.get(callback_path(final))
+
+    return run

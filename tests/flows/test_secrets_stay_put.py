@@ -1,0 +1,91 @@
+"""No token, code, code_verifier, client secret or cookie value in logs, the database or pages."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.db import connection
+
+from aidial_portal.identity import oidc
+from aidial_portal.logs import JsonFormatter
+from tests.flows.conftest import callback_path
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]
+
+
+def every_stored_value() -> str:
+    """Every row of every table, as text."""
+    dump = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from introspection
+            dump.extend(repr(row) for row in cursor.fetchall())
+    return "\n".join(dump)
+
+
+def test_full_flows_leave_no_secret_in_logs_database_or_pages(
+    client, person, browser, local_idp, wired, registration, caplog, capfd, monkeypatch
+):
+    caplog.set_level(logging.DEBUG)
+    tokens: list[dict] = []
+    fetch_token = oidc.OAuth2Client.fetch_token
+
+    def keep_token(self, *args, **kwargs):
+        token = fetch_token(self, *args, **kwargs)
+        tokens.append(dict(token))
+        return token
+
+    monkeypatch.setattr(oidc.OAuth2Client, "fetch_token", keep_token)
+
+    secrets: dict[str, str] = {
+        "client secret": registration["client_secret"],
+        "service token": registration["service_token"],
+    }
+    pages: list[str] = []
+
+    # A mandatory-role sign-in with TOTP, then a refresh with a recovery code.
+    who = person("partner_admin", totp=True)
+    totp = local_idp.totp_code(who.totp_secret)
+    secrets |= {"password": who.password, "totp code": totp, "totp seed": who.totp_secret}
+    start = client.post("/login/")
+    pending = next(iter(client.session[oidc.PENDING_KEY].values()))
+    secrets |= {"code_verifier": pending["code_verifier"], "nonce": pending["nonce"]}
+    final = browser.authorize(start["Location"], who.login, who.password, code=totp)
+    secrets["authorization code"] = parse_qs(urlsplit(final).query)["code"][0]
+    client.get(callback_path(final))
+    pages.append(client.get("/settings/").content.decode())
+
+    recovery = who.recovery_codes[0]
+    secrets["recovery code"] = recovery
+    start = client.post("/settings/refresh/")
+    final = browser.authorize(start["Location"], who.login, who.password, code=recovery)
+    path = callback_path(final)
+    client.get(path)
+    pages.append(client.get(path).content.decode())  # a replayed callback: the error page
+    pages.append(client.get("/settings/").content.decode())
+    secrets["session cookie"] = client.cookies["aidial_session"].value
+    client.post("/settings/recovery-codes/regenerated/")
+    client.post("/settings/recovery-codes/acknowledge/")
+    client.post("/logout/")
+
+    for index, token in enumerate(tokens):
+        secrets[f"id token {index}"] = token["id_token"]
+        secrets[f"access token {index}"] = token["access_token"]
+    assert len(tokens) == 2
+
+    formatter = JsonFormatter()
+    logs = "\n".join(formatter.format(record) for record in caplog.records)
+    logs += "\n".join(record.getMessage() for record in caplog.records)
+    out, err = capfd.readouterr()
+    logs += out + err
+    stored = every_stored_value()
+    assert "security_event" in logs  # the logs were captured at all
+    assert "sign_in_succeeded" in stored  # and the tables were read
+    for name, value in secrets.items():
+        assert value, name
+        assert value not in logs, f"{name} appears in the logs"
+        assert value not in stored, f"{name} appears in the database"
+        for page in pages:
+            assert value not in page, f"{name} appears on a page"
