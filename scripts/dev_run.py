@@ -39,11 +39,18 @@ def secret_key() -> str:
 def main() -> int:
     VAR.mkdir(exist_ok=True)
     env = {**os.environ, "AIDIAL_IDP_RETURN_URL": PORTAL + "/settings/"}
-    subprocess.run([str(BIN / "aidial-portal"), "migrate", "--verbosity", "0"], check=True, env={**env, "AIDIAL_SECRET_KEY": "migrate-only"})  # noqa: S603,E501
+    subprocess.run(  # noqa: S603 - our own command
+        [str(BIN / "aidial-portal"), "migrate", "--verbosity", "0"],
+        check=True,
+        env={**env, "AIDIAL_SECRET_KEY": "migrate-only"},
+    )
     seed = cli(
-        "idp", "seed-demo",
-        "--redirect-uri", PORTAL + "/oidc/callback/",
-        "--post-logout-uri", PORTAL + "/signed-out/",
+        "idp",
+        "seed-demo",
+        "--redirect-uri",
+        PORTAL + "/oidc/callback/",
+        "--post-logout-uri",
+        PORTAL + "/signed-out/",
         env=env,
     )
     client = seed["client"]

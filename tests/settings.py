@@ -2,6 +2,8 @@
 
 import os
 
-os.environ.setdefault("AIDIAL_SECRET_KEY", "tests-only-secret-key-not-for-any-deployment-0123456789")
+os.environ.setdefault(
+    "AIDIAL_SECRET_KEY", "tests-only-secret-key-not-for-any-deployment-0123456789"
+)
 
-from aidial_portal.settings import *  # noqa: E402,F403
+from aidial_portal.settings import *  # noqa: F403

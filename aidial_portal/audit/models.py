@@ -39,6 +39,9 @@ class SecurityEvent(models.Model):
             models.Index(fields=["event_type", "-at"], name="event_type_at"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.event_type} at {self.at:%Y-%m-%d %H:%M:%S}"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AppendOnlyError("security events are append-only")

@@ -183,6 +183,8 @@ def complete(
         )
     except IdTokenRejected as rejected:
         raise SignInRejected(f"id_token_{rejected.reason}") from None
+    except IssuerMismatch:
+        raise MisconfiguredIssuer() from None
     except ProviderUnavailable:
         raise ProviderDown() from None
     if pending.kind == "refresh":
@@ -244,9 +246,7 @@ def _client(config: PortalConfig) -> OAuth2Client:
     return OAuth2Client(
         client_id=config.client_id,
         client_secret=config.client_secret or None,
-        token_endpoint_auth_method=(
-            "none" if config.is_public_client else "client_secret_basic"
-        ),
+        token_endpoint_auth_method=("none" if config.is_public_client else "client_secret_basic"),
         scope=SCOPES,
         redirect_uri=config.redirect_uri,
         code_challenge_method="S256",

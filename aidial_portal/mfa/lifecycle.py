@@ -38,6 +38,11 @@ class EventType(StrEnum):
     MANAGEMENT_LAUNCHED = "management_launched"
     MANAGEMENT_REFUSED = "management_refused"
     SIGNED_OUT = "signed_out"
+    SUPPORT_REQUEST_SENT = "support_request_sent"
+    SUPPORT_REQUEST_REFUSED = "support_request_refused"
+    REPORT_EXPORTED = "report_exported"
+    AUDIT_EXPORTED = "audit_exported"
+    AUDIT_PURGED = "audit_purged"
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ class Transition:
     events: tuple[EventType, ...]
 
 
-def advance(markers: Markers, step: Input) -> Transition:
+def advance(markers: Markers, step: Input) -> Transition:  # noqa: PLR0911 - one return per rule
     """Apply one input. Repeating an input that has nothing left to do changes nothing, so two
     identical POSTs leave one result."""
     match step:

@@ -22,7 +22,7 @@ from aidial_portal.mfa.compliance import Reason, evaluate
 from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.web.access import is_compliance_exempt, is_public
 from aidial_portal.web.problems import problem, wants_html
-from aidial_portal.web.session_state import load
+from aidial_portal.web.session_state import account_id, load
 
 REASON_TEXT = {
     Reason.NOT_ENROLLED: "Your role requires multi-factor authentication, and your account "
@@ -79,21 +79,11 @@ def _deny(request: HttpRequest, reason: Reason) -> HttpResponse:
     metrics.GATE_DENIALS.labels(reason=reason.value).inc()
     record(
         EventType.GATE_DENIED,
-        account_id=_account_id(request),
+        account_id=account_id(request.session),
         session_key=request.session.session_key,
         reason=reason.value,
         details={"method": (request.method or "").lower()},
     )
     if wants_html(request):
-        return HttpResponseRedirect(
-            "/settings/?" + urlencode({"next": request.get_full_path()})
-        )
+        return HttpResponseRedirect("/settings/?" + urlencode({"next": request.get_full_path()}))
     return problem(403, "Multi-factor authentication required", reason.value, REASON_TEXT[reason])
-
-
-def _account_id(request: HttpRequest) -> int | None:
-    raw = request.session.get("_auth_user_id")
-    try:
-        return int(raw) if raw is not None else None
-    except (TypeError, ValueError):
-        return None

@@ -56,7 +56,10 @@ class SecurityStatus:
 
 
 def security_status(
-    state: SignedIn, markers: Markers, config: PortalConfig, table: dict[str, Requirement],
+    state: SignedIn,
+    markers: Markers,
+    config: PortalConfig,
+    table: dict[str, Requirement],
     now: datetime,
 ) -> SecurityStatus:
     evidence = state.evidence
@@ -69,9 +72,7 @@ def security_status(
     enrolled = evidence.totp_enrolled
     security_trusted = is_trusted_provider_url(config.security_url, config.issuer)
     management_trusted = is_trusted_provider_url(config.management_url, config.issuer)
-    manage_allowed = (
-        requirement is Requirement.OPTIONAL and enrolled is True and management_trusted
-    )
+    manage_allowed = requirement is Requirement.OPTIONAL and enrolled is True and management_trusted
     fresh = within_step_up(evidence, now, config.step_up_max_age)
     factor = evidence.recognised_factor
     return SecurityStatus(
@@ -96,9 +97,7 @@ def security_status(
     )
 
 
-def management_refusal(
-    state: SignedIn, config: PortalConfig, now: datetime
-) -> str | None:
+def management_refusal(state: SignedIn, config: PortalConfig, now: datetime) -> str | None:
     """Why a launch of provider MFA management must be refused now, or None to allow it."""
     if state.requirement is not Requirement.OPTIONAL:
         return "mandatory_role" if state.requirement is Requirement.REQUIRED else "no_role"

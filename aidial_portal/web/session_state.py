@@ -26,6 +26,14 @@ class SignedIn:
     auth_time: datetime | None
 
 
+def account_id(session: Mapping[str, Any]) -> int | None:
+    """The signed-in account's primary key, read from the session without a query."""
+    try:
+        return int(session[AUTH_KEY])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def store(session: MutableMapping[str, Any], state: SignedIn) -> None:
     session[SESSION_KEY] = {
         "subject": state.subject,

@@ -45,9 +45,12 @@ class DatabaseSessionStore(db.SessionStore):
 
 
 class CacheSessionStore(cache.SessionStore):
+    _cache: Any
+
     @property
     def cache_key(self) -> str:
-        return self.cache_key_prefix + stored_key(self._get_or_create_session_key())
+        key: str = self._get_or_create_session_key()  # type: ignore[attr-defined]
+        return self.cache_key_prefix + stored_key(key)
 
     def exists(self, session_key: str) -> bool:
         return bool(session_key) and (self.cache_key_prefix + stored_key(session_key)) in (

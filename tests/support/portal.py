@@ -51,8 +51,10 @@ def portal_config(settings: Any) -> Callable[..., None]:
 
 @pytest.fixture
 def make_account(db: None) -> Callable[..., Account]:
-    def make(sub: str = "user-1", roles: Iterable[str] = ("client_staff",), **fields: Any) -> Account:
-        account = Account.objects.create(
+    def make(
+        sub: str = "user-1", roles: Iterable[str] = ("client_staff",), **fields: Any
+    ) -> Account:
+        return Account.objects.create(
             identity_key=identity_key(ISSUER, sub),
             issuer=ISSUER,
             subject=sub,
@@ -60,7 +62,6 @@ def make_account(db: None) -> Callable[..., Account]:
             roles=list(roles),
             **fields,
         )
-        return account
 
     return make
 

@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 import pytest
-from aidial_portal.web.sessions import CacheSessionStore as SessionStore
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -12,12 +11,20 @@ from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
 from aidial_portal.web import session_state
 from aidial_portal.web.access import is_compliance_exempt, is_public
 from aidial_portal.web.gate import MfaGateMiddleware
+from aidial_portal.web.sessions import CacheSessionStore as SessionStore
 from tests.support.portal import evidence
 
 pytestmark = pytest.mark.django_db
 
 PUBLIC_ROUTES = {
-    "login/", "oidc/callback/", "logout/", "signed-out/", "help/", "healthz", "readyz", "metrics",
+    "login/",
+    "oidc/callback/",
+    "logout/",
+    "signed-out/",
+    "help/",
+    "healthz",
+    "readyz",
+    "metrics",
 }
 COMPLIANCE_EXEMPT_ROUTES = {
     "settings/",

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from aidial_portal.accounts.models import Account
@@ -62,7 +63,9 @@ def test_untrusted_provider_page_is_never_linked(client, sign_in_as, portal_conf
 
 def test_acknowledgement_prompt_clears_after_confirming(client, sign_in_as):
     account = sign_in_as(
-        ["partner_admin"], ack_pending=PendingReason.ENROLMENT.value, ever_enrolled=True,
+        ["partner_admin"],
+        ack_pending=PendingReason.ENROLMENT.value,
+        ever_enrolled=True,
         enrolled_observed=True,
     )
     assert "I have stored my current recovery codes" in page(client)
@@ -75,18 +78,20 @@ def test_acknowledgement_prompt_clears_after_confirming(client, sign_in_as):
 
 
 def test_two_identical_acknowledgements_leave_one_event(client, sign_in_as):
-    sign_in_as(["partner_admin"], ack_pending="enrolment", ever_enrolled=True,
-               enrolled_observed=True)
+    sign_in_as(
+        ["partner_admin"], ack_pending="enrolment", ever_enrolled=True, enrolled_observed=True
+    )
     client.post("/settings/recovery-codes/acknowledge/")
     client.post("/settings/recovery-codes/acknowledge/")
     assert SecurityEvent.objects.filter(event_type="recovery_codes_acknowledged").count() == 1
 
 
 def test_acknowledgement_form_has_no_text_field(client, sign_in_as):
-    sign_in_as(["partner_admin"], ack_pending="enrolment", ever_enrolled=True,
-               enrolled_observed=True)
+    sign_in_as(
+        ["partner_admin"], ack_pending="enrolment", ever_enrolled=True, enrolled_observed=True
+    )
     html = page(client)
-    form = html[html.index('action="/settings/recovery-codes/acknowledge/"'):]
+    form = html[html.index('action="/settings/recovery-codes/acknowledge/"') :]
     form = form[: form.index("</form>")]
     assert 'type="text"' not in form
     assert "<textarea" not in form
@@ -94,8 +99,11 @@ def test_acknowledgement_form_has_no_text_field(client, sign_in_as):
 
 def test_reminder_after_recovery_code_stays_until_regeneration_is_declared(client, sign_in_as):
     account = sign_in_as(
-        ["aidial_operator"], evidence(factor=Factor.RECOVERY_CODE),
-        reminder_since=timezone.now(), ever_enrolled=True, enrolled_observed=True,
+        ["aidial_operator"],
+        evidence(factor=Factor.RECOVERY_CODE),
+        reminder_since=timezone.now(),
+        ever_enrolled=True,
+        enrolled_observed=True,
     )
     assert "You signed in with a recovery code" in page(client)
     client.post("/settings/recovery-codes/regenerated/")
@@ -151,8 +159,6 @@ def test_optional_role_without_mfa_gets_a_nudge_not_a_block(client, sign_in_as):
 
 
 def test_actions_need_post_and_csrf(client, sign_in_as):
-    from django.test import Client
-
     sign_in_as(["client_staff"])
     assert client.get("/settings/manage-mfa/").status_code == 405
     strict = Client(enforce_csrf_checks=True)

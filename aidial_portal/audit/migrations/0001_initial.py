@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,18 +14,58 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='SecurityEvent',
+            name="SecurityEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_type', models.CharField(choices=[('sign_in_succeeded', 'sign_in_succeeded'), ('sign_in_rejected', 'sign_in_rejected'), ('gate_denied', 'gate_denied'), ('refresh_started', 'refresh_started'), ('refresh_completed', 'refresh_completed'), ('refresh_refused', 'refresh_refused'), ('evidence_unavailable', 'evidence_unavailable'), ('enrolment_observed', 'enrolment_observed'), ('unenrolment_observed', 'unenrolment_observed'), ('re_enablement_observed', 're_enablement_observed'), ('recovery_code_sign_in', 'recovery_code_sign_in'), ('recovery_codes_acknowledged', 'recovery_codes_acknowledged'), ('regeneration_declared', 'regeneration_declared'), ('management_launched', 'management_launched'), ('management_refused', 'management_refused'), ('signed_out', 'signed_out')], max_length=40)),
-                ('at', models.DateTimeField(db_index=True)),
-                ('session_hash', models.CharField(blank=True, max_length=32)),
-                ('reason', models.CharField(blank=True, max_length=64)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "event_type",
+                    models.CharField(
+                        choices=[
+                            ("sign_in_succeeded", "sign_in_succeeded"),
+                            ("sign_in_rejected", "sign_in_rejected"),
+                            ("gate_denied", "gate_denied"),
+                            ("refresh_started", "refresh_started"),
+                            ("refresh_completed", "refresh_completed"),
+                            ("refresh_refused", "refresh_refused"),
+                            ("evidence_unavailable", "evidence_unavailable"),
+                            ("enrolment_observed", "enrolment_observed"),
+                            ("unenrolment_observed", "unenrolment_observed"),
+                            ("re_enablement_observed", "re_enablement_observed"),
+                            ("recovery_code_sign_in", "recovery_code_sign_in"),
+                            ("recovery_codes_acknowledged", "recovery_codes_acknowledged"),
+                            ("regeneration_declared", "regeneration_declared"),
+                            ("management_launched", "management_launched"),
+                            ("management_refused", "management_refused"),
+                            ("signed_out", "signed_out"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True)),
+                ("session_hash", models.CharField(blank=True, max_length=32)),
+                ("reason", models.CharField(blank=True, max_length=64)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['account', '-at'], name='event_account_at'), models.Index(fields=['event_type', '-at'], name='event_type_at')],
+                "indexes": [
+                    models.Index(fields=["account", "-at"], name="event_account_at"),
+                    models.Index(fields=["event_type", "-at"], name="event_type_at"),
+                ],
             },
         ),
     ]

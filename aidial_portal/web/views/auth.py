@@ -59,7 +59,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 def refresh(request: HttpRequest) -> HttpResponse:
     """Refresh security status: a fresh sign-in that returns to Settings."""
     state = session_state.load(request.session)
-    assert state is not None  # the gate lets only signed-in sessions through
+    if state is None:  # the gate lets only signed-in sessions through; never trust it blindly
+        return HttpResponseRedirect("/login/")
     back = "/settings/"
     next_path = safe_next(request.POST.get("next"), default="")
     if next_path:
@@ -70,7 +71,7 @@ def refresh(request: HttpRequest) -> HttpResponse:
     if response.status_code == 302:
         record(
             EventType.REFRESH_STARTED,
-            account_id=request.user.pk,
+            account_id=session_state.account_id(request.session),
             session_key=request.session.session_key,
         )
     return response
@@ -126,7 +127,7 @@ def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpRespon
     state = session_state.load(request.session)
     record(
         EventType.REFRESH_REFUSED if state is not None else EventType.SIGN_IN_REJECTED,
-        account_id=request.user.pk if state is not None else None,
+        account_id=session_state.account_id(request.session) if state is not None else None,
         session_key=request.session.session_key,
         reason=reason,
     )
@@ -150,19 +151,22 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     if session_state.load(request.session) is not None:
         record(
             EventType.SIGNED_OUT,
-            account_id=request.user.pk,
+            account_id=session_state.account_id(request.session),
             session_key=request.session.session_key,
         )
     logout(request)
     config = settings.AIDIAL
     try:
         endpoint = services.directory().metadata().get("end_session_endpoint")
-    except Exception:  # noqa: BLE001 - the portal session is gone; the provider is optional here
+    except Exception:
         endpoint = None
     if not isinstance(endpoint, str):
         return HttpResponseRedirect("/signed-out/")
     query = urlencode(
-        {"client_id": config.client_id, "post_logout_redirect_uri": config.base_url + "/signed-out/"}
+        {
+            "client_id": config.client_id,
+            "post_logout_redirect_uri": config.base_url + "/signed-out/",
+        }
     )
     return HttpResponseRedirect(f"{endpoint}?{query}")
 
@@ -171,4 +175,3 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @require_GET
 def signed_out(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/signed_out.html")
-

@@ -56,7 +56,7 @@ def _database() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
+    except Exception:
         logger.warning("readiness_database_unavailable")
         return "unavailable"
     return "ok"
@@ -66,7 +66,7 @@ def _cache() -> str:
     try:
         cache.set("aidial:readyz", "1", timeout=5)
         ok = cache.get("aidial:readyz") == "1"
-    except Exception:  # noqa: BLE001
+    except Exception:
         ok = False
     if not ok:
         logger.warning("readiness_cache_unavailable")

@@ -14,7 +14,7 @@ from aidial_portal.web.access import compliance_exempt, public
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    account = Account.objects.get(pk=request.user.pk)
+    account = Account.objects.get(pk=session_state.account_id(request.session) or 0)
     return render(
         request,
         "portal/dashboard.html",

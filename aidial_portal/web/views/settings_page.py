@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
@@ -26,17 +27,30 @@ from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
 from aidial_portal.web.security_status import management_refusal, security_status
 
+
+class SignedOut(PermissionDenied):
+    """Only reachable if the gate were bypassed: refuse rather than assume a session."""
+
+
 def _state(request: HttpRequest) -> session_state.SignedIn:
     state = session_state.load(request.session)
-    assert state is not None  # the gate lets only signed-in sessions reach these views
+    if state is None:
+        raise SignedOut
     return state
+
+
+def _account_id(request: HttpRequest) -> int:
+    account_id = session_state.account_id(request.session)
+    if account_id is None:
+        raise SignedOut
+    return account_id
 
 
 @compliance_exempt
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
     state = _state(request)
-    account = Account.objects.get(pk=request.user.pk)
+    account = Account.objects.get(pk=_account_id(request))
     config = settings.AIDIAL
     status = security_status(
         state, account.markers(), config, dict(role_table(config)), timezone.now()
@@ -65,8 +79,11 @@ def open_setup(request: HttpRequest) -> HttpResponse:
     state = _state(request)
     config = settings.AIDIAL
     status = security_status(
-        state, Account.objects.get(pk=request.user.pk).markers(), config,
-        dict(role_table(config)), timezone.now(),
+        state,
+        Account.objects.get(pk=_account_id(request)).markers(),
+        config,
+        dict(role_table(config)),
+        timezone.now(),
     )
     if not status.setup_url:
         return HttpResponseRedirect("/settings/")
@@ -76,14 +93,14 @@ def open_setup(request: HttpRequest) -> HttpResponse:
 @compliance_exempt
 @require_POST
 def acknowledge(request: HttpRequest) -> HttpResponse:
-    change_lifecycle(request, request.user.pk, Acknowledged(at=timezone.now()))
+    change_lifecycle(request, _account_id(request), Acknowledged(at=timezone.now()))
     return HttpResponseRedirect(safe_next(request.POST.get("next"), default="/settings/"))
 
 
 @compliance_exempt
 @require_POST
 def declare_regeneration(request: HttpRequest) -> HttpResponse:
-    change_lifecycle(request, request.user.pk, RegenerationDeclared(at=timezone.now()))
+    change_lifecycle(request, _account_id(request), RegenerationDeclared(at=timezone.now()))
     return HttpResponseRedirect(_back(request))
 
 
@@ -97,14 +114,12 @@ def manage_mfa(request: HttpRequest) -> HttpResponse:
     if refusal is not None:
         record(
             EventType.MANAGEMENT_REFUSED,
-            account_id=request.user.pk,
+            account_id=_account_id(request),
             session_key=request.session.session_key,
             reason=refusal,
         )
-        return render(
-            request, "portal/manage_refused.html", {"reason": refusal}, status=403
-        )
-    change_lifecycle(request, request.user.pk, ManagementLaunched(at=timezone.now()))
+        return render(request, "portal/manage_refused.html", {"reason": refusal}, status=403)
+    change_lifecycle(request, _account_id(request), ManagementLaunched(at=timezone.now()))
     return HttpResponseRedirect(config.management_url)
 
 
