@@ -1,0 +1,57 @@
+import socket
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_healthz_answers_without_a_session_or_provider(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_says_the_provider_is_missing(client, portal_config):
+    portal_config(issuer=f"http://127.0.0.1:{closed_port()}")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"] == {"database": "ok", "cache": "ok", "provider": "unavailable"}
+
+
+def test_sign_in_page_is_public(client):
+    response = client.get("/login/?next=/settings/")
+    assert response.status_code == 200
+    assert b'name="next" value="/settings/"' in response.content
+
+
+def test_sign_in_with_the_provider_down_is_a_plain_503(client, portal_config):
+    portal_config(issuer=f"http://127.0.0.1:{closed_port()}")
+    response = client.post("/login/")
+    assert response.status_code == 503
+    assert b"The identity provider is unavailable" in response.content
+    assert b"Traceback" not in response.content
+
+
+def test_metrics_need_loopback_or_the_token(client, portal_config):
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
+    portal_config(metrics_token="metrics-token-for-tests")
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+    allowed = client.get(
+        "/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer metrics-token-for-tests"
+    )
+    assert allowed.status_code == 200
+    assert b"aidial_gate_denials_total" in allowed.content
+
+
+def test_unknown_page_is_a_plain_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b"Page not found" in response.content
