@@ -67,8 +67,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "local_idp.settings")
-    import django  # noqa: PLC0415 - settings depend on the parsed arguments
-    from django.core.management import call_command  # noqa: PLC0415
+    import django
+    from django.core.management import call_command
 
     django.setup()
     call_command("migrate", verbosity=0, interactive=False, stdout=io.StringIO())
@@ -81,7 +81,7 @@ def _report(result: dict[str, Any]) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from local_idp import keys, provisioning  # noqa: PLC0415 - needs Django set up
+    from local_idp import keys, provisioning
 
     if args.command == "add-user":
         return _report(
@@ -115,11 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ.setdefault("AIDIAL_IDP_ALLOWED_HOSTS", "*")
     _setup_django()
     if args.command == "serve":
-        from local_idp import server  # noqa: PLC0415
+        from local_idp import server
 
         return server.serve(args.host, args.port)
 
-    from local_idp.provisioning import ProvisioningError  # noqa: PLC0415
+    from local_idp.provisioning import ProvisioningError
 
     try:
         return _run(args)

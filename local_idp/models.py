@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
@@ -17,6 +17,9 @@ from django.db import models
 from django.utils import timezone
 
 from local_idp import crypto
+
+# Every model declares its manager: the repository's mypy runs with the portal's settings, where
+# this app is not installed, so django-stubs cannot add ``objects`` by itself.
 
 ROLE_KEYS = (
     "partner_admin",
@@ -38,6 +41,7 @@ def new_resource_id() -> str:
 
 
 class Organization(models.Model):
+    objects: ClassVar[models.Manager[Organization]] = models.Manager()
     id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
     name = models.CharField(max_length=200, unique=True)
     primary_domain = models.CharField(max_length=253, unique=True)
@@ -47,6 +51,7 @@ class Organization(models.Model):
 
 
 class Project(models.Model):
+    objects: ClassVar[models.Manager[Project]] = models.Manager()
     id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
     name = models.CharField(max_length=200, unique=True)
 
@@ -64,6 +69,7 @@ def the_project() -> Project:
 
 
 class User(models.Model):
+    objects: ClassVar[models.Manager[User]] = models.Manager()
     HUMAN = "human"
     MACHINE = "machine"
 
@@ -91,6 +97,7 @@ class User(models.Model):
 class TotpDevice(models.Model):
     """The one TOTP generator a user may have (Zitadel allows one per user)."""
 
+    objects: ClassVar[models.Manager[TotpDevice]] = models.Manager()
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp")
     secret = models.CharField(max_length=64)
     # The highest time step accepted so far: a code can never be used twice.
@@ -98,31 +105,34 @@ class TotpDevice(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"TOTP of {self.user_id}"
+        return f"TOTP generator {self.pk}"
 
 
 class RecoveryCode(models.Model):
+    objects: ClassVar[models.Manager[RecoveryCode]] = models.Manager()
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
     code_digest = models.CharField(max_length=64)
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"recovery code of {self.user_id}"
+        return f"recovery code {self.pk}"
 
 
 class PersonalAccessToken(models.Model):
+    objects: ClassVar[models.Manager[PersonalAccessToken]] = models.Manager()
     user = models.ForeignKey(User, on_delete=models.CASCADE)
     token_digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"PAT of {self.user_id}"
+        return f"personal access token {self.pk}"
 
 
 class FailedAttempt(models.Model):
     """A failed password or code check, counted per login name (existing or not)."""
 
+    objects: ClassVar[models.Manager[FailedAttempt]] = models.Manager()
     login_name = models.CharField(max_length=254, db_index=True)
     at = models.DateTimeField(default=timezone.now)
 
@@ -131,6 +141,7 @@ class FailedAttempt(models.Model):
 
 
 class Client(models.Model, ClientMixin):
+    objects: ClassVar[models.Manager[Client]] = models.Manager()
     client_id = models.CharField(max_length=100, unique=True)
     secret_digest = models.CharField(max_length=64, blank=True)
     public = models.BooleanField(default=False)
@@ -155,7 +166,7 @@ class Client(models.Model, ClientMixin):
         return uris[0] if len(uris) == 1 else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        from local_idp.claims import allowed_scopes  # noqa: PLC0415 - claims imports models
+        from local_idp.claims import allowed_scopes
 
         return " ".join(allowed_scopes(scope or ""))
 
@@ -182,6 +193,7 @@ class Client(models.Model, ClientMixin):
 class IdpSession(models.Model):
     """A sign-in session as the Session API v2 shows it (its id is the ``sid`` claim)."""
 
+    objects: ClassVar[models.Manager[IdpSession]] = models.Manager()
     id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
     user = models.ForeignKey(User, on_delete=models.CASCADE)
     created_at = models.DateTimeField(default=timezone.now)
@@ -232,6 +244,7 @@ class IdpSession(models.Model):
 
 
 class AuthorizationCode(models.Model, AuthorizationCodeMixin):
+    objects: ClassVar[models.Manager[AuthorizationCode]] = models.Manager()
     code_digest = models.CharField(max_length=64, unique=True)
     client = models.ForeignKey(Client, on_delete=models.CASCADE)
     user = models.ForeignKey(User, on_delete=models.CASCADE)
@@ -269,6 +282,7 @@ class AuthorizationCode(models.Model, AuthorizationCodeMixin):
 
 
 class AccessToken(models.Model, TokenMixin):
+    objects: ClassVar[models.Manager[AccessToken]] = models.Manager()
     token_digest = models.CharField(max_length=64, unique=True)
     client = models.ForeignKey(Client, on_delete=models.CASCADE)
     user = models.ForeignKey(User, on_delete=models.CASCADE)

@@ -52,7 +52,7 @@ class AuthorizationCodeGrant(_AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
-        session: IdpSession = request.idp_session  # type: ignore[attr-defined]
+        session: IdpSession = request.idp_session  # set by views.oidc._issue_code
         data = request.payload.data
         AuthorizationCode.objects.create(
             code_digest=crypto.digest("authorization-code", code),

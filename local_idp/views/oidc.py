@@ -75,7 +75,8 @@ def jwks(request: HttpRequest) -> JsonResponse:
 def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpResponse:
     """Errors go back to the client only once its redirect URI is known to be registered."""
     if error.redirect_uri:
-        return oauth.server().handle_error_response(None, error)  # type: ignore[no-any-return]
+        response: HttpResponse = oauth.server().handle_error_response(None, error)
+        return response
     return error_page(
         request, "The sign-in request is not valid", error.description or error.error or ""
     )
@@ -113,9 +114,9 @@ def authorize(request: HttpRequest) -> HttpResponse:
     if session is not None and not _needs_fresh_sign_in(data, session):
         return _issue_code(grant, session)
     if "none" in (data.get("prompt") or "").split():
-        error = LoginRequiredError(redirect_uri=grant.redirect_uri)
-        error.state = data.get("state")
-        return _authorization_error(request, error)
+        login_required = LoginRequiredError(redirect_uri=grant.redirect_uri)
+        login_required.state = data.get("state")
+        return _authorization_error(request, login_required)
     intent_id = signin.new_intent(
         request, signin.AUTHORIZE, query=urlencode(data), login_hint=data.get("login_hint", "")
     )
@@ -163,7 +164,8 @@ def userinfo(request: HttpRequest) -> HttpResponse:
     try:
         access_token = oauth.resource_protector().acquire_token(request, ["openid"])
     except OAuth2Error as error:
-        return return_error_response(error)  # type: ignore[no-any-return]
+        refused: HttpResponse = return_error_response(error)
+        return refused
     info = claims.user_claims(access_token.user, access_token.scope, the_project())
     return JsonResponse(dict(info))
 

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -87,15 +87,17 @@ class RelyingParty:
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
         if verifier is not None:
             data["code_verifier"] = verifier
-        basic = None
+        headers = {}
         if auth == "basic":
-            basic = (self.client_id, self.client_secret)
+            # RFC 6749 §2.3.1: form-encode id and secret, then HTTP Basic.
+            pair = f"{quote(self.client_id, safe='')}:{quote(self.client_secret, safe='')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         elif auth == "post":
             data.update(client_id=self.client_id, client_secret=self.client_secret)
         else:
             data["client_id"] = self.client_id
         with httpx.Client(timeout=10.0) as client:
-            return client.post(self.idp.url("/oauth/v2/token"), data=data, auth=basic)
+            return client.post(self.idp.url("/oauth/v2/token"), data=data, headers=headers)
 
     def sign_in(
         self,
@@ -135,7 +137,9 @@ def verify_id_token(idp: LocalIdp, id_token: str) -> tuple[dict[str, Any], dict[
 @pytest.fixture(scope="session")
 def rp(local_idp: LocalIdp) -> RelyingParty:
     client = local_idp.add_client(REDIRECT_URI, post_logout_uri=POST_LOGOUT_URI)
-    return RelyingParty(local_idp, client["client_id"], client["client_secret"], client["project_id"])
+    return RelyingParty(
+        local_idp, client["client_id"], client["client_secret"], client["project_id"]
+    )
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +158,9 @@ def make_user(local_idp: LocalIdp) -> Callable[..., dict[str, Any]]:
     """A fresh user per call, so that failed-attempt counts and used codes never leak
     between tests."""
 
-    def make(roles: list[str] | None = None, *, totp: bool = False, org: str | None = None) -> dict[str, Any]:
+    def make(
+        roles: list[str] | None = None, *, totp: bool = False, org: str | None = None
+    ) -> dict[str, Any]:
         login = f"user{next(_users)}.{secrets.token_hex(3)}@example.test"
         created = local_idp.add_user(login, PASSWORD, roles or ["client_staff"], org=org, totp=totp)
         return {**created, "password": PASSWORD}

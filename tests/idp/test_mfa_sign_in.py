@@ -90,9 +90,7 @@ def test_recovery_code_is_accepted_in_lower_case_without_the_hyphen(
     assert signed_in.claims["amr"] == ["pwd", "otp", "mfa"]
 
 
-def test_a_recovery_code_works_only_once(
-    local_idp: LocalIdp, rp: RelyingParty, make_user
-) -> None:
+def test_a_recovery_code_works_only_once(local_idp: LocalIdp, rp: RelyingParty, make_user) -> None:
     user = make_user(totp=True)
     code = user["recovery_codes"][0]
     with HostedLogin(local_idp) as browser:
@@ -104,9 +102,7 @@ def test_a_recovery_code_works_only_once(
     assert "code is not valid" in refused.value.message
 
 
-def test_a_totp_code_cannot_be_used_twice(
-    local_idp: LocalIdp, rp: RelyingParty, make_user
-) -> None:
+def test_a_totp_code_cannot_be_used_twice(local_idp: LocalIdp, rp: RelyingParty, make_user) -> None:
     user = make_user(totp=True)
     code = local_idp.totp_code(user["totp_secret"])
     with HostedLogin(local_idp) as browser:
@@ -174,7 +170,9 @@ def test_five_failed_attempts_lock_the_login_name_and_wrong_codes_count(
                 browser.authorize(rp.authorization().url, user["login"], "wrong-password")
         for _ in range(2):
             with pytest.raises(HostedLoginError, match="code is not valid"):
-                browser.authorize(rp.authorization().url, user["login"], user["password"], code="000000")
+                browser.authorize(
+                    rp.authorization().url, user["login"], user["password"], code="000000"
+                )
 
         with pytest.raises(HostedLoginError) as locked:
             browser.authorize(rp.authorization().url, user["login"], user["password"])
@@ -188,7 +186,9 @@ def test_mfa_init_prompt_offers_set_up_and_skip(
     request = rp.authorization(prompt="login")
     page = hosted_login.client.get(request.url, follow_redirects=True)
     form_page = hosted_login._submit(
-        page, "login-form", {"loginName": password_user["login"], "password": password_user["password"]}
+        page,
+        "login-form",
+        {"loginName": password_user["login"], "password": password_user["password"]},
     )
 
     assert not isinstance(form_page, str)
@@ -204,9 +204,7 @@ def test_setting_up_totp_from_the_mfa_init_prompt_finishes_the_sign_in_with_mfa(
     user = make_user(["partner_admin"])
     request = rp.authorization()
 
-    location = hosted_login.authorize(
-        request.url, user["login"], user["password"], setup_totp=True
-    )
+    location = hosted_login.authorize(request.url, user["login"], user["password"], setup_totp=True)
 
     assert hosted_login.last_enrolment is not None
     assert len(hosted_login.last_enrolment["recovery_codes"]) == 10

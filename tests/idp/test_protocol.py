@@ -9,7 +9,6 @@ import pytest
 
 from tests.idp.conftest import (
     POST_LOGOUT_URI,
-    REDIRECT_URI,
     RelyingParty,
     callback_params,
     verify_id_token,
@@ -52,7 +51,8 @@ def test_code_flow_with_pkce_issues_a_zitadel_shaped_id_token(
     signed_in = rp.sign_in(hosted_login, user["login"])
 
     claims = signed_in.claims
-    assert signed_in.header["alg"] == "RS256" and signed_in.header["kid"]
+    assert signed_in.header["alg"] == "RS256"
+    assert signed_in.header["kid"]
     assert claims["iss"] == local_idp.issuer
     assert claims["sub"] == user["user_id"]
     assert claims["aud"] == [rp.client_id, rp.project_id]
@@ -60,7 +60,8 @@ def test_code_flow_with_pkce_issues_a_zitadel_shaped_id_token(
     assert claims["exp"] > claims["iat"] >= before
     assert claims["auth_time"] >= before
     assert claims["amr"] == ["pwd"]
-    assert claims["sid"].isdigit() and len(claims["sid"]) == 18
+    assert claims["sid"].isdigit()
+    assert len(claims["sid"]) == 18
     assert claims["email"] == user["login"]
     assert claims["email_verified"] is True
     assert claims["preferred_username"] == user["login"]
@@ -98,7 +99,8 @@ def test_userinfo_answers_for_the_access_token(
     info = response.json()
     assert info["sub"] == user["user_id"]
     assert list(info[ROLES_CLAIM]) == ["client_manager"]
-    assert "amr" not in info and "sid" not in info
+    assert "amr" not in info
+    assert "sid" not in info
 
 
 def test_token_request_with_the_wrong_code_verifier_is_refused(
@@ -150,7 +152,9 @@ def test_public_client_with_pkce_signs_in_without_a_secret(
     assert signed_in.claims["aud"] == [public_rp.client_id, public_rp.project_id]
 
 
-def test_plain_code_challenge_method_is_refused(rp: RelyingParty, hosted_login: HostedLogin) -> None:
+def test_plain_code_challenge_method_is_refused(
+    rp: RelyingParty, hosted_login: HostedLogin
+) -> None:
     request = rp.authorization(code_challenge="a" * 43, code_challenge_method="plain")
 
     response = hosted_login.client.get(request.url)
@@ -327,4 +331,5 @@ def test_cookies_have_the_providers_own_names(
     names = {cookie.name for cookie in hosted_login.client.cookies.jar}
 
     assert {"aidial_idp_session", "aidial_idp_csrftoken"} <= names
-    assert "sessionid" not in names and "csrftoken" not in names
+    assert "sessionid" not in names
+    assert "csrftoken" not in names

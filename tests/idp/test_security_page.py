@@ -67,7 +67,8 @@ def test_enrolment_shows_an_svg_qr_code_and_the_secret_as_text(
     setup = hosted_login.client.get(local_idp.url("/ui/console/users/me/totp"))
 
     page = Page(setup.text)
-    assert "<svg" in setup.text and "<script" not in setup.text.lower()
+    assert "<svg" in setup.text
+    assert "<script" not in setup.text.lower()
     assert len(page.texts["totp-secret"]) >= 16
     assert '<label for="code">Code</label>' in setup.text
 
@@ -106,7 +107,7 @@ def test_recovery_codes_leave_the_methods_once_all_are_used(
         with HostedLogin(local_idp) as browser:
             rp.sign_in(browser, user["login"], code=code)
 
-    assert _methods(api, user["user_id"]) == PASSWORD_ONLY + ["AUTHENTICATION_METHOD_TYPE_TOTP"]
+    assert _methods(api, user["user_id"]) == [*PASSWORD_ONLY, "AUTHENTICATION_METHOD_TYPE_TOTP"]
 
 
 def test_regenerating_recovery_codes_stops_the_old_set(
@@ -117,7 +118,8 @@ def test_regenerating_recovery_codes_stops_the_old_set(
 
     fresh = hosted_login.regenerate_recovery_codes()
 
-    assert len(fresh) == 10 and not set(fresh) & set(user["recovery_codes"])
+    assert len(fresh) == 10
+    assert not set(fresh) & set(user["recovery_codes"])
     assert Page(hosted_login.open_security_page()).texts["recovery-codes-left"] == "10"
     with HostedLogin(local_idp) as browser, pytest.raises(HostedLoginError):
         rp.sign_in(browser, user["login"], code=user["recovery_codes"][1])

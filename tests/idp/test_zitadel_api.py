@@ -9,7 +9,8 @@ from tests.support.idp import LocalIdp
 
 
 @pytest.mark.parametrize(
-    "path", ["/v2/sessions/123456789012345678", "/v2/users/123456789012345678/authentication_methods"]
+    "path",
+    ["/v2/sessions/123456789012345678", "/v2/users/123456789012345678/authentication_methods"],
 )
 @pytest.mark.parametrize("authorization", [None, "Bearer not-a-token", "Basic abc"])
 def test_api_without_a_valid_token_answers_401_json(
@@ -22,7 +23,8 @@ def test_api_without_a_valid_token_answers_401_json(
     assert response.status_code == 401
     assert response.headers["Content-Type"] == "application/json"
     body = response.json()
-    assert body["code"] == 16 and body["message"]
+    assert body["code"] == 16
+    assert body["message"]
 
 
 def test_unknown_session_answers_404_json(api: httpx.Client) -> None:

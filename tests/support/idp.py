@@ -55,14 +55,14 @@ class LocalIdp:
         data_dir: Path,
         *,
         return_url: str,
-        process: subprocess.Popen[bytes],
-        log_path: Path,
+        process: subprocess.Popen[bytes] | None = None,
+        log_path: Path | None = None,
     ) -> None:
         self.issuer = issuer
         self.data_dir = data_dir
         self.return_url = return_url
         self.process = process
-        self.log_path = log_path
+        self.log_path = log_path or data_dir / "server.log"
 
     def env(self) -> dict[str, str]:
         return _provider_env(self.data_dir, self.issuer, self.return_url)
@@ -128,7 +128,7 @@ class LocalIdp:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=STOP_TIMEOUT)
@@ -166,7 +166,16 @@ def start_local_idp(data_dir: Path, *, return_url: str = "http://testserver/sett
     log_path = data_dir / "server.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "local_idp", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "local_idp",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             cwd=REPO_ROOT,
             env=_provider_env(data_dir, issuer, return_url),
             stdin=subprocess.DEVNULL,
@@ -335,7 +344,9 @@ class HostedLogin:
             raise HostedLoginError(error, result.text)
         return result
 
-    def _enrol_on_setup_page(self, response: httpx.Response) -> tuple[httpx.Response, dict[str, Any]]:
+    def _enrol_on_setup_page(
+        self, response: httpx.Response
+    ) -> tuple[httpx.Response, dict[str, Any]]:
         page = Page(response.text)
         secret = page.texts.get("totp-secret", "")
         if not secret:

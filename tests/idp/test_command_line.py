@@ -1,0 +1,121 @@
+"""The command line: key rotation, demo seeding, start-up guard rails."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+
+from tests.idp.conftest import RelyingParty, verify_id_token
+from tests.support.idp import REPO_ROOT, HostedLogin, IdpError, LocalIdp, _provider_env
+
+
+def _kids(idp: LocalIdp) -> list[str]:
+    keys = httpx.get(idp.url("/oauth/v2/keys"), timeout=10).json()["keys"]
+    return [k["kid"] for k in keys]
+
+
+def test_rotated_key_signs_from_now_on_and_the_old_one_stays_published(
+    local_idp: LocalIdp, rp: RelyingParty, password_user, hosted_login: HostedLogin
+) -> None:
+    before = rp.sign_in(hosted_login, password_user["login"])
+
+    rotated = local_idp.cli("rotate-key")
+
+    assert before.header["kid"] in rotated["previous_kids"]
+    assert _kids(local_idp)[0] == rotated["kid"]
+    assert before.header["kid"] in _kids(local_idp)
+    after = rp.sign_in(hosted_login, password_user["login"], prompt="login")
+    assert after.header["kid"] == rotated["kid"]
+    verify_id_token(local_idp, before.tokens["id_token"])  # still verifiable
+
+
+@pytest.fixture
+def offline_idp(tmp_path: Path) -> LocalIdp:
+    """The command line against a data dir of its own, without a server."""
+    return LocalIdp("http://127.0.0.1:9", tmp_path / "idp", return_url="http://testserver/")
+
+
+def test_seed_demo_is_idempotent_and_keeps_totp_secrets_out_of_its_output(
+    offline_idp: LocalIdp,
+) -> None:
+    uri = "http://127.0.0.1:8000/auth/callback"
+    first = offline_idp.cli("seed-demo", "--redirect-uri", uri)
+    demo_file = Path(first["demo_file"])
+    first_secrets = json.loads(demo_file.read_text())
+
+    second = offline_idp.cli("seed-demo", "--redirect-uri", uri)
+
+    accounts = second["accounts"]
+    assert len(accounts) == 14
+    assert {a["roles"][0] for a in accounts} == {
+        "partner_admin",
+        "aidial_admin",
+        "aidial_operator",
+        "client_admin",
+        "client_manager",
+        "client_staff",
+        "partner_user",
+    }
+    assert sum(a["totp"] for a in accounts) == 7
+    assert "partner_admin.mfa@demo.aidial.test" in {a["login"] for a in accounts}
+    orgs = {a["roles"][0]: a["org"] for a in accounts}
+    assert orgs["client_staff"] == "Acme Clinics"
+    assert orgs["partner_user"] == "Bright Partners"
+    assert orgs["aidial_operator"] == "AiDial"
+    assert second["client"]["client_id"] == "aidial-portal-dev"
+    assert second["client"]["client_secret"] != first["client"]["client_secret"]
+    assert second["service_token"]
+    printed = json.dumps(second)
+    assert "totp_secret" not in printed
+    assert "recovery_codes" not in printed
+    assert stat.S_IMODE(demo_file.stat().st_mode) == 0o600
+    second_secrets = json.loads(demo_file.read_text())
+    assert second_secrets["accounts"] == first_secrets["accounts"]
+
+
+def test_demo_code_is_the_current_code_of_the_demo_account(offline_idp: LocalIdp) -> None:
+    seeded = offline_idp.cli("seed-demo")
+    secrets = json.loads(Path(seeded["demo_file"]).read_text())["accounts"]
+    account = next(a for a in secrets if a["login"] == "aidial_admin.mfa@demo.aidial.test")
+
+    code = offline_idp.cli("demo-code", "--login", account["login"])["code"]
+
+    assert pyotp.TOTP(account["totp_secret"]).verify(code, valid_window=1)
+
+
+def test_add_user_refuses_an_unknown_role(offline_idp: LocalIdp) -> None:
+    with pytest.raises(IdpError, match="unknown role"):
+        offline_idp.add_user("x@example.test", "pw-123456789", ["superuser"])
+
+
+def test_add_user_with_totp_reports_the_secret_and_ten_recovery_codes(
+    offline_idp: LocalIdp,
+) -> None:
+    created = offline_idp.add_user("t@example.test", "pw-123456789", ["client_admin"], totp=True)
+
+    assert set(created) == {"user_id", "login", "org_id", "totp_secret", "recovery_codes"}
+    assert len(created["recovery_codes"]) == 10
+    assert all(len(c) == 11 and c[5] == "-" for c in created["recovery_codes"])
+
+
+def test_serve_refuses_a_non_loopback_host_without_allow_remote(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "local_idp", "serve", "--host", "0.0.0.0"],  # noqa: S104
+        cwd=REPO_ROOT,
+        env=_provider_env(tmp_path, "http://127.0.0.1:9", "http://testserver/"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode != 0
+    assert "--allow-remote" in completed.stderr
+    assert completed.stdout == ""
