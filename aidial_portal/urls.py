@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from aidial_portal.web.views import auth, errors, health, pages, settings_page
 
@@ -24,6 +24,8 @@ urlpatterns = [
     ),
     path("settings/manage-mfa/", settings_page.manage_mfa, name="settings-manage-mfa"),
     path("help/", pages.help_page, name="help"),
+    path("admin/", include("aidial_portal.administration.urls")),
+    path("support/", include("aidial_portal.support.urls")),
     path("no-access/", pages.no_access, name="no-access"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

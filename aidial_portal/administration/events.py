@@ -1,0 +1,86 @@
+"""The security event viewer's query: scoped like the report, filtered, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django import forms
+from django.db.models import Q, QuerySet
+
+from aidial_portal.administration.keyset import Ordering
+from aidial_portal.administration.permissions import Scope
+from aidial_portal.audit.models import SecurityEvent
+from aidial_portal.mfa.lifecycle import EventType
+
+NEWEST_FIRST = Ordering("at", descending=True)
+_DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+
+
+class EventFilter(forms.Form):
+    account = forms.CharField(
+        label="Account",
+        required=False,
+        max_length=255,
+        help_text="Sign-in name or email address, exactly.",
+    )
+    event_type = forms.ChoiceField(
+        label="Event type",
+        required=False,
+        choices=[("", "Any event"), *((e.value, e.value.replace("_", " ")) for e in EventType)],
+    )
+    since = forms.DateTimeField(
+        label="From (UTC)",
+        required=False,
+        input_formats=_DATETIME_FORMATS,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    until = forms.DateTimeField(
+        label="Until (UTC)",
+        required=False,
+        input_formats=_DATETIME_FORMATS,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    scope: Scope
+    account: str = ""
+    event_type: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def from_form(cls, form: EventFilter, scope: Scope) -> EventQuery:
+        data = form.cleaned_data if form.is_valid() else {}
+        return cls(
+            scope=scope,
+            account=(data.get("account") or "").strip(),
+            event_type=data.get("event_type") or "",
+            since=_utc(data.get("since")),
+            until=_utc(data.get("until")),
+        )
+
+    def events(self) -> QuerySet[SecurityEvent]:
+        # Events without an account (a rejected sign-in, a purge) belong to no organisation:
+        # only the global scope sees them.
+        events = SecurityEvent.objects.filter(self.scope.accounts("account__"))
+        if self.account:
+            events = events.filter(
+                Q(account__login_name=self.account) | Q(account__email=self.account)
+            )
+        if self.event_type:
+            events = events.filter(event_type=self.event_type)
+        if self.since is not None:
+            events = events.filter(at__gte=self.since)
+        if self.until is not None:
+            events = events.filter(at__lt=self.until)
+        return events.select_related("account")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """The form's times are UTC, as the page says, whatever the server's time zone."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,32 @@
+"""Navigation links for administrators, decided from the session alone (no query)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from aidial_portal.administration.permissions import may_read_support_requests, may_view_reports
+from aidial_portal.web import session_state
+
+register = template.Library()
+
+COMPLIANCE_URL = "/admin/compliance/"
+EVENTS_URL = "/admin/events/"
+SUPPORT_REQUESTS_URL = "/support/requests/"
+
+
+@register.simple_tag(takes_context=True)
+def administration_links(context: dict[str, Any]) -> list[dict[str, str]]:
+    request = context.get("request")
+    session = getattr(request, "session", None)
+    state = session_state.load(session) if session is not None else None
+    if state is None:
+        return []
+    links = []
+    if may_view_reports(state.roles):
+        links.append({"label": "MFA compliance", "url": COMPLIANCE_URL})
+        links.append({"label": "Security events", "url": EVENTS_URL})
+    if may_read_support_requests(state.roles):
+        links.append({"label": "Support requests", "url": SUPPORT_REQUESTS_URL})
+    return links

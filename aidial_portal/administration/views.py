@@ -1,0 +1,165 @@
+"""The compliance report, its CSV export, and the security event viewer.
+
+These are ordinary gated views: the gate has already refused a session that is signed out or
+not MFA-compliant. Here each view asks `report_scope` which accounts the viewer may see, and
+answers 403 when the answer is none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from aidial_portal.accounts.models import Account
+from aidial_portal.administration import compliance
+from aidial_portal.administration.csv_export import csv_lines
+from aidial_portal.administration.events import NEWEST_FIRST, EventFilter, EventQuery
+from aidial_portal.administration.keyset import paginate
+from aidial_portal.administration.permissions import Scope, report_scope
+from aidial_portal.audit.recording import record
+from aidial_portal.mfa.lifecycle import EventType
+from aidial_portal.web import session_state
+
+PAGE_SIZE = 50
+
+CSV_HEADER = (
+    "Account",
+    "Organisation",
+    "Organisation ID",
+    "Roles",
+    "Requirement",
+    "Authenticator app (TOTP)",
+    "Recovery codes",
+    "Last sign-in (UTC)",
+    "Recognised factor",
+    "Status",
+)
+
+
+def _scope(request: HttpRequest) -> Scope | None:
+    state = session_state.load(request.session)
+    if state is None:  # pragma: no cover - the gate lets only signed-in sessions through
+        return None
+    viewer = Account.objects.only("org_id").get(pk=signed_in_account_id(request))
+    return report_scope(state.roles, viewer.org_id)
+
+
+def signed_in_account_id(request: HttpRequest) -> int:
+    account_id = request.user.pk
+    if not isinstance(account_id, int):  # pragma: no cover - the gate signs people in first
+        raise PermissionDenied
+    return account_id
+
+
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    return render(request, "administration/forbidden.html", status=403)
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@require_GET
+def compliance_report(request: HttpRequest) -> HttpResponse:
+    scope = _scope(request)
+    if scope is None:
+        return _forbidden(request)
+    form = compliance.ReportFilter(request.GET or None, scope=scope)
+    query = compliance.Query.from_form(form, scope)
+    page = paginate(
+        query.accounts(),
+        query.ordering,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        size=PAGE_SIZE,
+    )
+    return render(
+        request,
+        "administration/compliance.html",
+        {
+            "form": form,
+            "scope": scope,
+            "rows": compliance.rows(page.rows),
+            "page": page,
+            "filters": _query_without(request, "after", "before"),
+            "statuses": list(compliance.STATUS_LABELS.items()),
+        },
+    )
+
+
+@require_GET
+def compliance_export(request: HttpRequest) -> HttpResponseBase:
+    scope = _scope(request)
+    if scope is None:
+        return _forbidden(request)
+    form = compliance.ReportFilter(request.GET or None, scope=scope)
+    query = compliance.Query.from_form(form, scope)
+    record(
+        EventType.REPORT_EXPORTED,
+        account_id=request.user.pk,
+        session_key=request.session.session_key,
+        reason="mfa_compliance",
+        details={
+            "scope": "all" if scope.everything else "organisation",
+            "status": query.status.value if query.status else None,
+            "role": query.role or None,
+            "organisation_filter": bool(query.organisation),
+        },
+    )
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response = StreamingHttpResponse(
+        csv_lines(CSV_HEADER, _csv_rows(query)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="mfa-compliance-{stamp}.csv"'
+    return response
+
+
+def _csv_rows(query: compliance.Query) -> Iterator[tuple[object, ...]]:
+    for row in compliance.export_rows(query):
+        account = row.account
+        yield (
+            row.name,
+            account.org_domain,
+            account.org_id,
+            "; ".join(account.roles),
+            row.requirement,
+            row.totp,
+            row.recovery_codes,
+            account.last_sign_in_at.isoformat() if account.last_sign_in_at else "",
+            row.factor if account.last_factor else "",
+            row.status.label,
+        )
+
+
+@require_GET
+def security_events(request: HttpRequest) -> HttpResponse:
+    scope = _scope(request)
+    if scope is None:
+        return _forbidden(request)
+    form = EventFilter(request.GET or None)
+    query = EventQuery.from_form(form, scope)
+    page = paginate(
+        query.events(),
+        NEWEST_FIRST,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        size=PAGE_SIZE,
+    )
+    return render(
+        request,
+        "administration/events.html",
+        {
+            "form": form,
+            "scope": scope,
+            "page": page,
+            "filters": _query_without(request, "after", "before"),
+        },
+    )
