@@ -34,6 +34,7 @@ COMPLIANCE_EXEMPT_ROUTES = {
     "settings/recovery-codes/regenerated/",
     "settings/manage-mfa/",
     "no-access/",
+    "support/",
 }
 
 

@@ -1,0 +1,99 @@
+"""The Support page (every signed-in person, compliant or not) and the request list.
+
+A message the secret guard refuses is neither stored nor logged: the refusal event carries
+the kind of secret as its reason, and nothing of the text.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods
+
+from aidial_portal.administration.keyset import Ordering, paginate
+from aidial_portal.administration.permissions import may_read_support_requests
+from aidial_portal.administration.views import signed_in_account_id
+from aidial_portal.audit.recording import record
+from aidial_portal.mfa.lifecycle import EventType
+from aidial_portal.support.forms import SupportForm
+from aidial_portal.support.models import SupportRequest
+from aidial_portal.support.refusals import REFUSALS
+from aidial_portal.support.secret_guard import find_secret
+from aidial_portal.web import session_state
+from aidial_portal.web.access import compliance_exempt
+from aidial_portal.web.headers import private
+
+NEWEST_FIRST = Ordering("created_at", descending=True)
+PAGE_SIZE = 50
+
+
+@compliance_exempt
+@sensitive_post_parameters("subject", "message")
+@sensitive_variables("form", "data")
+@require_http_methods(["GET", "POST"])
+def support_page(request: HttpRequest) -> HttpResponse:
+    refusal = None
+    if request.method == "POST":
+        form = SupportForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            kind = find_secret(f"{data['subject']}\n{data['message']}")
+            if kind is None:
+                support_request = SupportRequest.objects.create(
+                    account_id=signed_in_account_id(request),
+                    subject=data["subject"],
+                    message=data["message"],
+                    created_at=timezone.now(),
+                )
+                record(
+                    EventType.SUPPORT_REQUEST_SENT,
+                    account_id=request.user.pk,
+                    session_key=request.session.session_key,
+                    details={"support_request": support_request.pk},
+                )
+                return HttpResponseRedirect("/support/?sent=1")
+            record(
+                EventType.SUPPORT_REQUEST_REFUSED,
+                account_id=request.user.pk,
+                session_key=request.session.session_key,
+                reason=kind.value,
+            )
+            refusal = REFUSALS[kind]
+    else:
+        form = SupportForm()
+    state = session_state.load(request.session)
+    return private(
+        render(
+            request,
+            "support/support.html",
+            {
+                "form": form,
+                "refusal": refusal,
+                "sent": request.method == "GET" and request.GET.get("sent") == "1",
+                "can_read": bool(state and may_read_support_requests(state.roles)),
+            },
+            status=200,
+        )
+    )
+
+
+@require_GET
+def support_requests(request: HttpRequest) -> HttpResponse:
+    state = session_state.load(request.session)
+    if state is None or not may_read_support_requests(state.roles):
+        return render(
+            request,
+            "administration/forbidden.html",
+            {"audience": "Support requests are for AiDial administrators and operators."},
+            status=403,
+        )
+    page = paginate(
+        SupportRequest.objects.select_related("account"),
+        NEWEST_FIRST,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        size=PAGE_SIZE,
+    )
+    return private(render(request, "support/requests.html", {"page": page, "filters": ""}))
