@@ -28,8 +28,13 @@ class SecurityHeadersMiddleware:
         return response
 
 
-def private(response: HttpResponse) -> HttpResponse:
-    """For the callback and Settings: never cached, never leaked through Referer."""
+def private(response: HttpResponse, *, has_forms: bool = False) -> HttpResponse:
+    """For the callback and Settings: never cached, and never leaked through Referer.
+
+    A page whose own forms post back to the portal gets `same-origin` rather than
+    `no-referrer`: under `no-referrer` browsers send `Origin: null` with those forms, and the
+    CSRF check rightly refuses them. `same-origin` still sends nothing to the provider.
+    """
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin" if has_forms else "no-referrer"
     return response

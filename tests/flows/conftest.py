@@ -92,9 +92,7 @@ def callback_path(final_url: str) -> str:
 
 
 @pytest.fixture
-def sign_in(
-    client: Client, browser: HostedLogin, wired: None
-) -> Callable[..., Any]:
+def sign_in(client: Client, browser: HostedLogin, wired: None) -> Callable[..., Any]:
     """Sign in through the portal's /login/ and the provider's hosted pages; returns the
     portal's response to the callback."""
 

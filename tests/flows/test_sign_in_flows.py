@@ -26,6 +26,7 @@ def test_partner_admin_without_mfa_lands_on_settings_and_is_refused(client, pers
     assert response.status_code == 302
     assert response["Location"] == "/"
     assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
     page = client.get("/")
     assert page.status_code == 302
     assert page["Location"] == "/settings/?next=%2F"
@@ -67,9 +68,7 @@ def test_enrolled_admin_who_skips_the_code_is_not_compliant(client, person, sign
     assert client.get("/")["Location"].startswith("/login/")
 
 
-def test_operator_signing_in_with_a_recovery_code_gets_a_reminder(
-    client, person, sign_in
-):
+def test_operator_signing_in_with_a_recovery_code_gets_a_reminder(client, person, sign_in):
     who = person("aidial_operator", totp=True)
     response = sign_in(who, code=who.recovery_codes[0])
     assert response["Location"] == "/"
