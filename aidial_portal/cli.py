@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,7 @@ def serve(argv: Sequence[str]) -> None:
     parser.add_argument("--threads", type=int, default=4)
     options = parser.parse_args(argv)
     workers = options.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
+    _prepare_metrics_dir(options.port)
 
     from gunicorn.app.wsgiapp import WSGIApplication
 
@@ -57,6 +59,18 @@ def serve(argv: Sequence[str]) -> None:
         "aidial_portal.wsgi:application",
     ]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+
+
+def _prepare_metrics_dir(port: int) -> None:
+    """Workers share their Prometheus counters through files; start each server afresh."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from aidial_portal.config import DATA_DIR
+
+    path = DATA_DIR / "prometheus" / str(port)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
 if __name__ == "__main__":

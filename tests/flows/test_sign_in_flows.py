@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -212,3 +213,28 @@ def test_sign_out_ends_the_session_and_the_cookie_stops_working(client, person, 
     client.cookies["aidial_session"] = cookie
     assert client.get("/")["Location"].startswith("/login/")
     assert events("signed_out") == 1
+
+
+def test_provider_api_down_completes_sign_in_but_fails_closed(
+    client, person, sign_in, local_idp, settings
+):
+    settings.AIDIAL = replace(settings.AIDIAL, api_url="http://127.0.0.1:9")  # nothing listens
+    who = person("partner_admin", totp=True)
+    response = sign_in(who, code=local_idp.totp_code(who.totp_secret))
+    assert response.status_code == 302
+    action = client.post("/actions/confirm-session/")
+    assert action.status_code == 403
+    assert action.json()["reason"] == "evidence_unavailable"
+    assert "could not read your security status" in client.get("/settings/").content.decode()
+    assert SecurityEvent.objects.filter(event_type="evidence_unavailable").count() == 1
+
+
+def test_signed_in_sessions_keep_working_while_the_provider_is_down(
+    client, person, sign_in, local_idp, settings
+):
+    who = person("partner_admin", totp=True)
+    sign_in(who, code=local_idp.totp_code(who.totp_secret))
+    down = "http://127.0.0.1:9"  # nothing listens: the gate needs no provider
+    settings.AIDIAL = replace(settings.AIDIAL, issuer=down, api_url=down)
+    assert client.get("/").status_code == 200
+    assert client.post("/actions/confirm-session/").status_code == 200
