@@ -1,0 +1,57 @@
+"""A small population of accounts in two organisations, one per report status."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from aidial_portal.administration.compliance import ReportStatus
+
+ACME, GLOBEX = "org-acme", "org-globex"
+
+
+@pytest.fixture
+def population(make_account):
+    now = timezone.now()
+
+    def account(sub, org, roles, status, **fields):
+        domain = {ACME: "acme.example", GLOBEX: "globex.example"}[org]
+        defaults = {
+            "org_id": org,
+            "org_domain": domain,
+            "requirement": "required" if {"partner_admin"} & set(roles) else "optional",
+            "last_sign_in_at": now - timedelta(hours=len(sub)),
+            "last_status": status,
+            "last_factor": "totp" if status == "compliant" else "",
+            "enrolled_observed": status != "not_enrolled",
+            "recovery_codes_observed": status != "not_enrolled",
+        }
+        return make_account(sub=sub, roles=roles, **{**defaults, **fields})
+
+    return {
+        ReportStatus.COMPLIANT: account("acme-ok", ACME, ["partner_admin"], "compliant"),
+        ReportStatus.NOT_ENROLLED: account("acme-new", ACME, ["client_staff"], "not_enrolled"),
+        ReportStatus.WITHOUT_MFA: account(
+            "acme-skip", ACME, ["client_manager"], "challenge_not_satisfied"
+        ),
+        ReportStatus.EVIDENCE_UNAVAILABLE: account(
+            "globex-unknown",
+            GLOBEX,
+            ["partner_user"],
+            "evidence_unavailable",
+            enrolled_observed=None,
+            recovery_codes_observed=None,
+        ),
+        ReportStatus.REMINDER_ACTIVE: account(
+            "globex-reminded",
+            GLOBEX,
+            ["client_admin"],
+            "compliant",
+            last_factor="recovery_code",
+            reminder_since=now,
+            ack_pending="enrolment",
+        ),
+        ReportStatus.ACK_PENDING: account(
+            "globex-pending", GLOBEX, ["client_staff"], "compliant", ack_pending="enrolment"
+        ),
+    }
