@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "local_idp.settings")
+    # The provider's own settings, whatever the calling environment (e.g. the portal) set.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "local_idp.settings"
     import django
     from django.core.management import call_command
 
@@ -81,7 +82,7 @@ def _report(result: dict[str, Any]) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from local_idp import keys, provisioning
+    from local_idp import provisioning
 
     if args.command == "add-user":
         return _report(
@@ -98,6 +99,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo-code":
         return _report({"code": provisioning.demo_code(args.login)})
     if args.command == "rotate-key":
+        from local_idp import keys
+
         return _report(keys.rotate(timedelta(seconds=max(args.grace, 0))))
     raise AssertionError(args.command)
 

@@ -1,5 +1,8 @@
 """The provider's state: organisations, the project, users and their factors, clients, sessions.
 
+The models implement Authlib's server-side interfaces by duck typing rather than inheriting its
+mixins, so that the command line does not pay for importing Authlib.
+
 Secrets that the provider only needs to recognise (client secrets, recovery codes, personal
 access tokens, authorization codes, access tokens) are stored as keyed digests. TOTP secrets
 must be readable to check codes, as in Zitadel (which encrypts them at rest).
@@ -11,8 +14,6 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
-from authlib.oidc.core import AuthorizationCodeMixin
 from django.db import models
 from django.utils import timezone
 
@@ -83,6 +84,7 @@ class User(models.Model):
     email_verified = models.BooleanField(default=True)
     password = models.CharField(max_length=256, blank=True)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
+    organization_id: str
     roles = models.JSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -140,12 +142,15 @@ class FailedAttempt(models.Model):
         return f"failed attempt for {self.login_name}"
 
 
-class Client(models.Model, ClientMixin):
+class Client(models.Model):
+    """An OIDC client; implements Authlib's ``ClientMixin`` interface."""
+
     objects: ClassVar[models.Manager[Client]] = models.Manager()
     client_id = models.CharField(max_length=100, unique=True)
     secret_digest = models.CharField(max_length=64, blank=True)
     public = models.BooleanField(default=False)
     project = models.ForeignKey(Project, on_delete=models.PROTECT)
+    project_id: str
     redirect_uris = models.JSONField(default=list)
     post_logout_redirect_uris = models.JSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now)
@@ -243,12 +248,16 @@ class IdpSession(models.Model):
         self.save(update_fields=[field, "changed_at", "sequence"])
 
 
-class AuthorizationCode(models.Model, AuthorizationCodeMixin):
+class AuthorizationCode(models.Model):
+    """Implements Authlib's OIDC ``AuthorizationCodeMixin`` interface."""
+
     objects: ClassVar[models.Manager[AuthorizationCode]] = models.Manager()
     code_digest = models.CharField(max_length=64, unique=True)
     client = models.ForeignKey(Client, on_delete=models.CASCADE)
+    client_id: int
     user = models.ForeignKey(User, on_delete=models.CASCADE)
     session = models.ForeignKey(IdpSession, on_delete=models.CASCADE)
+    session_id: str
     redirect_uri = models.TextField()
     scope = models.TextField(blank=True)
     nonce = models.CharField(max_length=512, blank=True)
@@ -277,14 +286,20 @@ class AuthorizationCode(models.Model, AuthorizationCodeMixin):
     def get_auth_time(self) -> int:
         return int(self.auth_time.timestamp())
 
+    def get_acr(self) -> None:
+        return None  # Zitadel never issues acr
+
     def get_amr(self) -> list[str]:
         return list(self.amr)
 
 
-class AccessToken(models.Model, TokenMixin):
+class AccessToken(models.Model):
+    """Implements Authlib's ``TokenMixin`` interface (stored as a digest only)."""
+
     objects: ClassVar[models.Manager[AccessToken]] = models.Manager()
     token_digest = models.CharField(max_length=64, unique=True)
     client = models.ForeignKey(Client, on_delete=models.CASCADE)
+    client_id: int
     user = models.ForeignKey(User, on_delete=models.CASCADE)
     scope = models.TextField(blank=True)
     issued_at = models.DateTimeField(default=timezone.now)

@@ -85,6 +85,10 @@ def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpRespon
 def _needs_fresh_sign_in(data: dict[str, Any], session: IdpSession) -> bool:
     if "login" in (data.get("prompt") or "").split():
         return True
+    hint = (data.get("login_hint") or "").strip().lower()
+    if hint and hint != session.user.login_name.lower():
+        # The client asks for another user than the one signed in here.
+        return True
     max_age = data.get("max_age")
     if max_age is not None and str(max_age).isdigit():
         return session.auth_time.timestamp() < time.time() - int(max_age)

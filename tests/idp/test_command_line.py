@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyotp
@@ -36,21 +37,28 @@ def test_rotated_key_signs_from_now_on_and_the_old_one_stays_published(
     verify_id_token(local_idp, before.tokens["id_token"])  # still verifiable
 
 
-@pytest.fixture
-def offline_idp(tmp_path: Path) -> LocalIdp:
+DEV_REDIRECT_URI = "http://127.0.0.1:8000/auth/callback"
+
+
+@pytest.fixture(scope="module")
+def offline_idp(tmp_path_factory: pytest.TempPathFactory) -> LocalIdp:
     """The command line against a data dir of its own, without a server."""
-    return LocalIdp("http://127.0.0.1:9", tmp_path / "idp", return_url="http://testserver/")
+    data_dir = tmp_path_factory.mktemp("offline-idp")
+    return LocalIdp("http://127.0.0.1:9", data_dir, return_url="http://testserver/")
+
+
+@pytest.fixture(scope="module")
+def first_seed(offline_idp: LocalIdp) -> dict[str, Any]:
+    seeded = offline_idp.cli("seed-demo", "--redirect-uri", DEV_REDIRECT_URI)
+    return {**seeded, "secrets": json.loads(Path(seeded["demo_file"]).read_text())}
 
 
 def test_seed_demo_is_idempotent_and_keeps_totp_secrets_out_of_its_output(
-    offline_idp: LocalIdp,
+    offline_idp: LocalIdp, first_seed: dict[str, Any]
 ) -> None:
-    uri = "http://127.0.0.1:8000/auth/callback"
-    first = offline_idp.cli("seed-demo", "--redirect-uri", uri)
-    demo_file = Path(first["demo_file"])
-    first_secrets = json.loads(demo_file.read_text())
+    demo_file = Path(first_seed["demo_file"])
 
-    second = offline_idp.cli("seed-demo", "--redirect-uri", uri)
+    second = offline_idp.cli("seed-demo", "--redirect-uri", DEV_REDIRECT_URI)
 
     accounts = second["accounts"]
     assert len(accounts) == 14
@@ -70,19 +78,20 @@ def test_seed_demo_is_idempotent_and_keeps_totp_secrets_out_of_its_output(
     assert orgs["partner_user"] == "Bright Partners"
     assert orgs["aidial_operator"] == "AiDial"
     assert second["client"]["client_id"] == "aidial-portal-dev"
-    assert second["client"]["client_secret"] != first["client"]["client_secret"]
+    assert second["client"]["client_secret"] != first_seed["client"]["client_secret"]
     assert second["service_token"]
     printed = json.dumps(second)
     assert "totp_secret" not in printed
     assert "recovery_codes" not in printed
     assert stat.S_IMODE(demo_file.stat().st_mode) == 0o600
     second_secrets = json.loads(demo_file.read_text())
-    assert second_secrets["accounts"] == first_secrets["accounts"]
+    assert second_secrets["accounts"] == first_seed["secrets"]["accounts"]
 
 
-def test_demo_code_is_the_current_code_of_the_demo_account(offline_idp: LocalIdp) -> None:
-    seeded = offline_idp.cli("seed-demo")
-    secrets = json.loads(Path(seeded["demo_file"]).read_text())["accounts"]
+def test_demo_code_is_the_current_code_of_the_demo_account(
+    offline_idp: LocalIdp, first_seed: dict[str, Any]
+) -> None:
+    secrets = first_seed["secrets"]["accounts"]
     account = next(a for a in secrets if a["login"] == "aidial_admin.mfa@demo.aidial.test")
 
     code = offline_idp.cli("demo-code", "--login", account["login"])["code"]
@@ -119,3 +128,22 @@ def test_serve_refuses_a_non_loopback_host_without_allow_remote(tmp_path: Path) 
     assert completed.returncode != 0
     assert "--allow-remote" in completed.stderr
     assert completed.stdout == ""
+
+
+def test_commands_use_the_providers_settings_even_from_the_portals_environment(
+    offline_idp: LocalIdp,
+) -> None:
+    env = {**offline_idp.env(), "DJANGO_SETTINGS_MODULE": "aidial_portal.settings"}
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "local_idp", "service-token"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert set(json.loads(completed.stdout)) == {"token"}

@@ -241,6 +241,18 @@ def test_signed_in_browser_gets_a_code_without_signing_in_again(
     assert claims["sid"] == first.claims["sid"]
 
 
+def test_login_hint_for_another_user_asks_to_sign_in_again(
+    rp: RelyingParty, password_user, hosted_login: HostedLogin
+) -> None:
+    rp.sign_in(hosted_login, password_user["login"])
+
+    request = rp.authorization(login_hint="someone.else@example.test")
+    shown = hosted_login.client.get(request.url, follow_redirects=True)
+
+    form = Page(shown.text).forms["login-form"]
+    assert form["fields"]["loginName"] == "someone.else@example.test"
+
+
 def test_prompt_login_asks_again_and_starts_a_new_session(
     rp: RelyingParty, password_user, hosted_login: HostedLogin
 ) -> None:
