@@ -162,3 +162,31 @@ def csrf_token(page: Page) -> str:
 def _shot(shots: Shot, step: str) -> None:
     if shots is not None:
         shots(step)
+
+
+# Keyboard ------------------------------------------------------------------------------------
+MAX_TABS = 40
+_FOCUSED_NAME = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return "";
+  const label = el.getAttribute("aria-label")
+    || (el.labels && el.labels.length ? el.labels[0].innerText : "")
+    || el.innerText || el.value || "";
+  return label.replace(/\\s+/g, " ").trim();
+}"""
+
+
+def focused_name(page: Page) -> str:
+    return str(page.evaluate(_FOCUSED_NAME))
+
+
+def tab_to(page: Page, name: str | re.Pattern[str]) -> None:
+    """Press Tab until the focused element's accessible name is `name` (bounded)."""
+    seen: list[str] = []
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        current = focused_name(page)
+        seen.append(current)
+        if name.search(current) if isinstance(name, re.Pattern) else current == name:
+            return
+    raise AssertionError(f"{name!r} is not reachable with Tab; focus went through {seen}")
