@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     add_user = commands.add_parser("add-user", help="create a user")
     add_user.add_argument("--login", required=True)
     add_user.add_argument("--password", required=True)
-    add_user.add_argument("--role", action="append", required=True, dest="roles")
+    add_user.add_argument("--role", action="append", default=[], dest="roles")
     add_user.add_argument("--org")
     add_user.add_argument("--totp", action="store_true", help="also set up TOTP")
 

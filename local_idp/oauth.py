@@ -152,6 +152,13 @@ class EndSessionEndpoint(_EndSessionEndpoint):
             return super().resolve_client_from_id_token_claims(id_token_claims)
         return self.server.query_client(client_id)
 
+    def is_post_logout_redirect_uri_legitimate(
+        self, request: Any, post_logout_redirect_uri: str, client: Any, logout_hint: str | None
+    ) -> bool:
+        # Like Zitadel: a `client_id` whose registered post-logout URI matches is enough, so a
+        # relying party that keeps no ID token (the portal stores no tokens) can still return.
+        return client is not None
+
     def end_session(self, end_session_request: EndSessionRequest) -> None:
         # Terminating the browser's session is the view's job (it has the cookie); here the
         # session named by the ID token ends too.

@@ -90,12 +90,11 @@ def enrol_totp(user: User) -> Enrolment:
 def add_user(
     login: str, password: str, roles: list[str], org_name: str | None, *, totp: bool
 ) -> dict[str, Any]:
+    # A user with no role is allowed: a person the portal must show its "No access" page.
     roles = _check_roles(roles)
-    if not roles:
-        raise ProvisioningError("give at least one --role")
     if User.objects.filter(login_name__iexact=login).exists():
         raise ProvisioningError(f"a user with login name {login!r} exists already")
-    org = organization(org_name or ROLE_ORGS[roles[0]])
+    org = organization(org_name or (ROLE_ORGS[roles[0]] if roles else ACME))
     user = User(
         login_name=login,
         display_name=_display_name(login),

@@ -52,6 +52,15 @@ class CacheSessionStore(cache.SessionStore):
         key: str = self._get_or_create_session_key()  # type: ignore[attr-defined]
         return self.cache_key_prefix + stored_key(key)
 
+    def load(self) -> dict[str, Any]:
+        # Django's cache store reads any error as "no session"; an unreachable Redis is an
+        # outage (503), not a reason to ask a signed-in person to sign in again.
+        session_data: dict[str, Any] | None = self._cache.get(self.cache_key)
+        if session_data is not None:
+            return session_data
+        self._session_key = None
+        return {}
+
     def exists(self, session_key: str) -> bool:
         return bool(session_key) and (self.cache_key_prefix + stored_key(session_key)) in (
             self._cache

@@ -238,3 +238,23 @@ def test_signed_in_sessions_keep_working_while_the_provider_is_down(
     settings.AIDIAL = replace(settings.AIDIAL, issuer=down, api_url=down)
     assert client.get("/").status_code == 200
     assert client.post("/actions/confirm-session/").status_code == 200
+
+
+def test_no_portal_role_gets_the_no_access_page(client, person, sign_in):
+    who = person()
+    sign_in(who)
+    response = client.get("/")
+    assert response.status_code == 403
+    assert b"No access" in response.content
+    assert b'action="/logout/"' in response.content
+
+
+def test_sign_out_returns_from_the_provider_to_the_portal(client, person, sign_in, browser):
+    who = person("client_staff")
+    sign_in(who)
+    response = client.post("/logout/")
+    assert "/oidc/v1/end_session?" in response["Location"]
+    ended = browser.client.get(response["Location"])
+    assert ended.status_code == 302
+    assert ended.headers["location"] == "http://testserver/signed-out/"
+    assert client.get("/signed-out/").status_code == 200
