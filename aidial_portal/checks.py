@@ -69,8 +69,10 @@ def check_role_policy(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                     id="aidial.E004",
                 )
             )
-        elif role in ROLE_REQUIREMENTS and ROLE_REQUIREMENTS[role] is Requirement.REQUIRED and (
-            requirement == Requirement.OPTIONAL.value
+        elif (
+            role in ROLE_REQUIREMENTS
+            and ROLE_REQUIREMENTS[role] is Requirement.REQUIRED
+            and (requirement == Requirement.OPTIONAL.value)
         ):
             errors.append(
                 Warning(

@@ -141,4 +141,3 @@ def change_lifecycle(request: HttpRequest, account_id: int, step: Input) -> Tran
 
 def _text(value: Any) -> str:
     return value[:255] if isinstance(value, str) else ""
-

@@ -24,9 +24,7 @@ def directory() -> ProviderDirectory:
 @functools.cache
 def evidence_reader() -> EvidenceReader:
     config = settings.AIDIAL
-    return ZitadelEvidenceReader(
-        config.api_url, config.service_token, mode=config.evidence_mode
-    )
+    return ZitadelEvidenceReader(config.api_url, config.service_token, mode=config.evidence_mode)
 
 
 def reset() -> None:

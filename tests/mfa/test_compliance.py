@@ -35,7 +35,9 @@ def test_mandatory_role_without_enrolment_is_not_compliant():
 
 
 def test_unknown_enrolment_counts_as_not_enrolled():
-    result = evaluate(Requirement.REQUIRED, evidence(enrolled=None, verified={Factor.TOTP: NOW}), NOW)
+    result = evaluate(
+        Requirement.REQUIRED, evidence(enrolled=None, verified={Factor.TOTP: NOW}), NOW
+    )
     assert result.reason is Reason.NOT_ENROLLED
 
 

@@ -42,14 +42,30 @@ def test_round_trip_through_the_session():
     "broken",
     [
         {},
-        {"source": "carrier-pigeon", "totp_enrolled": True, "recovery_codes_present": True,
-         "verified": {}},
-        {"source": "session", "totp_enrolled": "yes", "recovery_codes_present": True,
-         "verified": {}},
-        {"source": "session", "totp_enrolled": True, "recovery_codes_present": True,
-         "verified": {"totp": "2026-11-28T12:00:00"}},
-        {"source": "session", "totp_enrolled": True, "recovery_codes_present": True,
-         "verified": {"sms": NOW.isoformat()}},
+        {
+            "source": "carrier-pigeon",
+            "totp_enrolled": True,
+            "recovery_codes_present": True,
+            "verified": {},
+        },
+        {
+            "source": "session",
+            "totp_enrolled": "yes",
+            "recovery_codes_present": True,
+            "verified": {},
+        },
+        {
+            "source": "session",
+            "totp_enrolled": True,
+            "recovery_codes_present": True,
+            "verified": {"totp": "2026-11-28T12:00:00"},
+        },
+        {
+            "source": "session",
+            "totp_enrolled": True,
+            "recovery_codes_present": True,
+            "verified": {"sms": NOW.isoformat()},
+        },
     ],
 )
 def test_malformed_session_evidence_reads_as_unavailable(broken):

@@ -34,7 +34,14 @@ CASES = [
         False,
         (EventType.ENROLMENT_OBSERVED,),
     ),
-    ("enrolment seen again changes nothing", ENROLLED, Observed(T1, enrolled=True), None, False, ()),
+    (
+        "enrolment seen again changes nothing",
+        ENROLLED,
+        Observed(T1, enrolled=True),
+        None,
+        False,
+        (),
+    ),
     (
         "TOTP gone then back is re-enablement",
         UNENROLLED_BEFORE,
@@ -51,8 +58,14 @@ CASES = [
         False,
         (EventType.UNENROLMENT_OBSERVED,),
     ),
-    ("unknown enrolment changes nothing", PENDING, Observed(T1, enrolled=None),
-     PendingReason.ENROLMENT, False, ()),
+    (
+        "unknown enrolment changes nothing",
+        PENDING,
+        Observed(T1, enrolled=None),
+        PendingReason.ENROLMENT,
+        False,
+        (),
+    ),
     (
         "recovery-code sign-in starts a reminder",
         ENROLLED,

@@ -4,46 +4,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('identity_key', models.CharField(editable=False, max_length=600, unique=True)),
-                ('issuer', models.CharField(max_length=255)),
-                ('subject', models.CharField(max_length=255)),
-                ('login_name', models.CharField(blank=True, max_length=255)),
-                ('email', models.CharField(blank=True, max_length=255)),
-                ('display_name', models.CharField(blank=True, max_length=255)),
-                ('org_id', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('org_domain', models.CharField(blank=True, max_length=255)),
-                ('roles', models.JSONField(default=list)),
-                ('requirement', models.CharField(blank=True, max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_sign_in_at', models.DateTimeField(blank=True, null=True)),
-                ('last_factor', models.CharField(blank=True, max_length=32)),
-                ('last_status', models.CharField(blank=True, db_index=True, max_length=40)),
-                ('recovery_codes_observed', models.BooleanField(null=True)),
-                ('ever_enrolled', models.BooleanField(default=False)),
-                ('enrolled_observed', models.BooleanField(null=True)),
-                ('enrolment_observed_at', models.DateTimeField(blank=True, null=True)),
-                ('ack_pending', models.CharField(blank=True, choices=[('enrolment', 'enrolment'), ('re_enablement', 're_enablement'), ('regeneration', 'regeneration')], max_length=16)),
-                ('ack_pending_since', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('reminder_since', models.DateTimeField(blank=True, null=True)),
-                ('regeneration_declared_at', models.DateTimeField(blank=True, null=True)),
-                ('management_launched_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
+                ),
+                ("identity_key", models.CharField(editable=False, max_length=600, unique=True)),
+                ("issuer", models.CharField(max_length=255)),
+                ("subject", models.CharField(max_length=255)),
+                ("login_name", models.CharField(blank=True, max_length=255)),
+                ("email", models.CharField(blank=True, max_length=255)),
+                ("display_name", models.CharField(blank=True, max_length=255)),
+                ("org_id", models.CharField(blank=True, db_index=True, max_length=255)),
+                ("org_domain", models.CharField(blank=True, max_length=255)),
+                ("roles", models.JSONField(default=list)),
+                ("requirement", models.CharField(blank=True, max_length=16)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_sign_in_at", models.DateTimeField(blank=True, null=True)),
+                ("last_factor", models.CharField(blank=True, max_length=32)),
+                ("last_status", models.CharField(blank=True, db_index=True, max_length=40)),
+                ("recovery_codes_observed", models.BooleanField(null=True)),
+                ("ever_enrolled", models.BooleanField(default=False)),
+                ("enrolled_observed", models.BooleanField(null=True)),
+                ("enrolment_observed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "ack_pending",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("enrolment", "enrolment"),
+                            ("re_enablement", "re_enablement"),
+                            ("regeneration", "regeneration"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("ack_pending_since", models.DateTimeField(blank=True, null=True)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("reminder_since", models.DateTimeField(blank=True, null=True)),
+                ("regeneration_declared_at", models.DateTimeField(blank=True, null=True)),
+                ("management_launched_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('issuer', 'subject'), name='account_issuer_subject')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("issuer", "subject"), name="account_issuer_subject"
+                    )
+                ],
             },
         ),
     ]
