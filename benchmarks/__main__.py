@@ -1,0 +1,130 @@
+"""`python -m benchmarks [--quick] [--only NAME ...] [--size flags]`: run the benchmarks.
+
+Each benchmark runs in its own child process whose environment points Django at its own
+throwaway database, so that the servers it starts share that database (and Redis) with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from benchmarks import infra
+from benchmarks.options import BENCHMARKS, Options, add_size_arguments, from_arguments
+from benchmarks.report import machine
+from benchmarks.scale_accounts import LARGE_DATABASE_ENV
+
+MODULES = {
+    "gate": "benchmarks.gate_overhead",
+    "signin": "benchmarks.sign_in_cost",
+    "scale": "benchmarks.scale_accounts",
+    "instances": "benchmarks.instances",
+}
+GATE_REDIS_DB = 12
+INSTANCES_REDIS_DB = 14
+SCALE_NAMES = ("small", "large")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="The portal's performance figures (docs/performance.md). Not pass/fail.",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    parser.add_argument(
+        "--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS), help="which to run"
+    )
+    add_size_arguments(parser)
+    return parser
+
+
+def _child(name: str, options: Options, env: dict[str, str]) -> bool:
+    code = infra.run_child(MODULES[name], [options.to_json()], env)
+    if code:
+        print(f"[{name}] failed with exit status {code}")
+    return code == 0
+
+
+def _gate(options: Options, work: Path) -> bool:
+    redis = "" if infra.redis_problem() else infra.redis_url(GATE_REDIS_DB)
+    if redis:
+        infra.flush_redis_db(GATE_REDIS_DB)
+    env = infra.portal_env(f"sqlite:///{work / 'gate.sqlite3'}", redis)
+    try:
+        return _child("gate", options, env)
+    finally:
+        if redis:
+            infra.flush_redis_db(GATE_REDIS_DB)
+
+
+def _signin(options: Options, work: Path) -> bool:
+    return _child("signin", options, infra.portal_env(f"sqlite:///{work / 'signin.sqlite3'}"))
+
+
+def _scale(options: Options, work: Path) -> bool:
+    configured = os.environ.get("AIDIAL_DATABASE_URL", "")
+    if not configured.startswith(("postgres://", "postgresql://")):
+        small, large = (f"sqlite:///{work / f'scale-{name}.sqlite3'}" for name in SCALE_NAMES)
+        env = infra.portal_env(small, extra={LARGE_DATABASE_ENV: large})
+        return _child("scale", options, env)
+    names = [f"bench_scale_{name}" for name in SCALE_NAMES]
+    small, large = (urlsplit(configured)._replace(path="/" + name).geturl() for name in names)
+    for name in names:
+        infra.recreate_postgres_database(name, configured)
+    try:
+        return _child("scale", options, infra.portal_env(small, extra={LARGE_DATABASE_ENV: large}))
+    finally:
+        for name in names:
+            infra.drop_postgres_database(name, configured)
+
+
+def _instances(options: Options, work: Path) -> bool:
+    problems = [problem for problem in (infra.postgres_problem(), infra.redis_problem()) if problem]
+    if problems:
+        print("4. Instances: SKIPPED. " + "; ".join(problems) + ".")
+        return True
+    database = infra.postgres_url(infra.INSTANCES_DATABASE)
+    infra.recreate_postgres_database(infra.INSTANCES_DATABASE, database)
+    infra.flush_redis_db(INSTANCES_REDIS_DB)
+    try:
+        env = infra.portal_env(database, infra.redis_url(INSTANCES_REDIS_DB))
+        return _child("instances", options, env)
+    finally:
+        infra.drop_postgres_database(infra.INSTANCES_DATABASE, database)
+        infra.flush_redis_db(INSTANCES_REDIS_DB)
+
+
+RUNNERS = {"gate": _gate, "signin": _signin, "scale": _scale, "instances": _instances}
+
+
+def main(argv: list[str] | None = None) -> int:
+    namespace = _parser().parse_args(argv)
+    options = from_arguments(namespace)
+    print("AiDial Portal benchmarks: figures, not pass/fail (docs/performance.md)")
+    print(machine())
+    print()
+    started = time.monotonic()
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="aidial-bench-") as temporary:
+        for name in BENCHMARKS:
+            if name not in namespace.only:
+                continue
+            work = Path(temporary) / name
+            work.mkdir()
+            began = time.monotonic()
+            ok = RUNNERS[name](replace(options, work_dir=str(work)), work) and ok
+            print(f"[{name}: {time.monotonic() - began:.0f} s]")
+            print()
+            sys.stdout.flush()
+    print(f"all benchmarks: {time.monotonic() - started:.0f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

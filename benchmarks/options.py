@@ -1,0 +1,72 @@
+"""Sizes of every benchmark, with the defaults of `make bench` and of `--quick`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass, fields, replace
+
+BENCHMARKS = ("gate", "signin", "scale", "instances")
+
+
+@dataclass(frozen=True)
+class Options:
+    # 1. gate overhead
+    gate_rounds: int = 6  # A/B pairs, alternating order (ABBA)
+    gate_seconds: float = 4.0  # counted seconds per run
+    gate_clients: int = 8
+    # 2. sign-in cost
+    signins: int = 30  # per variant
+    # 3. scale in accounts
+    scale_small: int = 1_000
+    scale_large: int = 100_000
+    scale_events_per_account: int = 3
+    scale_samples: int = 200  # Settings renders and event writes, each, per size
+    # 4. instances
+    instance_rounds: int = 3
+    instance_seconds: float = 5.0
+    instance_clients: int = 50
+    # servers and load generator (1 and 4)
+    workers: int = 2
+    threads: int = 4
+    load_processes: int = 2
+    warmup: float = 0.5
+    work_dir: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Options:
+        return cls(**json.loads(text))
+
+
+QUICK = Options(
+    gate_rounds=2,
+    gate_seconds=1.5,
+    signins=6,
+    scale_small=200,
+    scale_large=5_000,
+    scale_samples=40,
+    instance_rounds=1,
+    instance_seconds=2.0,
+)
+
+
+def add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    for field in fields(Options):
+        if field.name == "work_dir":
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        kind = float if isinstance(field.default, float) else int
+        parser.add_argument(flag, type=kind, default=None, help=f"default {field.default}")
+
+
+def from_arguments(namespace: argparse.Namespace) -> Options:
+    base = QUICK if namespace.quick else Options()
+    changes = {
+        field.name: getattr(namespace, field.name)
+        for field in fields(Options)
+        if getattr(namespace, field.name, None) is not None
+    }
+    return replace(base, **changes)

@@ -1,0 +1,85 @@
+"""Accounts and signed-in sessions, made the way the portal's callback makes them.
+
+Needs Django configured (the benchmark processes call `infra.django_ready()` first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from aidial_portal.accounts.flows import BACKEND
+from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.mfa.evidence import Evidence, Factor, Source
+from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
+from aidial_portal.web import session_state
+
+ISSUER = "http://127.0.0.1:8080"
+MANDATORY_ROLE = "partner_admin"
+
+
+def compliant_evidence() -> Evidence:
+    """TOTP enrolled and verified just now: what a compliant mandatory-role sign-in holds."""
+    return Evidence(
+        source=Source.SESSION,
+        totp_enrolled=True,
+        recovery_codes_present=True,
+        verified={Factor.TOTP: timezone.now()},
+    )
+
+
+def account(subject: str, roles: Sequence[str] = (MANDATORY_ROLE,)) -> Account:
+    made, _ = Account.objects.get_or_create(
+        identity_key=identity_key(ISSUER, subject),
+        defaults={
+            "issuer": ISSUER,
+            "subject": subject,
+            "login_name": f"{subject}@bench.test",
+            "roles": list(roles),
+        },
+    )
+    return made
+
+
+def signed_in_client(who: Account, client: Client | None = None) -> Client:
+    """A test Client signed in as `who` with a compliant session (as the callback leaves it)."""
+    client = client or Client()
+    client.force_login(who, backend=BACKEND)
+    session = client.session
+    roles = tuple(who.roles)
+    session_state.store(
+        session,
+        session_state.SignedIn(
+            subject=who.subject,
+            login_hint=who.login_name,
+            roles=roles,
+            requirement=requirement_for(roles, ROLE_REQUIREMENTS),
+            evidence=compliant_evidence(),
+            signed_in_at=timezone.now(),
+            auth_time=timezone.now(),
+        ),
+    )
+    session.save()
+    return client
+
+
+def session_cookie(client: Client) -> str:
+    """The `Cookie:` header value a browser holding this client's session would send."""
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}"
+
+
+def database_description() -> str:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        version = connection.cursor().connection.info.server_version
+        return f"PostgreSQL {version // 10000}.{version % 10000}"
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return f"SQLite {sqlite3.sqlite_version}"
+    return connection.vendor

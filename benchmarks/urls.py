@@ -1,0 +1,36 @@
+"""The portal's URLconf plus the same protected page twice: once gated, once exempt.
+
+`/bench/gated/` and `/bench/exempt/` both render the dashboard (one account query, one
+template) through an identical one-line wrapper; only the exempt one is marked
+`compliance_exempt`, so the gate skips its compliance decision there. The difference between
+the two is the cost of the gate's decision for a compliant session.
+"""
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from aidial_portal.urls import handler404, handler500
+from aidial_portal.urls import urlpatterns as portal_urlpatterns
+from aidial_portal.web.access import compliance_exempt
+from aidial_portal.web.views import pages
+
+
+def gated_dashboard(request: HttpRequest) -> HttpResponse:
+    return pages.dashboard(request)
+
+
+@compliance_exempt
+def exempt_dashboard(request: HttpRequest) -> HttpResponse:
+    return pages.dashboard(request)
+
+
+GATED_PATH = "/bench/gated/"
+EXEMPT_PATH = "/bench/exempt/"
+
+urlpatterns = [
+    path(GATED_PATH.strip("/") + "/", gated_dashboard, name="bench-gated"),
+    path(EXEMPT_PATH.strip("/") + "/", exempt_dashboard, name="bench-exempt"),
+    *portal_urlpatterns,
+]
+
+__all__ = ["handler404", "handler500", "urlpatterns"]
