@@ -17,8 +17,10 @@ from aidial_portal.mfa.lifecycle import EventType
 
 logger = logging.getLogger("aidial_portal.security")
 
-# Details are small, non-secret tags: anything else is dropped before it is written.
-_TAG = re.compile(r"^[a-z][a-z0-9_.:]{0,47}$")
+# Details are small, non-secret tags: anything else is dropped before it is written. A tag is
+# a few short lowercase words ("challenge_not_satisfied"): no digits and no long runs, so
+# nothing shaped like a code, a seed, a session key or a digest passes for one.
+_TAG = re.compile(r"^(?=.{1,48}$)[a-z]{1,15}(?:[_.:][a-z]{1,15}){0,5}$")
 Detail = str | int | bool | None
 
 

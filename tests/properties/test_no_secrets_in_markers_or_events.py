@@ -176,12 +176,6 @@ def test_markers_and_events_never_hold_secret_shaped_values(
     scan_rows(account, secrets, session_key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="record() keeps any string matching its tag pattern ([a-z][a-z0-9_.:]{0,47}), so an "
-    "all-lowercase secret up to 48 characters is stored: a Django session key, a hex digest, a "
-    "TOTP secret written in lower case",
-)
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
