@@ -16,7 +16,8 @@ class Options:
     gate_seconds: float = 4.0  # counted seconds per run
     gate_clients: int = 8
     # 2. sign-in cost
-    signins: int = 30  # per variant
+    signins: int = 20  # per variant, at each added provider latency
+    signin_delay_ms: float = 20.0  # a second pass with this latency added to each API call
     # 3. scale in accounts
     scale_small: int = 1_000
     scale_large: int = 100_000
@@ -44,7 +45,7 @@ class Options:
 QUICK = Options(
     gate_rounds=2,
     gate_seconds=1.5,
-    signins=6,
+    signins=5,
     scale_small=200,
     scale_large=5_000,
     scale_samples=40,

@@ -9,10 +9,11 @@ bulk_create and then sampled alternately in this process through Django's test C
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -46,10 +47,67 @@ def subject(index: int) -> str:
     return f"bench-{index:07d}"
 
 
+def _memo(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`adapt`, remembering its answers (the populations repeat a few thousand values)."""
+    answers: dict[str, Any] = {}
+
+    def adapted(value: Any) -> Any:
+        key = repr(value)
+        if key not in answers:
+            answers[key] = adapt(value)
+        return answers[key]
+
+    return adapted
+
+
+def _insert(model: Any, rows: list[dict[str, Any]], *, with_id: bool) -> None:
+    """INSERT `rows` (attribute name -> Python value) with one executemany.
+
+    bulk_create spends about 0.4 ms a row in the query compiler on this kind of machine (40 s
+    for 100,000 accounts); values here are adapted by the backend's own operations instead.
+    """
+    from django.db import connection, models
+
+    columns = [
+        column
+        for column in model._meta.concrete_fields
+        if with_id or not isinstance(column, models.AutoField | models.BigAutoField)
+    ]
+    adapters: list[Any] = []
+    for column in columns:
+        if isinstance(column, models.DateTimeField):
+            adapters.append(_memo(connection.ops.adapt_datetimefield_value))
+        elif isinstance(column, models.JSONField):
+            adapters.append(
+                _memo(functools.partial(column.get_db_prep_save, connection=connection))
+            )
+        else:
+            adapters.append(None)
+    defaults = {column.attname: column.get_default() for column in columns}
+    quote = connection.ops.quote_name
+    statement = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the models
+        quote(model._meta.db_table),
+        ", ".join(quote(column.column) for column in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
+    values = [
+        tuple(
+            adapt(row.get(column.attname, defaults[column.attname]))
+            if adapt
+            else row.get(column.attname, defaults[column.attname])
+            for column, adapt in zip(columns, adapters, strict=True)
+        )
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, values)
+
+
 def populate(start: int, count: int, events_per_account: int) -> None:
-    """Accounts `start .. start+count-1`, with lifecycle markers set on most of them and
+    """Accounts with ids `start+1 .. start+count`, lifecycle markers set on most of them and
     `events_per_account` security events each, spread over the last 90 days."""
-    from django.db import transaction
+    from django.core.management.color import no_style
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from aidial_portal.accounts.models import Account, identity_key
@@ -58,48 +116,54 @@ def populate(start: int, count: int, events_per_account: int) -> None:
 
     now = timezone.now()
     for offset in range(start, start + count, BATCH):
-        indexes = range(offset, min(start + count, offset + BATCH))
-        accounts = []
-        for index in indexes:
-            roles = ROLES[index % len(ROLES)]
+        accounts: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        for index in range(offset, min(start + count, offset + BATCH)):
+            pk = index + 1
             enrolled = index % 3 != 0
             accounts.append(
-                Account(
-                    identity_key=identity_key(ISSUER, subject(index)),
-                    issuer=ISSUER,
-                    subject=subject(index),
-                    login_name=f"{subject(index)}@bench.test",
-                    org_id=f"org-{index % 500}",
-                    roles=list(roles),
-                    requirement="required" if index % 5 in (0, 3) else "optional",
-                    last_sign_in_at=now - timedelta(minutes=index % 10_000),
-                    last_factor="totp" if enrolled else "",
-                    last_status="compliant" if enrolled else "not_enrolled",
-                    recovery_codes_observed=enrolled,
-                    ever_enrolled=enrolled,
-                    enrolled_observed=enrolled,
-                    enrolment_observed_at=now - timedelta(days=index % 90) if enrolled else None,
-                    ack_pending="enrolment" if index % 7 == 0 and enrolled else "",
-                    ack_pending_since=now - timedelta(days=1) if index % 7 == 0 else None,
-                    acknowledged_at=now - timedelta(days=index % 30) if index % 7 else None,
-                    reminder_since=now - timedelta(days=2) if index % 11 == 0 else None,
-                )
+                {
+                    "id": pk,
+                    "password": "!",  # unusable, as for every provider account
+                    "identity_key": identity_key(ISSUER, subject(index)),
+                    "issuer": ISSUER,
+                    "subject": subject(index),
+                    "login_name": f"{subject(index)}@bench.test",
+                    "org_id": f"org-{index % 500}",
+                    "roles": list(ROLES[index % len(ROLES)]),
+                    "requirement": "required" if index % 5 in (0, 3) else "optional",
+                    "created_at": now - timedelta(days=index % 365),
+                    "last_sign_in_at": now - timedelta(minutes=index % 1_440),
+                    "last_factor": "totp" if enrolled else "",
+                    "last_status": "compliant" if enrolled else "not_enrolled",
+                    "recovery_codes_observed": enrolled,
+                    "ever_enrolled": enrolled,
+                    "enrolled_observed": enrolled,
+                    "enrolment_observed_at": now - timedelta(days=index % 90) if enrolled else None,
+                    "ack_pending": "enrolment" if index % 7 == 0 and enrolled else "",
+                    "ack_pending_since": now - timedelta(days=1) if index % 7 == 0 else None,
+                    "acknowledged_at": now - timedelta(days=index % 30) if index % 7 else None,
+                    "reminder_since": now - timedelta(days=2) if index % 11 == 0 else None,
+                }
+            )
+            events.extend(
+                {
+                    "event_type": EVENT_KINDS[(pk + n) % len(EVENT_KINDS)],
+                    "at": now - timedelta(hours=(pk * 7 + n * 131) % (90 * 24)),
+                    "account_id": pk,
+                    "session_hash": f"{pk:016x}{n:016x}",
+                    "reason": "",
+                    "details": {"method": "get"},
+                }
+                for n in range(events_per_account)
             )
         with transaction.atomic():
-            created = Account.objects.bulk_create(accounts, batch_size=BATCH)
-            events = [
-                SecurityEvent(
-                    event_type=EVENT_KINDS[(account.pk + n) % len(EVENT_KINDS)],
-                    at=now - timedelta(minutes=(account.pk * 7 + n * 131) % (90 * 24 * 60)),
-                    account_id=account.pk,
-                    session_hash=f"{account.pk:016x}{n:016x}",
-                    reason="",
-                    details={"method": "get"},
-                )
-                for account in created
-                for n in range(events_per_account)
-            ]
-            SecurityEvent.objects.bulk_create(events, batch_size=BATCH)
+            _insert(Account, accounts, with_id=True)
+            _insert(SecurityEvent, events, with_id=False)
+    # Explicit ids leave PostgreSQL's sequences behind; move them past the new rows.
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), [Account, SecurityEvent]):
+            cursor.execute(statement)
 
 
 @dataclass

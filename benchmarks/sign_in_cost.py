@@ -58,8 +58,9 @@ class Variant:
 
 
 @contextmanager
-def wired_to(idp: Any, registration: dict[str, Any]) -> Iterator[None]:
-    """Point the portal's settings at the provider, as tests/flows/conftest.py does."""
+def wired_to(idp: Any, registration: dict[str, Any], api_url: str = "") -> Iterator[None]:
+    """Point the portal's settings at the provider, as tests/flows/conftest.py does; the
+    Session and User APIs at `api_url` when given (the delaying proxy)."""
     from django.conf import settings
     from django.test import override_settings
 
@@ -69,7 +70,7 @@ def wired_to(idp: Any, registration: dict[str, Any]) -> Iterator[None]:
         settings.AIDIAL,
         base_url="http://testserver",
         issuer=idp.issuer,
-        api_url=idp.issuer,
+        api_url=api_url or idp.issuer,
         client_id=registration["client_id"],
         client_secret=registration["client_secret"],
         extra_audiences=frozenset({registration["project_id"]}),
@@ -112,14 +113,20 @@ def one_sign_in(idp: Any, login: str, password: str, variant: Variant) -> None:
 
 
 def measure(
-    idp: Any, registration: dict[str, Any], login: str, password: str, count: int
+    idp: Any,
+    registration: dict[str, Any],
+    login: str,
+    password: str,
+    count: int,
+    *,
+    api_url: str = "",
 ) -> tuple[Variant, Variant]:
     """`count` timed sign-ins per variant, alternating (plus one untimed warm-up each)."""
     from django.conf import settings
 
     from aidial_portal.identity.zitadel import ZitadelEvidenceReader
 
-    with wired_to(idp, registration):
+    with wired_to(idp, registration, api_url):
         config = settings.AIDIAL
         variants = tuple(
             Variant(
@@ -153,30 +160,12 @@ def measure(
     return variants[0], variants[1]
 
 
-def main(options: Options) -> None:
-    from benchmarks import infra
-
-    infra.django_ready()  # before anything imports models
-    from benchmarks.portal import database_description
-    from tests.support.idp import start_local_idp
-
-    idp = start_local_idp(Path(options.work_dir) / "idp", return_url="http://testserver/settings/")
-    try:
-        registration = idp.add_client(
-            "http://testserver/oidc/callback/", post_logout_uri="http://testserver/signed-out/"
-        )
-        registration["service_token"] = idp.service_token()
-        login = "bench.signin@bench.test"
-        idp.add_user(login, PASSWORD, [ROLE])
-        concurrent, sequential = measure(idp, registration, login, PASSWORD, options.signins)
-    finally:
-        idp.stop()
-
-    def row(label: str, scale: float, attr: str) -> list[Any]:
-        a = [value * scale for value in getattr(concurrent, attr)]
-        b = [value * scale for value in getattr(sequential, attr)]
+def _rows(label: str, concurrent: Variant, sequential: Variant) -> list[list[Any]]:
+    def row(what: str, a: list[float], b: list[float]) -> list[Any]:
+        a = [value * 1000 for value in a]
+        b = [value * 1000 for value in b]
         return [
-            label,
+            what,
             median(a),
             percentile(a, 0.9),
             median(b),
@@ -184,31 +173,59 @@ def main(options: Options) -> None:
             ratio(median(a), median(b)),
         ]
 
-    read_a = [value * 1000 for value in concurrent.reader.seconds]
-    read_b = [value * 1000 for value in sequential.reader.seconds]
+    return [
+        row(f"{label}: callback latency (ms)", concurrent.latency, sequential.latency),
+        row(
+            "  of which the two lookups (ms)", concurrent.reader.seconds, sequential.reader.seconds
+        ),
+        row("  portal CPU per sign-in (ms)", concurrent.cpu, sequential.cpu),
+    ]
+
+
+def main(options: Options) -> None:
+    from benchmarks import infra
+
+    infra.django_ready()  # before anything imports models
+    from benchmarks.delay_proxy import DelayProxy
+    from benchmarks.portal import database_description
+    from tests.support.idp import start_local_idp
+
+    idp = start_local_idp(Path(options.work_dir) / "idp", return_url="http://testserver/settings/")
+    rows: list[list[Any]] = []
+    unavailable = 0
+    try:
+        registration = idp.add_client(
+            "http://testserver/oidc/callback/", post_logout_uri="http://testserver/signed-out/"
+        )
+        registration["service_token"] = idp.service_token()
+        login = "bench.signin@bench.test"
+        idp.add_user(login, PASSWORD, [ROLE])
+        pair = measure(idp, registration, login, PASSWORD, options.signins)
+        rows += _rows("provider on loopback", *pair)
+        unavailable += sum(variant.unavailable for variant in pair)
+        if options.signin_delay_ms > 0:
+            port = urlsplit(idp.issuer).port or 80
+            with DelayProxy("127.0.0.1", port, options.signin_delay_ms / 1000) as proxy:
+                pair = measure(
+                    idp, registration, login, PASSWORD, options.signins, api_url=proxy.url
+                )
+            rows += _rows(f"+{options.signin_delay_ms:g} ms per API call", *pair)
+            unavailable += sum(variant.unavailable for variant in pair)
+    finally:
+        idp.stop()
+
     print(
         table(
-            f"2. Sign-in cost: the callback, {options.signins} sign-ins per variant, alternating",
+            f"2. Sign-in cost: the OIDC callback, {options.signins} sign-ins per variant, "
+            "alternating",
             ["", "concurrent median", "p90", "sequential median", "p90", "ratio of medians"],
-            [
-                row("callback latency (ms)", 1000, "latency"),
-                [
-                    "  of which the two lookups (ms)",
-                    median(read_a),
-                    percentile(read_a, 0.9),
-                    median(read_b),
-                    percentile(read_b, 0.9),
-                    ratio(median(read_a), median(read_b)),
-                ],
-                row("portal CPU per sign-in (ms)", 1000, "cpu"),
-            ],
+            rows,
         )
     )
     print(
-        "evidence unavailable: "
-        f"{concurrent.unavailable} concurrent, {sequential.unavailable} sequential; "
-        "CPU = time.process_time() of the portal process around the callback "
-        "(the provider runs in its own process)"
+        f"evidence unavailable in {unavailable} sign-ins; CPU = time.process_time() of the "
+        "portal process around the callback (the provider runs in its own process); the "
+        "added latency is a loopback proxy in front of the provider's Session and User APIs"
     )
     print(machine(database_description()))
 
