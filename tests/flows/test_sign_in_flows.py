@@ -13,6 +13,7 @@ from aidial_portal.accounts.models import Account
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.mfa.evidence import Factor
 from aidial_portal.web import session_state
+from tests.flows.conftest import callback_path
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]
 
@@ -258,3 +259,22 @@ def test_sign_out_returns_from_the_provider_to_the_portal(client, person, sign_i
     assert ended.status_code == 302
     assert ended.headers["location"] == "http://testserver/signed-out/"
     assert client.get("/signed-out/").status_code == 200
+
+
+def test_sign_in_and_refresh_cycle_the_session_key_and_csrf_token(
+    client, person, browser, refresh, local_idp, wired
+):
+    who = person("client_staff", totp=True)
+    start = client.post("/login/")
+    anonymous_key = client.cookies["aidial_session"].value
+    final = browser.authorize(
+        start["Location"], who.login, who.password, code=local_idp.totp_code(who.totp_secret)
+    )
+    client.get(callback_path(final))
+    signed_in_key = client.cookies["aidial_session"].value
+    assert signed_in_key != anonymous_key
+    client.get("/settings/")
+    csrf_before = client.cookies["aidial_csrftoken"].value
+    refresh(who, code=local_idp.totp_code(who.totp_secret, offset_steps=1))
+    assert client.cookies["aidial_session"].value != signed_in_key
+    assert client.cookies["aidial_csrftoken"].value != csrf_before
