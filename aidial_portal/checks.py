@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 from aidial_portal.config import is_loopback, is_trusted_provider_url
 from aidial_portal.identity.directory import IssuerMismatch, ProviderUnavailable
@@ -15,7 +16,11 @@ from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, Requirement
 
 @register(Tags.security)
 def check_secret_key(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
-    if not settings.SECRET_KEY and not settings.DEBUG:
+    try:
+        missing = not settings.SECRET_KEY
+    except ImproperlyConfigured:  # Django refuses to hand out an empty key
+        missing = True
+    if missing and not settings.DEBUG:
         return [
             Error(
                 "AIDIAL_SECRET_KEY is not set.",

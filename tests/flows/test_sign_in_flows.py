@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from aidial_portal.accounts.models import Account
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.mfa.evidence import Factor
+from aidial_portal.mfa.evidence import Factor, Source
 from aidial_portal.web import session_state
 from tests.flows.conftest import callback_path
 
@@ -278,3 +278,33 @@ def test_sign_in_and_refresh_cycle_the_session_key_and_csrf_token(
     refresh(who, code=local_idp.totp_code(who.totp_secret, offset_steps=1))
     assert client.cookies["aidial_session"].value != signed_in_key
     assert client.cookies["aidial_csrftoken"].value != csrf_before
+
+
+def test_login_v1_amr_mode_counts_otp_and_says_reminders_are_unavailable(
+    client, person, sign_in, local_idp, settings
+):
+    settings.AIDIAL = replace(settings.AIDIAL, evidence_mode=Source.AMR)
+    who = person("aidial_operator", totp=True)
+    sign_in(who, code=who.recovery_codes[0])
+    assert client.get("/").status_code == 200
+    state = session_state.load(client.session)
+    assert state.evidence.recognised_factor is Factor.OTP
+    html = client.get("/settings/").content.decode()
+    assert "Recovery-code reminders are unavailable" in html
+    assert "You signed in with a recovery code" not in html  # amr cannot tell
+
+
+def test_a_marker_never_changes_without_its_security_event(
+    client, person, sign_in, local_idp, monkeypatch
+):
+    who = person("partner_admin", totp=True)
+    sign_in(who, code=local_idp.totp_code(who.totp_secret))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the event table is unavailable")
+
+    monkeypatch.setattr("aidial_portal.accounts.flows.record", broken)
+    client.raise_request_exception = False
+    response = client.post("/settings/recovery-codes/acknowledge/")
+    assert response.status_code == 500
+    assert Account.objects.get(login_name=who.login).ack_pending == "enrolment"

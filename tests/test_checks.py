@@ -1,0 +1,74 @@
+"""Start-up validation: dangerous settings stop start-up with a clear message."""
+
+from dataclasses import replace
+
+import pytest
+from django.core import checks
+
+from aidial_portal import config
+
+
+def messages(settings, **changes):
+    settings.AIDIAL = replace(settings.AIDIAL, **changes)
+    return {message.id: message.msg for message in checks.run_checks()}
+
+
+def test_a_clean_configuration_passes(settings):
+    assert not [m for m in messages(settings) if m.startswith("aidial.")]
+
+
+def test_no_secret_key_outside_debug_stops_start_up(settings):
+    settings.SECRET_KEY = ""
+    settings.DEBUG = False
+    assert "AIDIAL_SECRET_KEY is not set." in messages(settings).values()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/ui/console/users/me?id=security",
+        "http://127.0.0.1:9999/ui/console/users/me?id=security",  # another origin
+        "http://user@127.0.0.1:8080/ui/console/users/me?id=security",
+    ],
+)
+def test_provider_pages_off_the_issuer_origin_stop_start_up(settings, url):
+    found = messages(settings, security_url=url)
+    assert "aidial.E003" in found
+    assert "AIDIAL_PROVIDER_SECURITY_URL" in found["aidial.E003"]
+
+
+def test_plain_http_issuer_is_allowed_only_on_loopback(settings):
+    found = messages(
+        settings,
+        issuer="http://auth.example.com",
+        security_url="http://auth.example.com/ui/console/users/me?id=security",
+        management_url="http://auth.example.com/ui/console/users/me?id=security",
+    )
+    assert "aidial.E002" in found
+
+
+def test_a_policy_naming_an_unknown_requirement_stops_start_up(settings):
+    found = messages(settings, role_table={"client_admin": "sometimes"})
+    assert "aidial.E004" in found
+    assert "sometimes" in found["aidial.E004"]
+
+
+def test_making_a_mandatory_role_optional_is_warned(settings):
+    assert "aidial.W001" in messages(settings, role_table={"partner_admin": "optional"})
+
+
+def test_environment_parsing_names_the_bad_variable():
+    with pytest.raises(ValueError, match="AIDIAL_MFA_MAX_AGE"):
+        config.from_env({"AIDIAL_MFA_MAX_AGE": "twelve hours"})
+    with pytest.raises(ValueError, match="AIDIAL_MFA_EVIDENCE"):
+        config.from_env({"AIDIAL_MFA_EVIDENCE": "sms"})
+    parsed = config.from_env(
+        {
+            "AIDIAL_OIDC_EXTRA_AUDIENCES": " 123 , 456 ",
+            "AIDIAL_ROLE_POLICY": "auditor:required",
+            "AIDIAL_OIDC_ISSUER": "https://auth.example.com/",
+        }
+    )
+    assert parsed.extra_audiences == frozenset({"123", "456"})
+    assert parsed.role_table == {"auditor": "required"}
+    assert parsed.security_url == "https://auth.example.com/ui/console/users/me?id=security"
