@@ -12,9 +12,13 @@ BENCHMARKS = ("gate", "signin", "scale", "instances")
 @dataclass(frozen=True)
 class Options:
     # 1. gate overhead
-    gate_rounds: int = 6  # A/B pairs, alternating order (ABBA)
-    gate_seconds: float = 4.0  # counted seconds per run
+    gate_rounds: int = 12  # A/B pairs, alternating order (ABBA)
+    gate_seconds: float = 2.0  # counted seconds per run
     gate_clients: int = 8
+    # One worker: gunicorn hands each new connection to whichever worker accepts it first, so
+    # with several workers every run gets a different split, and that (not the gate) decided
+    # the throughput of a run (per-pair ratios from 0.5 to 1.5 with two workers).
+    gate_workers: int = 1
     # 2. sign-in cost
     signins: int = 20  # per variant, at each added provider latency
     signin_delay_ms: float = 20.0  # a second pass with this latency added to each API call
@@ -31,7 +35,7 @@ class Options:
     workers: int = 2
     threads: int = 4
     load_processes: int = 2
-    warmup: float = 0.5
+    warmup: float = 0.3
     work_dir: str = ""
 
     def to_json(self) -> str:

@@ -330,7 +330,7 @@ def main(options: Options) -> None:
     worst = max(ratios)
     print(
         f"goal: ratio <= {GOAL} -> {'met' if worst <= GOAL else 'NOT met'}; two databases, "
-        f"populated in {spent['small']:.1f} s and {spent['large']:.1f} s (bulk_create), "
+        f"populated in {spent['small']:.1f} s and {spent['large']:.1f} s (batched INSERTs), "
         "sampled alternately; Settings through Django's test Client for one signed-in account "
         "of each population; event writes through record(), one transaction each"
     )
