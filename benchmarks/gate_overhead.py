@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,6 +109,44 @@ def gate_cost(session_key: str, view: Callable[..., Any], *, session_loaded: boo
     )
 
 
+def decision_seconds(session_key: str, view: Callable[..., Any], calls: int) -> float:
+    """Median CPU seconds of one `process_view` call (session already read), over `calls`."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from aidial_portal.web.gate import MfaGateMiddleware
+
+    request = RequestFactory().get("/bench/gated/")
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    request.session.load()
+    request.session.items()
+    gate = MfaGateMiddleware(lambda _request: HttpResponse())
+    batch = 100
+    timings = []
+    for _ in range(max(1, calls // batch)):
+        started = time.process_time()
+        for _ in range(batch):
+            gate.process_view(request, view, (), {})
+        timings.append((time.process_time() - started) / batch)
+    return median(timings)
+
+
+def request_cpu(client: Any, paths: Sequence[str], samples: int) -> dict[str, list[float]]:
+    """CPU seconds of whole requests through Django's test Client, the paths alternating."""
+    seconds: dict[str, list[float]] = {path: [] for path in paths}
+    for index in range(samples):
+        for path in paths if index % 2 == 0 else list(reversed(paths)):
+            started = time.process_time()
+            response = client.get(path)
+            seconds[path].append(time.process_time() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"{path} answered {response.status_code}")
+    return seconds
+
+
 # -- throughput under load --------------------------------------------------------------------
 
 
@@ -190,6 +229,13 @@ def main(options: Options) -> None:
             raise SystemExit("the gate refused the benchmark's compliant session")
         cost_rows.append((label, cost.queries, cost.connects, cost.sends))
 
+    decision = {
+        "gated": decision_seconds(key, gated_dashboard, options.gate_inprocess_samples * 5),
+        "exempt": decision_seconds(key, exempt_dashboard, options.gate_inprocess_samples * 5),
+    }
+    cpu = request_cpu(client, [GATED_PATH, EXEMPT_PATH], options.gate_inprocess_samples)
+    cpu_gated, cpu_exempt = median(cpu[GATED_PATH]), median(cpu[EXEMPT_PATH])
+
     work_dir = Path(options.work_dir)
     with (
         infra.portal_servers(
@@ -261,6 +307,33 @@ def main(options: Options) -> None:
             ["", "DB queries", "connects + look-ups", "socket sends"],
             cost_rows,
         )
+    )
+    print()
+    print(
+        table(
+            "   In-process CPU time (time.process_time), medians",
+            ["", "gated", "exempt", "gated - exempt", "exempt / gated"],
+            [
+                (
+                    "gate decision, process_view (us)",
+                    decision["gated"] * 1e6,
+                    decision["exempt"] * 1e6,
+                    (decision["gated"] - decision["exempt"]) * 1e6,
+                    "",
+                ),
+                (
+                    "whole request, test Client (ms)",
+                    cpu_gated * 1000,
+                    cpu_exempt * 1000,
+                    (cpu_gated - cpu_exempt) * 1000,
+                    ratio(cpu_exempt, cpu_gated),
+                ),
+            ],
+        )
+    )
+    print(
+        f"{options.gate_inprocess_samples} requests per path, alternating; exempt / gated CPU "
+        "is the throughput ratio a CPU-bound server would show, without the machine's noise"
     )
     print(machine(f"{database}, sessions in {sessions}"))
 

@@ -19,6 +19,7 @@ class Options:
     # with several workers every run gets a different split, and that (not the gate) decided
     # the throughput of a run (per-pair ratios from 0.5 to 1.5 with two workers).
     gate_workers: int = 1
+    gate_inprocess_samples: int = 1_000  # in-process requests per path (CPU time)
     # 2. sign-in cost
     signins: int = 20  # per variant, at each added provider latency
     signin_delay_ms: float = 20.0  # a second pass with this latency added to each API call
@@ -49,6 +50,7 @@ class Options:
 QUICK = Options(
     gate_rounds=2,
     gate_seconds=1.5,
+    gate_inprocess_samples=200,
     signins=5,
     scale_small=200,
     scale_large=5_000,

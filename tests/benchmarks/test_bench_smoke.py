@@ -54,6 +54,7 @@ def _targets(server: ThreadingHTTPServer, count: int, path: str = "/") -> list[T
     return [Target("127.0.0.1", server.server_address[1], path) for _ in range(count)]
 
 
+@pytest.mark.urls("benchmarks.urls")
 def test_gate_alone_makes_no_query_and_no_network_call(db: None) -> None:
     client = signed_in_client(account("smoke-gate"))
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -63,6 +64,9 @@ def test_gate_alone_makes_no_query_and_no_network_call(db: None) -> None:
     first_read = gate_overhead.gate_cost(key, gated_dashboard, session_loaded=False)
     assert first_read.allowed
     assert first_read.queries + first_read.sends >= 1  # the session itself, from its store
+    assert gate_overhead.decision_seconds(key, gated_dashboard, 100) > 0
+    cpu = gate_overhead.request_cpu(client, ["/bench/gated/", "/bench/exempt/"], 2)
+    assert [len(values) for values in cpu.values()] == [2, 2]
 
 
 def test_interleaved_load_counts_requests_and_errors(http_servers: list[Any]) -> None:
