@@ -17,8 +17,12 @@ run: $(STAMP)
 	$(PY) scripts/dev_run.py
 
 ## make test: lint (ruff, mypy) and the whole pytest suite
+# The MFA domain and the gate are held at 100% branch coverage.
+COVERAGE := --cov=aidial_portal.mfa --cov=aidial_portal.web.gate --cov=aidial_portal.web.access \
+	--cov-branch --cov-fail-under=100 --cov-report=term-missing:skip-covered
+
 test: $(STAMP) lint
-	$(PY) -m pytest
+	$(PY) -m pytest $(COVERAGE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
