@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tests.support.idp import HostedLogin, LocalIdp
+
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -30,6 +32,17 @@ class PortalBrowser:
         return self.http.post(
             action_url, data={"csrfmiddlewaretoken": match.group(1), **(data or {})}
         )
+
+
+def sign_in_at_provider(
+    browser: PortalBrowser, start_on: str, idp: LocalIdp, login: str, password: str, code: str
+) -> str:
+    """Start a sign-in on one instance and complete it at the provider; returns the provider's
+    redirect back to the portal, for whichever instance the test delivers it to."""
+    start = browser.submit(start_on + "/login/", start_on + "/login/")
+    assert start.status_code == 302, start.text
+    with HostedLogin(idp) as hosted:
+        return hosted.authorize(start.headers["location"], login, password, code=code)
 
 
 def callback_on(instance_base: str, final_url: str) -> str:

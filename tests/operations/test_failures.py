@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.operations.browser import PortalBrowser, callback_on
-from tests.support.idp import HostedLogin, _free_loopback_port, start_local_idp
+from tests.operations.browser import PortalBrowser, callback_on, sign_in_at_provider
+from tests.support.idp import _free_loopback_port, start_local_idp
 from tests.support.servers import start_portal
 
 pytestmark = pytest.mark.idp
@@ -62,14 +62,14 @@ def test_provider_down_at_sign_in_is_a_503_and_signed_in_sessions_keep_working(t
     )
     browser, other = PortalBrowser(), PortalBrowser()
     try:
-        start = browser.submit(portal.url("/login/"), portal.url("/login/"))
-        with HostedLogin(idp) as hosted:
-            final = hosted.authorize(
-                start.headers["location"],
-                "aidial_admin.outage@flows.test",
-                PASSWORD,
-                code=idp.totp_code(who["totp_secret"]),
-            )
+        final = sign_in_at_provider(
+            browser,
+            portal.base_url,
+            idp,
+            "aidial_admin.outage@flows.test",
+            PASSWORD,
+            idp.totp_code(who["totp_secret"]),
+        )
         assert browser.get(callback_on(portal.base_url, final)).status_code == 302
         idp.stop()
         # The signed-in person keeps working: the gate needs no network.

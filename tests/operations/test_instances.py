@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.operations.browser import PortalBrowser, callback_on
+from tests.operations.browser import PortalBrowser, callback_on, sign_in_at_provider
 from tests.operations.conftest import empty_redis_db, throwaway_postgres
 from tests.support.idp import HostedLogin, LocalIdp, _free_loopback_port, start_local_idp
 from tests.support.servers import PortalServer, start_portal
@@ -54,14 +54,14 @@ def test_a_session_and_an_acknowledgement_on_one_instance_hold_on_the_other(clus
     idp, (a, b) = cluster
     who = idp.add_user("client_staff.cluster@flows.test", PASSWORD, ["client_staff"], totp=True)
     browser = PortalBrowser()
-    start = browser.submit(a.url("/login/"), a.url("/login/"))
-    with HostedLogin(idp) as hosted:
-        final = hosted.authorize(
-            start.headers["location"],
-            "client_staff.cluster@flows.test",
-            PASSWORD,
-            code=idp.totp_code(who["totp_secret"]),
-        )
+    final = sign_in_at_provider(
+        browser,
+        a.base_url,
+        idp,
+        "client_staff.cluster@flows.test",
+        PASSWORD,
+        idp.totp_code(who["totp_secret"]),
+    )
     assert browser.get(callback_on(a.base_url, final)).status_code == 302
     assert browser.get(b.url("/")).status_code == 200  # A's session is valid on B
     settings_on_b = browser.get(b.url("/settings/")).text
