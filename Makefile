@@ -27,7 +27,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy aidial_portal local_idp scripts
+	$(VENV)/bin/mypy aidial_portal local_idp scripts benchmarks
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
