@@ -128,13 +128,19 @@ class LocalIdp:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT)
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Ask a server to stop, and make sure it has."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT)
 
 
 def _provider_env(data_dir: Path, issuer: str, return_url: str) -> dict[str, str]:

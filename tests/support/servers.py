@@ -21,12 +21,11 @@ from typing import Any
 
 import httpx
 
-from tests.support.idp import LocalIdp, _free_loopback_port, start_local_idp
+from tests.support.idp import LocalIdp, _free_loopback_port, start_local_idp, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
 MIGRATE_TIMEOUT = 120.0
-STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.05
 # Variables of the surrounding run that must not leak into a server with its own database.
 _NOT_INHERITED = ("DJANGO_SETTINGS_MODULE", "AIDIAL_REDIS_URL", "AIDIAL_REQUIRE_SERVICES")
@@ -51,13 +50,7 @@ class PortalServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT)
+        stop_process(self.process)
 
 
 @dataclass
