@@ -7,14 +7,24 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 
+def _sqlite(name: str) -> dict[str, Any]:
+    # IMMEDIATE: a transaction takes the write lock when it starts, so two requests changing
+    # the same markers queue up instead of both reading the old state (SQLite has no row locks).
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": name,
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+    }
+
+
 def parse_database_url(url: str, *, default_sqlite: Path) -> dict[str, Any]:
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(default_sqlite)}
+        return _sqlite(str(default_sqlite))
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         # sqlite:///relative/or/absolute, sqlite:////abs/path
         name = unquote(parts.path[1:] if parts.path.startswith("//") else parts.path)
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name or str(default_sqlite)}
+        return _sqlite(name or str(default_sqlite))
     if parts.scheme in {"postgres", "postgresql"}:
         return {
             "ENGINE": "django.db.backends.postgresql",

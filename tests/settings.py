@@ -7,3 +7,12 @@ os.environ.setdefault(
 )
 
 from aidial_portal.settings import *  # noqa: F403
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not Django's shared in-memory database: that one locks whole tables and would
+    # turn concurrency tests into "table is locked" errors no deployment ever sees.
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"aidial-portal-test-{os.getpid()}.sqlite3")
+    }
