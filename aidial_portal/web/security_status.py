@@ -48,7 +48,6 @@ class SecurityStatus:
     review_url: str  # review/regenerate codes or replace the authenticator: any enrolled user
     can_manage: bool  # Manage MFA at the provider is offered now
     manage_needs_refresh: bool  # it would be, after a fresh sign-in
-    management_configured: bool
 
     @property
     def required(self) -> bool:
@@ -71,9 +70,7 @@ def security_status(
     )
     enrolled = evidence.totp_enrolled
     security_trusted = is_trusted_provider_url(config.security_url, config.issuer)
-    management_trusted = is_trusted_provider_url(config.management_url, config.issuer)
-    manage_allowed = requirement is Requirement.OPTIONAL and enrolled is True and management_trusted
-    fresh = within_step_up(evidence, now, config.step_up_max_age)
+    refusal = management_refusal(state, config, now)
     factor = evidence.recognised_factor
     return SecurityStatus(
         roles=tuple(
@@ -91,9 +88,8 @@ def security_status(
         pending_text=PENDING_TEXT[markers.ack_pending] if markers.ack_pending else "",
         setup_url=config.security_url if (security_trusted and enrolled is False) else "",
         review_url=config.security_url if (security_trusted and enrolled is True) else "",
-        can_manage=manage_allowed and fresh,
-        manage_needs_refresh=manage_allowed and not fresh,
-        management_configured=management_trusted,
+        can_manage=refusal is None,
+        manage_needs_refresh=refusal == "step_up_required",
     )
 
 

@@ -25,7 +25,11 @@ from aidial_portal.web.access import compliance_exempt
 from aidial_portal.web.gate import REASON_TEXT
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
-from aidial_portal.web.security_status import management_refusal, security_status
+from aidial_portal.web.security_status import (
+    SecurityStatus,
+    management_refusal,
+    security_status,
+)
 
 
 class SignedOut(PermissionDenied):
@@ -46,15 +50,19 @@ def _account_id(request: HttpRequest) -> int:
     return account_id
 
 
+def _status(request: HttpRequest, account: Account) -> SecurityStatus:
+    config = settings.AIDIAL
+    return security_status(
+        _state(request), account.markers(), config, dict(role_table(config)), timezone.now()
+    )
+
+
 @compliance_exempt
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
-    state = _state(request)
     account = Account.objects.get(pk=_account_id(request))
     config = settings.AIDIAL
-    status = security_status(
-        state, account.markers(), config, dict(role_table(config)), timezone.now()
-    )
+    status = _status(request, account)
     next_path = safe_next(request.GET.get("next"), default="")
     reason = status.compliance.reason
     return private(
@@ -77,15 +85,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def open_setup(request: HttpRequest) -> HttpResponse:
     """Open MFA setup: the trusted provider security page, only while not enrolled."""
-    state = _state(request)
-    config = settings.AIDIAL
-    status = security_status(
-        state,
-        Account.objects.get(pk=_account_id(request)).markers(),
-        config,
-        dict(role_table(config)),
-        timezone.now(),
-    )
+    status = _status(request, Account.objects.get(pk=_account_id(request)))
     if not status.setup_url:
         return HttpResponseRedirect("/settings/")
     return HttpResponseRedirect(status.setup_url)
