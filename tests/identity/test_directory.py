@@ -197,7 +197,7 @@ def test_unreachable_provider_with_nothing_cached_is_unavailable(
         {"issuer": ISSUER, "jwks_uri": 7},
         {"issuer": ISSUER, "jwks_uri": "/oauth/v2/keys"},
         {"issuer": ISSUER, "jwks_uri": "http://id.example.test/oauth/v2/keys"},
-        {"issuer": ISSUER, "jwks_uri": "file:///etc/passwd"},
+        {"issuer": ISSUER, "jwks_uri": "file://localhost/etc/passwd"},  # not https
     ],
 )
 def test_discovery_of_the_wrong_shape_is_unavailable(
