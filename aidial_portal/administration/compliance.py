@@ -30,6 +30,7 @@ from django.db.models import Q, QuerySet
 from aidial_portal.accounts.models import Account
 from aidial_portal.administration.keyset import Ordering
 from aidial_portal.administration.permissions import Scope
+from aidial_portal.mfa.evidence import FACTOR_TITLES, Factor
 from aidial_portal.mfa.policy import ROLE_TITLES
 
 
@@ -96,12 +97,6 @@ SORTS: dict[str, tuple[str, Ordering]] = {
     "account": ("Account (A to Z)", Ordering("login_name")),
 }
 DEFAULT_SORT = "recent"
-
-FACTOR_LABELS = {
-    "totp": "Authenticator app (TOTP)",
-    "recovery_code": "Recovery code",
-    "otp": "One-time code (TOTP or recovery code)",
-}
 
 
 class ReportFilter(forms.Form):
@@ -212,7 +207,8 @@ class ReportRow:
 
     @property
     def factor(self) -> str:
-        return FACTOR_LABELS.get(self.account.last_factor, "None")
+        factor = self.account.last_factor
+        return FACTOR_TITLES[Factor(factor)] if factor in set(Factor) else "None"
 
 
 def rows(accounts: list[Account]) -> list[ReportRow]:

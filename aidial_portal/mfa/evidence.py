@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 
@@ -20,6 +21,15 @@ class Factor(StrEnum):
     RECOVERY_CODE = "recovery_code"
     # Login V1 (`amr` mode): `otp` in amr means "TOTP or recovery code", and cannot say which.
     OTP = "otp"
+
+
+FACTOR_TITLES: Mapping[Factor, str] = MappingProxyType(
+    {
+        Factor.TOTP: "Authenticator app (TOTP)",
+        Factor.RECOVERY_CODE: "Recovery code",
+        Factor.OTP: "One-time code (TOTP or recovery code)",
+    }
+)
 
 
 class Source(StrEnum):

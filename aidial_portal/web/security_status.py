@@ -7,16 +7,11 @@ from datetime import datetime
 
 from aidial_portal.config import PortalConfig, is_trusted_provider_url
 from aidial_portal.mfa.compliance import Compliance, evaluate, within_step_up
-from aidial_portal.mfa.evidence import Factor, Source
+from aidial_portal.mfa.evidence import FACTOR_TITLES, Source
 from aidial_portal.mfa.lifecycle import Markers, PendingReason
 from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
 from aidial_portal.web.session_state import SignedIn
 
-FACTOR_TEXT = {
-    Factor.TOTP: "Authenticator app (TOTP)",
-    Factor.RECOVERY_CODE: "Recovery code",
-    Factor.OTP: "One-time code (TOTP or recovery code)",
-}
 PENDING_TEXT = {
     PendingReason.ENROLMENT: "You have enrolled in multi-factor authentication.",
     PendingReason.RE_ENABLEMENT: "You have enrolled in multi-factor authentication again.",
@@ -80,7 +75,7 @@ def security_status(
         compliance=compliance,
         totp_enrolled=enrolled,
         recovery_codes_present=evidence.recovery_codes_present,
-        factor_text=FACTOR_TEXT[factor] if factor else "",
+        factor_text=FACTOR_TITLES[factor] if factor else "",
         verified_at=evidence.verified_at,
         evidence_unavailable=evidence.unavailable is not None,
         reminders_supported=evidence.source is Source.SESSION,
