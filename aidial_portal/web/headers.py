@@ -28,13 +28,14 @@ class SecurityHeadersMiddleware:
         return response
 
 
-def private(response: HttpResponse, *, has_forms: bool = False) -> HttpResponse:
-    """For the callback and Settings: never cached, and never leaked through Referer.
+def private(response: HttpResponse, *, forms: bool = True) -> HttpResponse:
+    """For the callback and personal pages: never cached, never leaked through Referer.
 
-    A page whose own forms post back to the portal gets `same-origin` rather than
-    `no-referrer`: under `no-referrer` browsers send `Origin: null` with those forms, and the
-    CSRF check rightly refuses them. `same-origin` still sends nothing to the provider.
+    A page with forms (every signed-in page has at least Sign out) gets `same-origin`: under
+    `no-referrer` browsers send `Origin: null` with the page's own forms, and the CSRF check
+    rightly refuses them. `same-origin` still sends nothing to the provider. Only a response
+    that holds no form, such as the callback's redirect, gets `no-referrer`.
     """
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin" if has_forms else "no-referrer"
+    response["Referrer-Policy"] = "same-origin" if forms else "no-referrer"
     return response

@@ -117,7 +117,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         )
     complete_sign_in(request, sign_in, evidence, timezone.now())
     metrics.CALLBACK_SECONDS.observe(time.perf_counter() - started)
-    return private(HttpResponseRedirect(safe_next(sign_in.pending.next_path)))
+    return private(HttpResponseRedirect(safe_next(sign_in.pending.next_path)), forms=False)
 
 
 def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpResponse:

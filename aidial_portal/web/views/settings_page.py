@@ -76,8 +76,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 "reason_text": REASON_TEXT.get(reason) if reason else "",
                 "evidence_mode": config.evidence_mode.value,
             },
-        ),
-        has_forms=True,
+        )
     )
 
 
