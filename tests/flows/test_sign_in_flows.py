@@ -308,3 +308,11 @@ def test_a_marker_never_changes_without_its_security_event(
     response = client.post("/settings/recovery-codes/acknowledge/")
     assert response.status_code == 500
     assert Account.objects.get(login_name=who.login).ack_pending == "enrolment"
+
+
+def test_the_session_cookie_is_httponly_and_lax(person, sign_in):
+    response = sign_in(person("client_staff"))
+    cookie = response.cookies["aidial_session"]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+    assert not cookie["secure"]  # http on loopback here; an https AIDIAL_BASE_URL sets Secure
