@@ -316,3 +316,25 @@ def test_the_session_cookie_is_httponly_and_lax(person, sign_in):
     assert cookie["httponly"]
     assert cookie["samesite"] == "Lax"
     assert not cookie["secure"]  # http on loopback here; an https AIDIAL_BASE_URL sets Secure
+
+
+def test_a_public_client_signs_in_with_pkce_alone(client, person, browser, local_idp, settings):
+    public = local_idp.add_client("http://testserver/oidc/callback/", public=True)
+    settings.AIDIAL = replace(
+        settings.AIDIAL,
+        base_url="http://testserver",
+        issuer=local_idp.issuer,
+        api_url=local_idp.issuer,
+        client_id=public["client_id"],
+        client_secret="",
+        extra_audiences=frozenset({public["project_id"]}),
+        service_token=local_idp.service_token(),
+    )
+    who = person("partner_admin", totp=True)
+    start = client.post("/login/")
+    assert "code_challenge=" in start["Location"]
+    final = browser.authorize(
+        start["Location"], who.login, who.password, code=local_idp.totp_code(who.totp_secret)
+    )
+    assert client.get(callback_path(final)).status_code == 302
+    assert client.get("/").status_code == 200
