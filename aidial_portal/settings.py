@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from aidial_portal.config import DATA_DIR, from_env
 from aidial_portal.database_url import parse_database_url
@@ -14,11 +15,15 @@ DEBUG = os.environ.get("AIDIAL_DEBUG", "").lower() in {"1", "true", "yes", "on"}
 SECRET_KEY = os.environ.get("AIDIAL_SECRET_KEY", "") or (
     "insecure-development-key-only-for-debug" if DEBUG else ""
 )
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("AIDIAL_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-    if host.strip()
-]
+# The base URL's own host is always allowed; AIDIAL_ALLOWED_HOSTS adds others.
+ALLOWED_HOSTS = sorted(
+    {urlsplit(AIDIAL.base_url).hostname or "127.0.0.1"}
+    | {
+        host.strip()
+        for host in os.environ.get("AIDIAL_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+        if host.strip()
+    }
+)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
