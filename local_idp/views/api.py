@@ -9,11 +9,16 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 
 from local_idp import crypto
 from local_idp.models import IdpSession, PersonalAccessToken, RecoveryCode, TotpDevice, User
-from local_idp.views.common import GRPC_NOT_FOUND, GRPC_UNAUTHENTICATED, api_error
+from local_idp.views.common import (
+    GRPC_NOT_FOUND,
+    GRPC_UNAUTHENTICATED,
+    GRPC_UNIMPLEMENTED,
+    api_error,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -25,6 +30,20 @@ def rfc3339(at: datetime) -> str:
 def _bearer_token(request: HttpRequest) -> str:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def get_only(view: View) -> View:
+    """Zitadel answers a wrong method with JSON, like every other API error."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in {"GET", "HEAD"}:
+            response = api_error(405, GRPC_UNIMPLEMENTED, "Method not allowed.")
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def personal_access_token_required(view: View) -> View:
@@ -73,7 +92,8 @@ def session_json(session: IdpSession) -> dict[str, Any]:
     }
 
 
-@require_GET
+@csrf_exempt  # a bearer-token API: no cookie, so nothing for CSRF to protect
+@get_only
 @personal_access_token_required
 def get_session(request: HttpRequest, session_id: str) -> HttpResponse:
     session = (
@@ -97,7 +117,8 @@ def authentication_methods(user: User) -> list[str]:
     return methods
 
 
-@require_GET
+@csrf_exempt  # a bearer-token API: no cookie, so nothing for CSRF to protect
+@get_only
 @personal_access_token_required
 def list_authentication_methods(request: HttpRequest, user_id: str) -> HttpResponse:
     user = User.objects.filter(pk=user_id).first()

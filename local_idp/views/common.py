@@ -13,6 +13,7 @@ API_PREFIXES = ("/v2/", "/oauth/", "/oidc/", "/.well-known/")
 
 # gRPC status codes, as Zitadel's REST gateway reports them.
 GRPC_NOT_FOUND = 5
+GRPC_UNIMPLEMENTED = 12
 GRPC_INTERNAL = 13
 GRPC_UNAUTHENTICATED = 16
 

@@ -41,6 +41,14 @@ def test_unknown_user_answers_404_json(api: httpx.Client) -> None:
     assert response.json()["code"] == 5
 
 
+def test_a_wrong_method_answers_405_json(api: httpx.Client) -> None:
+    response = api.post("/v2/sessions/999999999999999999")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == 12
+    assert response.headers["allow"] == "GET, HEAD"
+
+
 def test_unknown_api_path_answers_json_not_html(api: httpx.Client) -> None:
     response = api.get("/v2/nothing/here")
 
