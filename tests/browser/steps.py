@@ -6,48 +6,22 @@ one a screen-reader user can take too.
 
 from __future__ import annotations
 
-import itertools
-import os
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pyotp
 from playwright.sync_api import Page, expect
 
+from tests.support.idp import Person, totp_code
 from tests.support.servers import Stack
 
 SIGN_IN_TIMEOUT = 15_000
-PASSWORD = "Correct-horse-battery-9"
 Shot = Callable[[str], None] | None
-_numbers = itertools.count(1)
-
-
-@dataclass
-class Person:
-    login: str
-    password: str
-    roles: list[str]
-    totp_secret: str = ""
-    recovery_codes: tuple[str, ...] = ()
 
 
 def make_person(stack: Stack, *roles: str, totp: bool = False) -> Person:
     """A new account at the provider, unique to this run and this journey."""
-    login = f"{roles[0]}.{os.getpid()}.{next(_numbers)}@browser.test"
-    made = stack.idp.add_user(login, PASSWORD, list(roles), totp=totp)
-    return Person(
-        login=login,
-        password=PASSWORD,
-        roles=list(roles),
-        totp_secret=made.get("totp_secret", ""),
-        recovery_codes=tuple(made.get("recovery_codes", ())),
-    )
-
-
-def totp_code(secret: str, *, offset_steps: int = 0) -> str:
-    return str(pyotp.TOTP(secret).at(time.time(), counter_offset=offset_steps))
+    return stack.idp.new_person(*roles, totp=totp, domain="browser.test")
 
 
 def on_portal(stack: Stack, path: str = "") -> re.Pattern[str]:

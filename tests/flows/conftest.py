@@ -7,9 +7,8 @@ person's browser at the provider.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,20 +17,7 @@ from django.test import Client
 
 from aidial_portal.config import SECURITY_PAGE_PATH
 from aidial_portal.identity import services
-from tests.support.idp import HostedLogin, LocalIdp
-
-PASSWORD = "Correct-horse-battery-9"
-_numbers = itertools.count(1)
-
-
-@dataclass
-class Person:
-    login: str
-    password: str
-    roles: list[str]
-    user_id: str
-    totp_secret: str = ""
-    recovery_codes: tuple[str, ...] = ()
+from tests.support.idp import HostedLogin, LocalIdp, Person
 
 
 @pytest.fixture(scope="session")
@@ -65,16 +51,7 @@ def wired(settings: Any, local_idp: LocalIdp, registration: dict[str, Any]) -> I
 @pytest.fixture
 def person(local_idp: LocalIdp) -> Callable[..., Person]:
     def make(*roles: str, totp: bool = False, org: str | None = None) -> Person:
-        login = f"{roles[0] if roles else 'nobody'}.{next(_numbers)}@flows.test"
-        made = local_idp.add_user(login, PASSWORD, list(roles), org=org, totp=totp)
-        return Person(
-            login=login,
-            password=PASSWORD,
-            roles=list(roles),
-            user_id=made["user_id"],
-            totp_secret=made.get("totp_secret", ""),
-            recovery_codes=tuple(made.get("recovery_codes", ())),
-        )
+        return local_idp.new_person(*roles, totp=totp, org=org, domain="flows.test")
 
     return make
 

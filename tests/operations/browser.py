@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.support.idp import HostedLogin, LocalIdp
+from tests.support.idp import HostedLogin, LocalIdp, Person
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -34,15 +34,20 @@ class PortalBrowser:
         )
 
 
-def sign_in_at_provider(
-    browser: PortalBrowser, start_on: str, idp: LocalIdp, login: str, password: str, code: str
-) -> str:
-    """Start a sign-in on one instance and complete it at the provider; returns the provider's
-    redirect back to the portal, for whichever instance the test delivers it to."""
+def sign_in_at_provider(browser: PortalBrowser, start_on: str, idp: LocalIdp, who: Person) -> str:
+    """Start a sign-in on one instance and complete it at the provider with a TOTP code;
+    returns the provider's redirect back to the portal, for whichever instance the test
+    delivers it to."""
     start = browser.submit(start_on + "/login/", start_on + "/login/")
     assert start.status_code == 302, start.text
+    return finish_at_provider(idp, start.headers["location"], who)
+
+
+def finish_at_provider(idp: LocalIdp, authorize_url: str, who: Person) -> str:
     with HostedLogin(idp) as hosted:
-        return hosted.authorize(start.headers["location"], login, password, code=code)
+        return hosted.authorize(
+            authorize_url, who.login, who.password, code=idp.totp_code(who.totp_secret)
+        )
 
 
 def callback_on(instance_base: str, final_url: str) -> str:

@@ -10,7 +10,6 @@ from tests.support.idp import _free_loopback_port, start_local_idp
 from tests.support.servers import start_portal
 
 pytestmark = pytest.mark.idp
-PASSWORD = "Correct-horse-battery-9"
 
 
 def test_the_portal_answers_healthz_and_says_what_is_missing_when_everything_is_down(
@@ -50,7 +49,7 @@ def test_provider_down_at_sign_in_is_a_503_and_signed_in_sessions_keep_working(t
     public = f"http://127.0.0.1:{_free_loopback_port()}"
     idp = start_local_idp(tmp_path / "idp", return_url=public + "/settings/")
     registration = idp.add_client(public + "/oidc/callback/")
-    who = idp.add_user("aidial_admin.outage@flows.test", PASSWORD, ["aidial_admin"], totp=True)
+    who = idp.new_person("aidial_admin", totp=True, domain="outage.test")
     portal = start_portal(
         tmp_path / "portal",
         port=int(public.rsplit(":", 1)[1]),
@@ -62,14 +61,7 @@ def test_provider_down_at_sign_in_is_a_503_and_signed_in_sessions_keep_working(t
     )
     browser, other = PortalBrowser(), PortalBrowser()
     try:
-        final = sign_in_at_provider(
-            browser,
-            portal.base_url,
-            idp,
-            "aidial_admin.outage@flows.test",
-            PASSWORD,
-            idp.totp_code(who["totp_secret"]),
-        )
+        final = sign_in_at_provider(browser, portal.base_url, idp, who)
         assert browser.get(callback_on(portal.base_url, final)).status_code == 302
         idp.stop()
         # The signed-in person keeps working: the gate needs no network.

@@ -6,13 +6,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.operations.browser import PortalBrowser, callback_on, sign_in_at_provider
+from tests.operations.browser import (
+    PortalBrowser,
+    callback_on,
+    finish_at_provider,
+    sign_in_at_provider,
+)
 from tests.operations.conftest import empty_redis_db, throwaway_postgres
-from tests.support.idp import HostedLogin, LocalIdp, _free_loopback_port, start_local_idp
+from tests.support.idp import LocalIdp, _free_loopback_port, start_local_idp
 from tests.support.servers import PortalServer, start_portal
 
 pytestmark = pytest.mark.idp
-PASSWORD = "Correct-horse-battery-9"
 
 
 @pytest.fixture(scope="module")
@@ -52,16 +56,9 @@ def _cluster(
 
 def test_a_session_and_an_acknowledgement_on_one_instance_hold_on_the_other(cluster):
     idp, (a, b) = cluster
-    who = idp.add_user("client_staff.cluster@flows.test", PASSWORD, ["client_staff"], totp=True)
+    who = idp.new_person("client_staff", totp=True, domain="cluster.test")
     browser = PortalBrowser()
-    final = sign_in_at_provider(
-        browser,
-        a.base_url,
-        idp,
-        "client_staff.cluster@flows.test",
-        PASSWORD,
-        idp.totp_code(who["totp_secret"]),
-    )
+    final = sign_in_at_provider(browser, a.base_url, idp, who)
     assert browser.get(callback_on(a.base_url, final)).status_code == 302
     assert browser.get(b.url("/")).status_code == 200  # A's session is valid on B
     settings_on_b = browser.get(b.url("/settings/")).text
@@ -78,19 +75,13 @@ def test_a_session_and_an_acknowledgement_on_one_instance_hold_on_the_other(clus
 
 def test_a_sign_in_begun_on_one_instance_finishes_on_the_other(cluster):
     idp, (a, b) = cluster
-    who = idp.add_user("partner_admin.cluster@flows.test", PASSWORD, ["partner_admin"], totp=True)
+    who = idp.new_person("partner_admin", totp=True, domain="cluster.test")
     browser = PortalBrowser()
     start = browser.submit(a.url("/login/"), a.url("/login/"))
     assert start.status_code == 302
     # Instance A goes away in the middle of the sign-in; nothing it held is lost.
     a.stop()
-    with HostedLogin(idp) as hosted:
-        final = hosted.authorize(
-            start.headers["location"],
-            "partner_admin.cluster@flows.test",
-            PASSWORD,
-            code=idp.totp_code(who["totp_secret"]),
-        )
+    final = finish_at_provider(idp, start.headers["location"], who)
     done = browser.get(callback_on(b.base_url, final))
     assert done.status_code == 302, done.text
     assert browser.get(b.url("/")).status_code == 200

@@ -7,6 +7,7 @@ provider runs as ``python -m local_idp`` in a subprocess, exactly as developers 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import socket
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,28 @@ STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.05
 MAX_FORM_STEPS = 12
 SECURITY_PAGE = "/ui/console/users/me?id=security"
+
+
+# One password for every test person: it is not what these tests are about.
+PASSWORD = "Correct-horse-battery-9"
+_people = itertools.count(1)
+
+
+@dataclass
+class Person:
+    """A test account at the provider, with what a person would have written down."""
+
+    login: str
+    password: str
+    roles: list[str]
+    user_id: str
+    totp_secret: str = ""
+    recovery_codes: tuple[str, ...] = ()
+
+
+def totp_code(secret: str, *, offset_steps: int = 0) -> str:
+    """The code an authenticator app shows now (or ``offset_steps`` periods later)."""
+    return str(pyotp.TOTP(secret).at(time.time(), counter_offset=offset_steps))
 
 
 class IdpError(RuntimeError):
@@ -116,9 +140,23 @@ class LocalIdp:
     def service_token(self) -> str:
         return str(self.cli("service-token")["token"])
 
+    def new_person(
+        self, *roles: str, totp: bool = False, org: str | None = None, domain: str = "people.test"
+    ) -> Person:
+        """A new account, unique to this run: `nobody…` when it has no role."""
+        login = f"{roles[0] if roles else 'nobody'}.{os.getpid()}.{next(_people)}@{domain}"
+        made = self.add_user(login, PASSWORD, list(roles), org=org, totp=totp)
+        return Person(
+            login=login,
+            password=PASSWORD,
+            roles=list(roles),
+            user_id=made["user_id"],
+            totp_secret=made.get("totp_secret", ""),
+            recovery_codes=tuple(made.get("recovery_codes", ())),
+        )
+
     def totp_code(self, secret: str, *, offset_steps: int = 0) -> str:
-        """The code an authenticator app shows now (or ``offset_steps`` periods later)."""
-        return str(pyotp.TOTP(secret).at(time.time(), counter_offset=offset_steps))
+        return totp_code(secret, offset_steps=offset_steps)
 
     def url(self, path: str) -> str:
         return urljoin(self.issuer + "/", path.lstrip("/"))
@@ -189,24 +227,40 @@ def start_local_idp(data_dir: Path, *, return_url: str = "http://testserver/sett
             stderr=subprocess.STDOUT,
         )
     idp = LocalIdp(issuer, data_dir, return_url=return_url, process=process, log_path=log_path)
-    discovery = f"{issuer}/.well-known/openid-configuration"
+    wait_until_answering(
+        f"{issuer}/.well-known/openid-configuration",
+        process,
+        log_path,
+        name="the local identity provider",
+        error=IdpError,
+    )
+    return idp
+
+
+def wait_until_answering(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    *,
+    name: str,
+    error: type[Exception],
+) -> None:
+    """Poll `url` until it answers 200; stop and report the server's log if it exits or
+    does not answer within START_TIMEOUT. The sleep is a poll interval, not a wait for an
+    event."""
     deadline = time.monotonic() + START_TIMEOUT
     with httpx.Client(timeout=2.0) as client:
         while True:
             if process.poll() is not None:
-                raise IdpError(
-                    f"the local identity provider exited with {process.returncode}:\n"
-                    + idp.log_text()
-                )
+                log = log_path.read_text(encoding="utf-8", errors="replace")
+                raise error(f"{name} exited with {process.returncode}:\n{log}")
             with contextlib.suppress(httpx.TransportError):
-                if client.get(discovery).status_code == 200:
-                    return idp
+                if client.get(url).status_code == 200:
+                    return
             if time.monotonic() > deadline:
-                idp.stop()
-                raise IdpError(
-                    f"the local identity provider did not answer within {START_TIMEOUT}s:\n"
-                    + idp.log_text()
-                )
+                stop_process(process)
+                log = log_path.read_text(encoding="utf-8", errors="replace")
+                raise error(f"{name} did not answer within {START_TIMEOUT}s:\n{log}")
             time.sleep(POLL_INTERVAL)
 
 

@@ -9,24 +9,24 @@ passes, and a process that exits early fails at once with its log.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from tests.support.idp import LocalIdp, _free_loopback_port, start_local_idp, stop_process
+from tests.support.idp import (
+    LocalIdp,
+    _free_loopback_port,
+    start_local_idp,
+    stop_process,
+    wait_until_answering,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 30.0
 MIGRATE_TIMEOUT = 120.0
-POLL_INTERVAL = 0.05
 # Variables of the surrounding run that must not leak into a server with its own database.
 _NOT_INHERITED = ("DJANGO_SETTINGS_MODULE", "AIDIAL_REDIS_URL", "AIDIAL_REQUIRE_SERVICES")
 
@@ -129,22 +129,10 @@ def start_portal(data_dir: Path, *, port: int | None = None, **variables: str) -
             stderr=subprocess.STDOUT,
         )
     server = PortalServer(base_url, data_dir, log_path, env, process)
-    deadline = time.monotonic() + START_TIMEOUT
-    with httpx.Client(timeout=2.0) as client:
-        while True:
-            if process.poll() is not None:
-                raise PortalError(
-                    f"the portal exited with {process.returncode}:\n{server.log_text()}"
-                )
-            with contextlib.suppress(httpx.TransportError):
-                if client.get(server.url("/healthz")).status_code == 200:
-                    return server
-            if time.monotonic() > deadline:
-                server.stop()
-                raise PortalError(
-                    f"the portal did not answer within {START_TIMEOUT}s:\n{server.log_text()}"
-                )
-            time.sleep(POLL_INTERVAL)  # a poll interval, not a wait for something to happen
+    wait_until_answering(
+        server.url("/healthz"), process, log_path, name="the portal", error=PortalError
+    )
+    return server
 
 
 def start_stack(data_dir: Path, **variables: str) -> Stack:
