@@ -7,7 +7,6 @@ Django system-check errors at start-up.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +120,3 @@ def _role_table(raw: str) -> dict[str, str]:
         role, _, requirement = item.partition(":")
         table[role.strip()] = requirement.strip()
     return table
-
-
-def current() -> PortalConfig:
-    return from_env(os.environ)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -24,6 +23,7 @@ from aidial_portal.administration.permissions import Scope, report_scope
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.web import session_state
+from aidial_portal.web.access import signed_in_account_id
 
 PAGE_SIZE = 50
 
@@ -47,13 +47,6 @@ def _scope(request: HttpRequest) -> Scope | None:
         return None
     viewer = Account.objects.only("org_id").get(pk=signed_in_account_id(request))
     return report_scope(state.roles, viewer.org_id)
-
-
-def signed_in_account_id(request: HttpRequest) -> int:
-    account_id = request.user.pk
-    if not isinstance(account_id, int):  # pragma: no cover - the gate signs people in first
-        raise PermissionDenied
-    return account_id
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:

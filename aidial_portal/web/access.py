@@ -10,6 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from aidial_portal.web.session_state import SignedIn, account_id, load
+
 View = TypeVar("View", bound=Callable[..., Any])
 
 PUBLIC = "aidial_public"
@@ -32,3 +37,23 @@ def is_public(view: Callable[..., Any]) -> bool:
 
 def is_compliance_exempt(view: Callable[..., Any]) -> bool:
     return bool(getattr(view, COMPLIANCE_EXEMPT, False))
+
+
+class NotSignedIn(PermissionDenied):
+    """Only reachable if the gate were bypassed: refuse rather than assume a session."""
+
+
+def signed_in(request: HttpRequest) -> SignedIn:
+    """The current sign-in, read from the session (no query)."""
+    state = load(request.session)
+    if state is None:
+        raise NotSignedIn
+    return state
+
+
+def signed_in_account_id(request: HttpRequest) -> int:
+    """The signed-in account's primary key, read from the session (no query)."""
+    found = account_id(request.session)
+    if found is None:
+        raise NotSignedIn
+    return found

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from aidial_portal.config import PortalConfig, is_trusted_provider_url
 from aidial_portal.mfa.compliance import Compliance, evaluate, within_step_up
-from aidial_portal.mfa.evidence import FACTOR_TITLES, Source
+from aidial_portal.mfa.evidence import FACTOR_TITLES
 from aidial_portal.mfa.lifecycle import Markers, PendingReason
 from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
 from aidial_portal.web.session_state import SignedIn
@@ -78,7 +78,7 @@ def security_status(
         factor_text=FACTOR_TITLES[factor] if factor else "",
         verified_at=evidence.verified_at,
         evidence_unavailable=evidence.unavailable is not None,
-        reminders_supported=evidence.source is Source.SESSION,
+        reminders_supported=evidence.reminders_supported,
         markers=markers,
         pending_text=PENDING_TEXT[markers.ack_pending] if markers.ack_pending else "",
         setup_url=config.security_url if (security_trusted and enrolled is False) else "",

@@ -9,12 +9,12 @@ from django.views.decorators.http import require_GET, require_POST
 from aidial_portal.accounts.models import Account
 from aidial_portal.mfa.policy import ROLE_TITLES
 from aidial_portal.web import session_state
-from aidial_portal.web.access import compliance_exempt, public
+from aidial_portal.web.access import compliance_exempt, public, signed_in_account_id
 
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    account = Account.objects.get(pk=session_state.account_id(request.session) or 0)
+    account = Account.objects.get(pk=signed_in_account_id(request))
     return render(
         request,
         "portal/dashboard.html",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
@@ -20,8 +19,7 @@ from aidial_portal.mfa.lifecycle import (
     ManagementLaunched,
     RegenerationDeclared,
 )
-from aidial_portal.web import session_state
-from aidial_portal.web.access import compliance_exempt
+from aidial_portal.web.access import compliance_exempt, signed_in, signed_in_account_id
 from aidial_portal.web.gate import REASON_TEXT
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
@@ -32,35 +30,17 @@ from aidial_portal.web.security_status import (
 )
 
 
-class SignedOut(PermissionDenied):
-    """Only reachable if the gate were bypassed: refuse rather than assume a session."""
-
-
-def _state(request: HttpRequest) -> session_state.SignedIn:
-    state = session_state.load(request.session)
-    if state is None:
-        raise SignedOut
-    return state
-
-
-def _account_id(request: HttpRequest) -> int:
-    account_id = session_state.account_id(request.session)
-    if account_id is None:
-        raise SignedOut
-    return account_id
-
-
 def _status(request: HttpRequest, account: Account) -> SecurityStatus:
     config = settings.AIDIAL
     return security_status(
-        _state(request), account.markers(), config, dict(role_table(config)), timezone.now()
+        signed_in(request), account.markers(), config, dict(role_table(config)), timezone.now()
     )
 
 
 @compliance_exempt
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
-    account = Account.objects.get(pk=_account_id(request))
+    account = Account.objects.get(pk=signed_in_account_id(request))
     config = settings.AIDIAL
     status = _status(request, account)
     next_path = safe_next(request.GET.get("next"), default="")
@@ -84,7 +64,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def open_setup(request: HttpRequest) -> HttpResponse:
     """Open MFA setup: the trusted provider security page, only while not enrolled."""
-    status = _status(request, Account.objects.get(pk=_account_id(request)))
+    status = _status(request, Account.objects.get(pk=signed_in_account_id(request)))
     if not status.setup_url:
         return HttpResponseRedirect("/settings/")
     return HttpResponseRedirect(status.setup_url)
@@ -93,14 +73,16 @@ def open_setup(request: HttpRequest) -> HttpResponse:
 @compliance_exempt
 @require_POST
 def acknowledge(request: HttpRequest) -> HttpResponse:
-    change_lifecycle(request, _account_id(request), Acknowledged(at=timezone.now()))
+    change_lifecycle(request, signed_in_account_id(request), Acknowledged(at=timezone.now()))
     return HttpResponseRedirect(safe_next(request.POST.get("next"), default="/settings/"))
 
 
 @compliance_exempt
 @require_POST
 def declare_regeneration(request: HttpRequest) -> HttpResponse:
-    change_lifecycle(request, _account_id(request), RegenerationDeclared(at=timezone.now()))
+    change_lifecycle(
+        request, signed_in_account_id(request), RegenerationDeclared(at=timezone.now())
+    )
     return HttpResponseRedirect(_back(request))
 
 
@@ -108,18 +90,18 @@ def declare_regeneration(request: HttpRequest) -> HttpResponse:
 @require_POST
 def manage_mfa(request: HttpRequest) -> HttpResponse:
     """Manage MFA at the provider: records the launch, then hands over to the provider."""
-    state = _state(request)
+    state = signed_in(request)
     config = settings.AIDIAL
     refusal = management_refusal(state, config, timezone.now())
     if refusal is not None:
         record(
             EventType.MANAGEMENT_REFUSED,
-            account_id=_account_id(request),
+            account_id=signed_in_account_id(request),
             session_key=request.session.session_key,
             reason=refusal,
         )
         return render(request, "portal/manage_refused.html", {"reason": refusal}, status=403)
-    change_lifecycle(request, _account_id(request), ManagementLaunched(at=timezone.now()))
+    change_lifecycle(request, signed_in_account_id(request), ManagementLaunched(at=timezone.now()))
     return HttpResponseRedirect(config.management_url)
 
 
