@@ -9,7 +9,13 @@ from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.mfa.evidence import Factor
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
 from aidial_portal.web import session_state
-from aidial_portal.web.access import is_compliance_exempt, is_public
+from aidial_portal.web.access import (
+    NotSignedIn,
+    is_compliance_exempt,
+    is_public,
+    signed_in,
+    signed_in_account_id,
+)
 from aidial_portal.web.gate import MfaGateMiddleware
 from aidial_portal.web.sessions import CacheSessionStore as SessionStore
 from tests.support.portal import evidence
@@ -185,3 +191,12 @@ def test_a_garbled_session_state_is_treated_as_signed_out(client, sign_in_as):
     session[session_state.SESSION_KEY] = {"roles": "oops"}
     session.save()
     assert client.get("/")["Location"].startswith("/login/")
+
+
+def test_views_refuse_rather_than_assume_a_session_if_the_gate_were_bypassed():
+    request = RequestFactory().get("/settings/")
+    request.session = SessionStore()
+    with pytest.raises(NotSignedIn):
+        signed_in(request)
+    with pytest.raises(NotSignedIn):
+        signed_in_account_id(request)
