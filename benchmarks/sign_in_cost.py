@@ -186,9 +186,9 @@ def main(options: Options) -> None:
     from benchmarks import infra
 
     infra.django_ready()  # before anything imports models
-    from benchmarks.delay_proxy import DelayProxy
     from benchmarks.portal import database_description
     from tests.support.idp import start_local_idp
+    from tests.support.tcp_proxy import TcpProxy
 
     idp = start_local_idp(Path(options.work_dir) / "idp", return_url="http://testserver/settings/")
     rows: list[list[Any]] = []
@@ -205,7 +205,7 @@ def main(options: Options) -> None:
         unavailable += sum(variant.unavailable for variant in pair)
         if options.signin_delay_ms > 0:
             port = urlsplit(idp.issuer).port or 80
-            with DelayProxy("127.0.0.1", port, options.signin_delay_ms / 1000) as proxy:
+            with TcpProxy(("127.0.0.1", port), delay=options.signin_delay_ms / 1000) as proxy:
                 pair = measure(
                     idp, registration, login, PASSWORD, options.signins, api_url=proxy.url
                 )

@@ -16,13 +16,13 @@ from django.conf import settings
 from django.db import connections
 
 from benchmarks import gate_overhead, infra, instances, scale_accounts, sign_in_cost
-from benchmarks.delay_proxy import DelayProxy
 from benchmarks.loadgen import LoadGenerator, Target
 from benchmarks.options import QUICK, Options
 from benchmarks.portal import account, signed_in_client
 from benchmarks.report import percentile, table
 from benchmarks.urls import exempt_dashboard, gated_dashboard
 from tests.support.idp import LocalIdp
+from tests.support.tcp_proxy import TcpProxy
 
 
 class _Ok(BaseHTTPRequestHandler):
@@ -117,7 +117,7 @@ def test_sign_in_cost_measures_both_variants(local_idp: LocalIdp, db: None) -> N
     login = "bench.smoke@bench.test"
     local_idp.add_user(login, sign_in_cost.PASSWORD, [sign_in_cost.ROLE])
     port = int(local_idp.issuer.rsplit(":", 1)[1])
-    with DelayProxy("127.0.0.1", port, 0.01) as proxy:
+    with TcpProxy(("127.0.0.1", port), delay=0.01) as proxy:
         concurrent, sequential = sign_in_cost.measure(
             local_idp, registration, login, sign_in_cost.PASSWORD, 1, api_url=proxy.url
         )

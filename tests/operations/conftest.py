@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import os
 import secrets
-import selectors
 import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 import redis
+
+from tests.support.tcp_proxy import TcpProxy
 
 PG = ("127.0.0.1", 5432)
 REDIS = ("127.0.0.1", 6379)
@@ -36,68 +36,6 @@ def _answers(address: tuple[str, int]) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1.0)
         return sock.connect_ex(address) == 0
-
-
-class TcpProxy:
-    """Forwards a loopback port to a target until `close()`; then connections are refused."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.listener.listen(64)
-        self.listener.settimeout(0.2)
-        self.connections: list[socket.socket] = []
-        self.open = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while self.open:
-            try:
-                client, _ = self.listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            try:
-                upstream = socket.create_connection(self.target, timeout=2.0)
-            except OSError:
-                client.close()
-                continue
-            self.connections += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-
-    def _pump(self, a: socket.socket, b: socket.socket) -> None:
-        selector = selectors.DefaultSelector()
-        selector.register(a, selectors.EVENT_READ, b)
-        selector.register(b, selectors.EVENT_READ, a)
-        try:
-            while self.open:
-                for key, _ in selector.select(timeout=0.2):
-                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
-                    if not data:
-                        return
-                    key.data.sendall(data)
-        except OSError:
-            return
-        finally:
-            selector.close()
-            for sock in (a, b):
-                with suppress(OSError):
-                    sock.close()
-
-    def close(self) -> None:
-        """The store goes away: no new connections, and open ones are cut."""
-        self.open = False
-        with suppress(OSError):
-            self.listener.close()
-        for sock in self.connections:
-            with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            with suppress(OSError):
-                sock.close()
-        self.thread.join(timeout=2.0)
 
 
 @contextmanager
@@ -144,4 +82,4 @@ def proxies() -> Iterator[dict[str, TcpProxy]]:
     made = {"postgres": TcpProxy(PG), "redis": TcpProxy(REDIS)}
     yield made
     for proxy in made.values():
-        proxy.close()
+        proxy.close()  # closing twice is harmless
