@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchmarks import infra
+from benchmarks import infra, services
 from benchmarks.options import BENCHMARKS, Options, add_size_arguments, from_arguments
 from benchmarks.report import machine
 from benchmarks.scale_accounts import LARGE_DATABASE_ENV
@@ -26,6 +26,7 @@ MODULES = {
     "scale": "benchmarks.scale_accounts",
     "instances": "benchmarks.instances",
     "page": "benchmarks.page_limit",
+    "faults": "benchmarks.faults",
 }
 GATE_REDIS_DB = 12
 INSTANCES_REDIS_DB = 14
@@ -113,12 +114,26 @@ def _page(options: Options, work: Path) -> bool:
             infra.flush_redis_db(GATE_REDIS_DB)
 
 
+def _faults(options: Options, work: Path) -> bool:
+    problem = services.problem()
+    if problem:
+        print(f"7. Faults under load: SKIPPED. {problem}.")
+        return True
+    try:
+        return _child("faults", options, infra.portal_env("", ""))
+    finally:
+        killed = services.stop_leftovers(work)
+        if killed:
+            print(f"[faults] killed left-over services: {killed}")
+
+
 RUNNERS = {
     "gate": _gate,
     "signin": _signin,
     "scale": _scale,
     "instances": _instances,
     "page": _page,
+    "faults": _faults,
 }
 
 

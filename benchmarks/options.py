@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import asdict, dataclass, fields, replace
 
-BENCHMARKS = ("gate", "signin", "scale", "instances", "page")
+BENCHMARKS = ("gate", "signin", "scale", "instances", "page", "faults")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class Options:
     page_clients: int = 8
     page_rounds: int = 4
     page_seconds: float = 2.0
+    # 7. faults under load
+    fault_clients: int = 50
+    fault_outage: float = 5.0  # seconds each service stays down
+    fault_steady: float = 5.0  # seconds before, between and after the outages
     # servers and load generator (1 and 4)
     workers: int = 2
     threads: int = 4
@@ -67,6 +71,7 @@ QUICK = Options(
     page_inprocess_samples=100,
     page_rounds=2,
     page_seconds=1.0,
+    fault_steady=3.0,
 )
 
 

@@ -184,3 +184,46 @@ def test_options_reports_and_guards() -> None:
         infra.drop_postgres_database("test", infra.postgres_url("postgres"))
     with pytest.raises(ValueError, match="12 and 14"):
         infra.flush_redis_db(15)
+
+
+def test_faults_run_end_to_end_at_a_tiny_size() -> None:
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from benchmarks import services
+
+    if services.problem():
+        pytest.skip(services.problem())
+    # Not pytest's tmp_path: pytest keeps its base directory 0700, and the postgres user must
+    # reach the cluster's directory (`python -m benchmarks` uses its own temporary directory).
+    tmp_path = Path(tempfile.mkdtemp(prefix="aidial-bench-smoke-"))
+    options = QUICK.__class__(
+        **{
+            **QUICK.__dict__,
+            "fault_clients": 4,
+            "fault_outage": 0.5,
+            "fault_steady": 0.5,
+            "workers": 1,
+            "threads": 2,
+            "work_dir": str(tmp_path),
+        }
+    )
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "benchmarks.faults", options.to_json()],
+            cwd=infra.REPO_ROOT,
+            env=infra.portal_env("", ""),
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        leftovers = services.stop_leftovers(tmp_path)
+        shutil.rmtree(tmp_path, ignore_errors=True)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "after PostgreSQL returns" in completed.stdout
+    assert "lost: 0 events, 0 markers behind" in completed.stdout
+    assert leftovers == []  # the benchmark stopped its own services
