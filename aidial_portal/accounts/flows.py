@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from aidial_portal import metrics
+from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account, identity_key
 from aidial_portal.audit.recording import record
 from aidial_portal.config import PortalConfig
@@ -28,7 +29,6 @@ from aidial_portal.mfa.policy import (
     requirement_for,
     split_roles,
 )
-from aidial_portal.web import session_state
 
 logger = logging.getLogger("aidial_portal.accounts")
 BACKEND = "aidial_portal.accounts.backends.ProviderAccountBackend"

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
 from aidial_portal.administration import compliance
 from aidial_portal.administration.csv_export import csv_lines
@@ -22,7 +23,6 @@ from aidial_portal.administration.keyset import paginate
 from aidial_portal.administration.permissions import Scope, report_scope
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import EventType
-from aidial_portal.web import session_state
 from aidial_portal.web.access import signed_in_account_id
 
 PAGE_SIZE = 50

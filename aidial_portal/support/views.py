@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
+from aidial_portal.accounts import session_state
 from aidial_portal.administration.keyset import Ordering, paginate
 from aidial_portal.administration.permissions import may_read_support_requests
 from aidial_portal.audit.recording import record
@@ -20,7 +21,6 @@ from aidial_portal.support.forms import SupportForm
 from aidial_portal.support.models import SupportRequest
 from aidial_portal.support.refusals import REFUSALS
 from aidial_portal.support.secret_guard import find_secret
-from aidial_portal.web import session_state
 from aidial_portal.web.access import compliance_exempt, signed_in_account_id
 from aidial_portal.web.headers import private
 

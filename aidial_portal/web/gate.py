@@ -17,12 +17,12 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from aidial_portal import metrics
+from aidial_portal.accounts.session_state import account_id, load
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.compliance import Reason, evaluate
 from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.web.access import is_compliance_exempt, is_public
 from aidial_portal.web.problems import problem, wants_html
-from aidial_portal.web.session_state import account_id, load
 
 REASON_TEXT = {
     Reason.NOT_ENROLLED: "Your role requires multi-factor authentication, and your account "

@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
+from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.mfa.evidence import Factor, Source
-from aidial_portal.web import session_state
 from tests.flows.conftest import callback_path
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]

@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aidial_portal import metrics
+from aidial_portal.accounts import session_state
 from aidial_portal.accounts.flows import complete_sign_in
 from aidial_portal.audit.recording import record
 from aidial_portal.identity import oidc, services
 from aidial_portal.mfa.lifecycle import EventType
-from aidial_portal.web import session_state
 from aidial_portal.web.access import compliance_exempt, public
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
