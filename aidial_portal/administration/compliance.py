@@ -28,10 +28,10 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from aidial_portal.accounts.models import Account
-from aidial_portal.administration.keyset import Ordering
-from aidial_portal.administration.permissions import Scope
+from aidial_portal.accounts.permissions import Scope
 from aidial_portal.mfa.evidence import FACTOR_TITLES, Factor
 from aidial_portal.mfa.policy import ROLE_TITLES
+from aidial_portal.web.pagination import Ordering
 
 
 class ReportStatus(StrEnum):

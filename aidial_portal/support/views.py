@@ -13,8 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods
 
 from aidial_portal.accounts import session_state
-from aidial_portal.administration.keyset import Ordering, paginate
-from aidial_portal.administration.permissions import may_read_support_requests
+from aidial_portal.accounts.permissions import may_read_support_requests
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.support.forms import SupportForm
@@ -23,6 +22,7 @@ from aidial_portal.support.refusals import REFUSALS
 from aidial_portal.support.secret_guard import find_secret
 from aidial_portal.web.access import compliance_exempt, signed_in_account_id
 from aidial_portal.web.headers import private
+from aidial_portal.web.pagination import Ordering, paginate
 
 NEWEST_FIRST = Ordering("created_at", descending=True)
 PAGE_SIZE = 50
@@ -84,7 +84,7 @@ def support_requests(request: HttpRequest) -> HttpResponse:
     if state is None or not may_read_support_requests(state.roles):
         return render(
             request,
-            "administration/forbidden.html",
+            "portal/forbidden.html",
             {"audience": "Support requests are for AiDial administrators and operators."},
             status=403,
         )
