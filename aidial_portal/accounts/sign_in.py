@@ -1,48 +1,109 @@
-"""Flows: the ordered steps behind each action. Each writes its marker change and the
-security events that explain it in one transaction."""
+"""The sign-in flow: every step from the provider's answer to a signed-in browser, in order.
+
+`complete` validates the callback, reads the MFA evidence, records the account and its
+lifecycle markers, logs the browser in, writes the security events, then counts the result.
+A refused sign-in is logged, counted and recorded here too, so a view only parses the request
+and renders the outcome. The marker change and the events that explain it share one
+transaction.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from aidial_portal import metrics
 from aidial_portal.accounts import session_state
+from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
 from aidial_portal.audit.recording import record
 from aidial_portal.config import PortalConfig
+from aidial_portal.identity import oidc, services
 from aidial_portal.identity.oidc import SignIn, auth_time_of, roles_of
-from aidial_portal.mfa.compliance import evaluate
+from aidial_portal.mfa.compliance import status_as_if_required
 from aidial_portal.mfa.evidence import Evidence
-from aidial_portal.mfa.lifecycle import EventType, Input, Observed, Transition, advance
-from aidial_portal.mfa.policy import (
-    ROLE_REQUIREMENTS,
-    Requirement,
-    parse_table,
-    requirement_for,
-    split_roles,
-)
+from aidial_portal.mfa.lifecycle import EventType, Observed, advance
+from aidial_portal.mfa.policy import requirement_for, role_table, split_roles
 
 logger = logging.getLogger("aidial_portal.accounts")
-BACKEND = "aidial_portal.accounts.backends.ProviderAccountBackend"
+rejections = logging.getLogger("aidial_portal.identity")
 
 
-def role_table(config: PortalConfig) -> Mapping[str, Requirement]:
-    """The user guide's table, with the deployment's overrides (checked at start-up)."""
-    return {**ROLE_REQUIREMENTS, **parse_table(config.role_table)}
+def begin(
+    request: HttpRequest, *, next_path: str, refresh_for: str = "", login_hint: str = ""
+) -> str:
+    """The provider's authorisation URL for a new sign-in (or a refresh of `refresh_for`).
+
+    Raises `oidc.SignInRejected`, already logged and recorded, when the provider cannot be used.
+    """
+    try:
+        return oidc.begin(
+            request.session,
+            config=settings.AIDIAL,
+            directory=services.directory(),
+            next_path=next_path,
+            refresh_for=refresh_for,
+            login_hint=login_hint,
+        )
+    except oidc.SignInRejected as rejected:
+        record_rejection(request, rejected)
+        raise
 
 
-def mfa_status(evidence: Evidence, now: datetime, max_age: int) -> str:
-    """Status as if MFA were required: the report tells 'not enrolled' from 'skipped MFA'."""
-    compliance = evaluate(Requirement.REQUIRED, evidence, now, max_age=max_age)
-    return "compliant" if compliance.compliant else str(compliance.reason)
+def begin_refresh(request: HttpRequest, state: session_state.SignedIn, *, next_path: str) -> str:
+    """A fresh sign-in as the same person, so their security status is read again."""
+    url = begin(
+        request, next_path=next_path, refresh_for=state.subject, login_hint=state.login_hint
+    )
+    record(
+        EventType.REFRESH_STARTED,
+        account_id=session_state.account_id(request.session),
+        session_key=request.session.session_key,
+    )
+    return url
+
+
+def complete(request: HttpRequest) -> SignIn:
+    """Finish the sign-in the provider redirected back with.
+
+    Raises `oidc.SignInRejected`, already logged and recorded, when the answer is refused.
+    """
+    started = time.perf_counter()
+    try:
+        sign_in = oidc.complete(
+            request.session,
+            request.GET,
+            config=settings.AIDIAL,
+            directory=services.directory(),
+        )
+    except oidc.SignInRejected as rejected:
+        record_rejection(request, rejected)
+        raise
+    evidence = read_evidence(sign_in)
+    complete_sign_in(request, sign_in, evidence, timezone.now())
+    metrics.CALLBACK_SECONDS.observe(time.perf_counter() - started)
+    return sign_in
+
+
+def read_evidence(sign_in: SignIn) -> Evidence:
+    """What the provider says about this sign-in's factors (never raises: an unreadable
+    provider gives evidence marked unavailable)."""
+    claims = sign_in.claims
+    with metrics.PROVIDER_CALL_SECONDS.time():
+        return services.evidence_reader().read(
+            sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
+            sub=claims["sub"],
+            amr=[value for value in claims.get("amr", []) if isinstance(value, str)],
+            auth_time=auth_time_of(claims),
+        )
 
 
 def complete_sign_in(
@@ -53,7 +114,7 @@ def complete_sign_in(
     config: PortalConfig = settings.AIDIAL
     claims = sign_in.claims
     roles, org_id, org_domain = roles_of(claims)
-    table = role_table(config)
+    table = role_table(config.role_table)
     held = split_roles(roles, table)
     if held.unknown:
         logger.info("unknown_roles_ignored", extra={"roles": list(held.unknown)})
@@ -72,7 +133,7 @@ def complete_sign_in(
         account.requirement = requirement.value if requirement else ""
         account.last_sign_in_at = now
         account.last_factor = evidence.recognised_factor or ""
-        account.last_status = mfa_status(evidence, now, config.mfa_max_age)
+        account.last_status = status_as_if_required(evidence, now, max_age=config.mfa_max_age)
         if evidence.unavailable is None:
             account.recovery_codes_observed = evidence.recovery_codes_present
         observed = Observed(
@@ -125,18 +186,29 @@ def complete_sign_in(
     return account
 
 
-def change_lifecycle(request: HttpRequest, account_id: int, step: Input) -> Transition:
-    """Apply one declaration, acknowledgement or launch under a row lock, so that two
-    identical POSTs at once leave one result and one event."""
-    with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=account_id)
-        transition = advance(account.markers(), step)
-        changed = account.set_markers(transition.markers)
-        if changed:
-            account.save(update_fields=changed)
-        for event in transition.events:
-            record(event, account=account, session_key=request.session.session_key)
-    return transition
+def record_rejection(request: HttpRequest, rejected: oidc.SignInRejected) -> None:
+    """Log, count and record a refused sign-in (a refused refresh when already signed in)."""
+    reason = rejected.reason
+    rejections.warning("sign_in_rejected", extra={"reason": reason})
+    metrics.SIGN_INS.labels(result=reason).inc()
+    signed_in = session_state.load(request.session) is not None
+    record(
+        EventType.REFRESH_REFUSED if signed_in else EventType.SIGN_IN_REJECTED,
+        account_id=session_state.account_id(request.session) if signed_in else None,
+        session_key=request.session.session_key,
+        reason=reason,
+    )
+
+
+def sign_out(request: HttpRequest) -> None:
+    """End the portal session, recording it when someone was signed in."""
+    if session_state.load(request.session) is not None:
+        record(
+            EventType.SIGNED_OUT,
+            account_id=session_state.account_id(request.session),
+            session_key=request.session.session_key,
+        )
+    logout(request)
 
 
 def _text(value: Any) -> str:

@@ -57,7 +57,7 @@ STATUS_LABELS: dict[ReportStatus, str] = {
     ReportStatus.COMPLIANT: "Compliant",
 }
 
-# `accounts.flows.mfa_status` writes "compliant" or a compliance reason tag.
+# `mfa.compliance.status_as_if_required` writes "compliant" or a compliance reason tag.
 _WITHOUT_MFA = ("challenge_not_satisfied", "mfa_stale")
 _KNOWN = ("compliant", "not_enrolled", *_WITHOUT_MFA)
 

@@ -303,7 +303,7 @@ def test_a_marker_never_changes_without_its_security_event(
     def broken(*args, **kwargs):
         raise RuntimeError("the event table is unavailable")
 
-    monkeypatch.setattr("aidial_portal.accounts.flows.record", broken)
+    monkeypatch.setattr("aidial_portal.accounts.lifecycle.record", broken)
     client.raise_request_exception = False
     response = client.post("/settings/recovery-codes/acknowledge/")
     assert response.status_code == 500

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aidial_portal.accounts.flows import change_lifecycle
+from aidial_portal.accounts.lifecycle import change_lifecycle
 from aidial_portal.accounts.models import Account, identity_key
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.audit.recording import record

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from aidial_portal.accounts import session_state
-from aidial_portal.accounts.flows import BACKEND
+from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
 from aidial_portal.mfa.evidence import Evidence, Factor, Source
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
