@@ -12,21 +12,24 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts import sign_in as flow
 from aidial_portal.identity import oidc, services
+from aidial_portal.identity.rejections import Rejection
 from aidial_portal.web.access import compliance_exempt, public
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
 
-REJECTION_TEXT = {
-    "provider_access_denied": "The sign-in was cancelled or refused at the identity provider.",
-    "state_invalid": "This sign-in link has already been used or does not belong to this "
-    "browser. Start again from the sign-in page.",
-    "state_expired": "The sign-in took longer than 10 minutes. Start again.",
-    "refresh_not_fresh": "The identity provider did not ask for your credentials again, so "
-    "your security status could not be refreshed. Try again.",
-    "refresh_subject_mismatch": "You signed in at the identity provider as a different "
-    "person. Your portal session was not changed.",
-    "issuer_mismatch": "The portal is not configured correctly for its identity provider. "
-    "Please tell your administrator; no one can sign in until this is fixed.",
+# What a person reads on the error page, by reason; every other reason gets GENERIC_REJECTION.
+REJECTION_TEXT: dict[Rejection, str] = {
+    Rejection.PROVIDER_ACCESS_DENIED: "The sign-in was cancelled or refused at the identity "
+    "provider.",
+    Rejection.STATE_INVALID: "This sign-in link has already been used or does not belong to "
+    "this browser. Start again from the sign-in page.",
+    Rejection.STATE_EXPIRED: "The sign-in took longer than 10 minutes. Start again.",
+    Rejection.REFRESH_NOT_FRESH: "The identity provider did not ask for your credentials "
+    "again, so your security status could not be refreshed. Try again.",
+    Rejection.REFRESH_SUBJECT_MISMATCH: "You signed in at the identity provider as a "
+    "different person. Your portal session was not changed.",
+    Rejection.ISSUER_MISMATCH: "The portal is not configured correctly for its identity "
+    "provider. Please tell your administrator; no one can sign in until this is fixed.",
 }
 GENERIC_REJECTION = (
     "The sign-in could not be completed safely, so it was refused. Please try again; if it "
