@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from aidial_portal.accounts.models import Account
+from aidial_portal.audit.events import LIFECYCLE_EVENTS
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import Input, Transition, advance
 
@@ -20,6 +21,10 @@ def change_lifecycle(request: HttpRequest, account_id: int, step: Input) -> Tran
         changed = account.set_markers(transition.markers)
         if changed:
             account.save(update_fields=changed)
-        for event in transition.events:
-            record(event, account=account, session_key=request.session.session_key)
+        for change in transition.events:
+            record(
+                LIFECYCLE_EVENTS[change],
+                account=account,
+                session_key=request.session.session_key,
+            )
     return transition

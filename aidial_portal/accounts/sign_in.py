@@ -24,13 +24,14 @@ from aidial_portal import metrics
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.config import PortalConfig
 from aidial_portal.identity import oidc, services
 from aidial_portal.identity.oidc import SignIn, auth_time_of, roles_of
 from aidial_portal.mfa.compliance import status_as_if_required
 from aidial_portal.mfa.evidence import Evidence
-from aidial_portal.mfa.lifecycle import EventType, Observed, advance
+from aidial_portal.mfa.lifecycle import Observed, advance
 from aidial_portal.mfa.policy import requirement_for, role_table, split_roles
 
 logger = logging.getLogger("aidial_portal.accounts")
@@ -64,7 +65,7 @@ def begin_refresh(request: HttpRequest, state: session_state.SignedIn, *, next_p
         request, next_path=next_path, refresh_for=state.subject, login_hint=state.login_hint
     )
     record(
-        EventType.REFRESH_STARTED,
+        EventTag.Session.REFRESH_STARTED,
         account_id=session_state.account_id(request.session),
         session_key=request.session.session_key,
     )
@@ -159,17 +160,17 @@ def complete_sign_in(
             ),
         )
         key = request.session.session_key
-        for event in transition.events:
-            record(event, account=account, session_key=key)
+        for change in transition.events:
+            record(LIFECYCLE_EVENTS[change], account=account, session_key=key)
         if evidence.unavailable:
             record(
-                EventType.EVIDENCE_UNAVAILABLE,
+                EventTag.Mfa.EVIDENCE_UNAVAILABLE,
                 account=account,
                 session_key=key,
                 reason=evidence.unavailable,
             )
         record(
-            EventType.REFRESH_COMPLETED if refresh else EventType.SIGN_IN_SUCCEEDED,
+            EventTag.Session.REFRESH_COMPLETED if refresh else EventTag.SignIn.SUCCEEDED,
             account=account,
             session_key=key,
             details={
@@ -193,7 +194,7 @@ def record_rejection(request: HttpRequest, rejected: oidc.SignInRejected) -> Non
     metrics.SIGN_INS.labels(result=reason).inc()
     signed_in = session_state.load(request.session) is not None
     record(
-        EventType.REFRESH_REFUSED if signed_in else EventType.SIGN_IN_REJECTED,
+        EventTag.Session.REFRESH_REFUSED if signed_in else EventTag.SignIn.REJECTED,
         account_id=session_state.account_id(request.session) if signed_in else None,
         session_key=request.session.session_key,
         reason=reason,
@@ -204,7 +205,7 @@ def sign_out(request: HttpRequest) -> None:
     """End the portal session, recording it when someone was signed in."""
     if session_state.load(request.session) is not None:
         record(
-            EventType.SIGNED_OUT,
+            EventTag.SignIn.SIGNED_OUT,
             account_id=session_state.account_id(request.session),
             session_key=request.session.session_key,
         )

@@ -12,8 +12,8 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from aidial_portal.audit.events import EventType
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.mfa.lifecycle import EventType
 
 logger = logging.getLogger("aidial_portal.security")
 

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.permissions import may_read_support_requests
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.support.forms import SupportForm
 from aidial_portal.support.models import SupportRequest
 from aidial_portal.support.refusals import REFUSALS
@@ -47,14 +47,14 @@ def support_page(request: HttpRequest) -> HttpResponse:
                     created_at=timezone.now(),
                 )
                 record(
-                    EventType.SUPPORT_REQUEST_SENT,
+                    EventTag.Support.REQUEST_SENT,
                     account_id=request.user.pk,
                     session_key=request.session.session_key,
                     details={"support_request": support_request.pk},
                 )
                 return HttpResponseRedirect("/support/?sent=1")
             record(
-                EventType.SUPPORT_REQUEST_REFUSED,
+                EventTag.Support.REQUEST_REFUSED,
                 account_id=request.user.pk,
                 session_key=request.session.session_key,
                 reason=kind.value,

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aidial_portal.accounts.lifecycle import change_lifecycle
 from aidial_portal.accounts.models import Account
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import (
     Acknowledged,
-    EventType,
     ManagementLaunched,
     RegenerationDeclared,
 )
@@ -100,7 +100,7 @@ def manage_mfa(request: HttpRequest) -> HttpResponse:
     refusal = management_refusal(state, config, timezone.now())
     if refusal is not None:
         record(
-            EventType.MANAGEMENT_REFUSED,
+            EventTag.Mfa.MANAGEMENT_REFUSED,
             account_id=signed_in_account_id(request),
             session_key=request.session.session_key,
             reason=refusal,
