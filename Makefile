@@ -8,11 +8,14 @@ STAMP := $(VENV)/.installed-stamp
 
 # Two hashed lock files: requirements.txt is what production installs (the portal's runtime
 # dependencies only); requirements-dev.txt adds the test and lint tools, held to the same pins.
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# The portal and the local provider (its own distribution, local_idp/pyproject.toml) are
+# installed in editable mode; the portal's wheel does not contain the provider.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml local_idp/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes \
 		-r requirements.txt -r requirements-dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --editable .
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps \
+		--editable . --editable ./local_idp
 	@touch $(STAMP)
 
 ## make run: the portal on 127.0.0.1:8000 and the local identity provider on 127.0.0.1:8080
@@ -51,4 +54,4 @@ lock:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check pip-tools
 	$(PIP_COMPILE) --output-file=requirements.txt pyproject.toml
-	$(PIP_COMPILE) --output-file=requirements-dev.txt requirements-dev.in
+	$(PIP_COMPILE) --output-file=requirements-dev.txt requirements-dev.in local_idp/pyproject.toml

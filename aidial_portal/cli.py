@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["idp"]:
-        os.execv(sys.executable, [sys.executable, "-m", "local_idp", *args[1:]])  # noqa: S606
+        run_local_idp(args[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidial_portal.settings")
     if args[:1] == ["serve"]:
         serve(args[1:])
@@ -26,6 +27,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["aidial-portal", *args])
+
+
+PROVIDER_ABSENT = """\
+aidial-portal idp: the local identity provider is not installed.
+It is a development and test tool, not part of the portal's wheel. From a checkout of the
+repository, `make run` installs it; or install it yourself with
+    pip install --editable ./local_idp
+"""
+
+
+def run_local_idp(argv: Sequence[str]) -> None:
+    """Replace this process with the provider's CLI (the portal never imports the provider)."""
+    if importlib.util.find_spec("local_idp") is None:
+        sys.stderr.write(PROVIDER_ABSENT)
+        sys.exit(2)
+    os.execv(sys.executable, [sys.executable, "-m", "local_idp", *argv])  # noqa: S606
 
 
 def serve(argv: Sequence[str]) -> None:
