@@ -80,9 +80,9 @@ def _prepare_metrics_dir(port: int) -> None:
     """Workers share their Prometheus counters through files; start each server afresh."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
-    from aidial_portal.config import DATA_DIR
+    from django.conf import settings
 
-    path = DATA_DIR / "prometheus" / str(port)
+    path = settings.AIDIAL.data_dir / "prometheus" / str(port)
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)

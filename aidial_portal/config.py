@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from aidial_portal.mfa.compliance import DEFAULT_MFA_MAX_AGE
 from aidial_portal.mfa.evidence import Source
 
-CHECKOUT = Path(__file__).resolve().parents[1]
-DATA_DIR = CHECKOUT / "var"
+# Relative to the working directory: never inside the installed package (site-packages).
+DEFAULT_DATA_DIR = "var"
 LOCAL_ISSUER = "http://127.0.0.1:8080"
 DEFAULT_STEP_UP_MAX_AGE = 900
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
@@ -24,6 +24,10 @@ SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
 
 @dataclass(frozen=True)
 class PortalConfig:
+    # Deployment: where data lives and which database holds it.
+    data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR).absolute())
+    database_url: str = field(default="", repr=False)  # may hold a password
+
     base_url: str = "http://127.0.0.1:8000"
     issuer: str = LOCAL_ISSUER
     client_id: str = "aidial-portal-dev"
@@ -53,6 +57,8 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
     issuer = env.get("AIDIAL_OIDC_ISSUER", LOCAL_ISSUER).rstrip("/")
     security_url = env.get("AIDIAL_PROVIDER_SECURITY_URL", issuer + SECURITY_PAGE_PATH)
     return PortalConfig(
+        data_dir=Path(env.get("AIDIAL_DATA_DIR", "").strip() or DEFAULT_DATA_DIR).absolute(),
+        database_url=env.get("AIDIAL_DATABASE_URL", "").strip(),
         base_url=env.get("AIDIAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         issuer=issuer,
         client_id=env.get("AIDIAL_OIDC_CLIENT_ID", "aidial-portal-dev"),

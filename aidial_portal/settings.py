@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from aidial_portal.config import DATA_DIR, from_env
+from aidial_portal.config import from_env
 from aidial_portal.database_url import parse_database_url
 
 AIDIAL = from_env(os.environ)
@@ -70,11 +70,11 @@ TEMPLATES = [
     }
 ]
 
-if not os.environ.get("AIDIAL_DATABASE_URL"):
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+if not AIDIAL.database_url:
+    AIDIAL.data_dir.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": parse_database_url(
-        os.environ.get("AIDIAL_DATABASE_URL", ""), default_sqlite=DATA_DIR / "portal.sqlite3"
+        AIDIAL.database_url, default_sqlite=AIDIAL.data_dir / "portal.sqlite3"
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
