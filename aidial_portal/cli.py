@@ -49,12 +49,12 @@ def serve(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(prog="aidial-portal serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument(
-        "--workers", type=int, default=int(os.environ.get("AIDIAL_WORKERS", "0")) or None
-    )
+    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=4)
     options = parser.parse_args(argv)
-    workers = options.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
+    from django.conf import settings
+
+    workers = options.workers or settings.AIDIAL.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
     _prepare_metrics_dir(options.port)
 
     from gunicorn.app.wsgiapp import WSGIApplication
