@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ MODULES = {
     "instances": "benchmarks.instances",
     "page": "benchmarks.page_limit",
     "faults": "benchmarks.faults",
+    "reports": "benchmarks.reports_scale",
 }
 GATE_REDIS_DB = 12
 INSTANCES_REDIS_DB = 14
@@ -114,6 +116,25 @@ def _page(options: Options, work: Path) -> bool:
             infra.flush_redis_db(GATE_REDIS_DB)
 
 
+def _reports(options: Options, work: Path) -> bool:
+    problem = infra.postgres_problem()
+    if problem:
+        print(f"6. Reports at scale: SKIPPED (needs PostgreSQL). {problem}.")
+        return True
+    tag = secrets.token_hex(4)
+    names = [f"bench_reports_{name}_{tag}" for name in SCALE_NAMES]
+    small, large = (infra.postgres_url(name) for name in names)
+    try:
+        for name in names:
+            infra.recreate_postgres_database(name, small)
+        return _child(
+            "reports", options, infra.portal_env(small, extra={LARGE_DATABASE_ENV: large})
+        )
+    finally:
+        for name in names:
+            infra.drop_postgres_database(name, small)
+
+
 def _faults(options: Options, work: Path) -> bool:
     problem = services.problem()
     if problem:
@@ -133,6 +154,7 @@ RUNNERS = {
     "scale": _scale,
     "instances": _instances,
     "page": _page,
+    "reports": _reports,
     "faults": _faults,
 }
 
