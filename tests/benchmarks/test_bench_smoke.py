@@ -255,7 +255,7 @@ def test_reports_at_scale_run_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     try:
         for name in names:
             infra.recreate_postgres_database(name, small)
-        completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+        completed = subprocess.run(
             [sys.executable, "-m", "benchmarks.reports_scale", options.to_json()],
             cwd=infra.REPO_ROOT,
             env=infra.portal_env(small, extra={LARGE_DATABASE_ENV: large}),
