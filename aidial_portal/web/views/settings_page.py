@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -72,7 +73,7 @@ def open_setup(request: HttpRequest) -> HttpResponse:
     """Open MFA setup: the trusted provider security page, only while not enrolled."""
     status = _status(request, Account.objects.get(pk=signed_in_account_id(request)))
     if not status.setup_url:
-        return HttpResponseRedirect("/settings/")
+        return HttpResponseRedirect(reverse("settings"))
     return HttpResponseRedirect(status.setup_url)
 
 
@@ -80,7 +81,7 @@ def open_setup(request: HttpRequest) -> HttpResponse:
 @require_POST
 def acknowledge(request: HttpRequest) -> HttpResponse:
     change_lifecycle(request, signed_in_account_id(request), Acknowledged(at=timezone.now()))
-    return HttpResponseRedirect(safe_next(request.POST.get("next"), default="/settings/"))
+    return HttpResponseRedirect(safe_next(request.POST.get("next"), default=reverse("settings")))
 
 
 @compliance_exempt
@@ -118,4 +119,4 @@ def manage_mfa(request: HttpRequest) -> HttpResponse:
 
 def _back(request: HttpRequest) -> str:
     next_path = safe_next(request.POST.get("next"), default="")
-    return "/settings/" + ("?" + urlencode({"next": next_path}) if next_path else "")
+    return reverse("settings") + ("?" + urlencode({"next": next_path}) if next_path else "")
