@@ -38,6 +38,8 @@ class PortalConfig:
     management_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     role_table: Mapping[str, str] = field(default_factory=dict)
     metrics_token: str = ""
+    # Trust X-Forwarded-Proto from a reverse proxy in front of every instance.
+    trust_proxy: bool = False
 
     @property
     def redirect_uri(self) -> str:
@@ -71,6 +73,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         management_url=env.get("AIDIAL_PROVIDER_MANAGEMENT_URL", security_url),
         role_table=_role_table(env.get("AIDIAL_ROLE_POLICY", "")),
         metrics_token=env.get("AIDIAL_METRICS_TOKEN", ""),
+        trust_proxy=_flag(env, "AIDIAL_TRUST_PROXY"),
     )
 
 
@@ -98,6 +101,15 @@ def _evidence_mode(value: str) -> Source:
         return Source(value.strip().lower())
     except ValueError:
         raise ValueError(f"AIDIAL_MFA_EVIDENCE must be 'session' or 'amr', not {value!r}") from None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    raise ValueError(f"{name} must be 1 or 0, not {raw!r}")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
