@@ -20,24 +20,34 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args[:1] == ["idp"]:
         os.execv(sys.executable, [sys.executable, "-m", "local_idp", *args[1:]])  # noqa: S606
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidial_portal.settings")
-    if args[:1] == ["serve"]:
-        serve(args[1:])
-        return
-    from django.core.management import execute_from_command_line
+    from aidial_portal.config import ConfigError
 
-    execute_from_command_line(["aidial-portal", *args])
+    try:
+        if args[:1] == ["serve"]:
+            serve(args[1:])
+            return
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["aidial-portal", *args])
+    except ConfigError as error:
+        # The message names the variable and what is wrong with it; a traceback adds nothing.
+        sys.exit(f"aidial-portal: {error}")
 
 
 def serve(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(prog="aidial-portal serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument(
-        "--workers", type=int, default=int(os.environ.get("AIDIAL_WORKERS", "0")) or None
-    )
+    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=4)
     options = parser.parse_args(argv)
+    if options.workers is None:
+        try:
+            options.workers = int(os.environ.get("AIDIAL_WORKERS", "0") or "0")
+        except ValueError:
+            parser.error("AIDIAL_WORKERS must be a whole number")
     workers = options.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
+    _refuse_to_start_on_check_errors()
     _prepare_metrics_dir(options.port)
 
     from gunicorn.app.wsgiapp import WSGIApplication
@@ -57,6 +67,26 @@ def serve(argv: Sequence[str]) -> None:
         "aidial_portal.wsgi:application",
     ]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+
+
+def _refuse_to_start_on_check_errors() -> None:
+    """Run the system checks before any worker starts: a configuration that would answer 500
+    to every sign-in never starts. Warnings are printed; errors stop start-up."""
+    import django
+    from django.core.checks import ERROR
+
+    django.setup()
+    from aidial_portal.checks import start_up_messages
+
+    messages = start_up_messages()
+    for message in messages:
+        print(message, file=sys.stderr)
+    errors = [message for message in messages if message.level >= ERROR]
+    if errors:
+        sys.exit(
+            f"aidial-portal serve: not starting: the system checks found {len(errors)} "
+            f"error{'s' if len(errors) > 1 else ''} (above)."
+        )
 
 
 def _prepare_metrics_dir(port: int) -> None:

@@ -22,6 +22,10 @@ DEFAULT_STEP_UP_MAX_AGE = 900
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
 
 
+class ConfigError(ValueError):
+    """An AIDIAL_* variable holds a value the portal cannot use; the message names it."""
+
+
 @dataclass(frozen=True)
 class PortalConfig:
     base_url: str = "http://127.0.0.1:8000"
@@ -51,7 +55,7 @@ class PortalConfig:
 
 
 def from_env(env: Mapping[str, str]) -> PortalConfig:
-    """Read the AIDIAL_* variables. Malformed numbers raise ValueError naming the variable."""
+    """Read the AIDIAL_* variables. Malformed values raise ConfigError naming the variable."""
     issuer = env.get("AIDIAL_OIDC_ISSUER", LOCAL_ISSUER).rstrip("/")
     security_url = env.get("AIDIAL_PROVIDER_SECURITY_URL", issuer + SECURITY_PAGE_PATH)
     return PortalConfig(
@@ -100,7 +104,9 @@ def _evidence_mode(value: str) -> Source:
     try:
         return Source(value.strip().lower())
     except ValueError:
-        raise ValueError(f"AIDIAL_MFA_EVIDENCE must be 'session' or 'amr', not {value!r}") from None
+        raise ConfigError(
+            f"AIDIAL_MFA_EVIDENCE must be 'session' or 'amr', not {value!r}"
+        ) from None
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -109,7 +115,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
         return False
     if raw in {"1", "true", "yes", "on"}:
         return True
-    raise ValueError(f"{name} must be 1 or 0, not {raw!r}")
+    raise ConfigError(f"{name} must be 1 or 0, not {raw!r}")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
@@ -119,9 +125,9 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number of seconds") from None
+        raise ConfigError(f"{name} must be a whole number of seconds") from None
     if value <= 0:
-        raise ValueError(f"{name} must be positive")
+        raise ConfigError(f"{name} must be positive")
     return value
 
 

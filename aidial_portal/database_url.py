@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from aidial_portal.config import ConfigError
+
 
 def _sqlite(name: str) -> dict[str, Any]:
     # IMMEDIATE: a transaction takes the write lock when it starts, so two requests changing
@@ -37,4 +39,4 @@ def parse_database_url(url: str, *, default_sqlite: Path) -> dict[str, Any]:
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": dict(parse_qsl(parts.query)),
         }
-    raise ValueError("AIDIAL_DATABASE_URL must start with sqlite:// or postgresql://")
+    raise ConfigError("AIDIAL_DATABASE_URL must start with sqlite:// or postgresql://")
