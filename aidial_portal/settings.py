@@ -45,7 +45,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "aidial_portal.web.signed_in_account.SignedInAccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "aidial_portal.web.gate.MfaGateMiddleware",
 ]
@@ -65,6 +65,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csrf",
+                "aidial_portal.web.signed_in_account.signed_in",
             ],
         },
     }
