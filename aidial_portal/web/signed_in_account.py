@@ -15,8 +15,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
-from aidial_portal.web import session_state
 
 
 def signed_in_account(request: HttpRequest) -> Account | AnonymousUser:
@@ -40,9 +40,3 @@ class SignedInAccountMiddleware(AuthenticationMiddleware):
             return await sync_to_async(signed_in_account)(request)
 
         request.auser = auser
-
-
-def signed_in(request: HttpRequest) -> dict[str, bool]:
-    """Template context: is someone signed in? Read from the session, no query."""
-    session = getattr(request, "session", None)
-    return {"signed_in": session is not None and session_state.load(session) is not None}
