@@ -42,7 +42,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "aidial_portal.web.signed_in_account.SignedInAccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "aidial_portal.web.gate.MfaGateMiddleware",
 ]
@@ -113,8 +113,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if _HTTPS:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 31_536_000
+# Only a proxy the operator vouches for may say the request came over https: otherwise any
+# client could send the header and make a plain-http request count as secure.
+if AIDIAL.trust_proxy:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Relative, so that it follows the path prefix the portal is mounted under (SCRIPT_NAME).
 STATIC_URL = "static/"
