@@ -226,9 +226,12 @@ def _has_recovery_code(text: str) -> bool:
             code = match.group(1) + match.group(2)
             letters = sum(ch.isalpha() for ch in code)
             # Letters and digits in any case ("k7mpqx3rtw"), or ten capitals; not a word.
-            if letters and (letters < 10 or code.isupper()):
-                if not _prefix_then_number(match.group(1), match.group(2)):
-                    return True
+            if (
+                letters
+                and (letters < 10 or code.isupper())
+                and not _prefix_then_number(match.group(1), match.group(2))
+            ):
+                return True
     return False
 
 
