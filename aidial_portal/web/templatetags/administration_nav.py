@@ -6,8 +6,8 @@ from typing import Any
 
 from django import template
 
-from aidial_portal.administration.permissions import may_read_support_requests, may_view_reports
-from aidial_portal.web import session_state
+from aidial_portal.accounts import session_state
+from aidial_portal.accounts.permissions import may_read_support_requests, may_view_reports
 
 register = template.Library()
 
