@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.postgres import operations as postgres
+from django.db.migrations import AddIndex, RemoveIndex
 
 
 def _on_postgresql(schema_editor: Any) -> bool:
@@ -32,9 +33,7 @@ class AddIndexConcurrently(postgres.AddIndexConcurrently):
         if _on_postgresql(schema_editor):
             super().database_forwards(app_label, schema_editor, from_state, to_state)
         else:
-            postgres.AddIndex.database_forwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
@@ -42,9 +41,7 @@ class AddIndexConcurrently(postgres.AddIndexConcurrently):
         if _on_postgresql(schema_editor):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
         else:
-            postgres.AddIndex.database_backwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
 class RemoveIndexConcurrently(postgres.RemoveIndexConcurrently):
@@ -56,9 +53,7 @@ class RemoveIndexConcurrently(postgres.RemoveIndexConcurrently):
         if _on_postgresql(schema_editor):
             super().database_forwards(app_label, schema_editor, from_state, to_state)
         else:
-            postgres.RemoveIndex.database_forwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+            RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
@@ -66,6 +61,4 @@ class RemoveIndexConcurrently(postgres.RemoveIndexConcurrently):
         if _on_postgresql(schema_editor):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
         else:
-            postgres.RemoveIndex.database_backwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+            RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)

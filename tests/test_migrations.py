@@ -69,15 +69,19 @@ def test_concurrent_index_operations_build_and_drop_an_index() -> None:
     add.state_forwards("accounts", indexed)
     concurrently = connection.vendor == "postgresql"
 
-    with CaptureQueriesContext(connection) as created:
-        with connection.schema_editor(atomic=False) as editor:
-            add.database_forwards("accounts", editor, state, indexed)
+    with (
+        CaptureQueriesContext(connection) as created,
+        connection.schema_editor(atomic=False) as editor,
+    ):
+        add.database_forwards("accounts", editor, state, indexed)
     try:
         assert _account_indexes()["test_account_email"] == ["email"]
         assert any("CONCURRENTLY" in q["sql"] for q in created) is concurrently
     finally:
-        with CaptureQueriesContext(connection) as dropped:
-            with connection.schema_editor(atomic=False) as editor:
-                remove.database_forwards("accounts", editor, indexed, state)
+        with (
+            CaptureQueriesContext(connection) as dropped,
+            connection.schema_editor(atomic=False) as editor,
+        ):
+            remove.database_forwards("accounts", editor, indexed, state)
     assert "test_account_email" not in _account_indexes()
     assert any("CONCURRENTLY" in q["sql"] for q in dropped) is concurrently
