@@ -114,13 +114,22 @@ if _HTTPS:
     SECURE_HSTS_SECONDS = 31_536_000
 
 STATIC_URL = "/static/"
-# `collectstatic` target for deployments; in development whitenoise serves from the apps.
-STATIC_ROOT = AIDIAL.static_root
+# Production: `collectstatic` copies every app's static files to STATIC_ROOT under names that
+# carry a hash of their contents (listed in a manifest), compressed beside them, and whitenoise
+# serves only those, cached for ever. `aidial-portal serve` collects when they are missing or
+# stale. With AIDIAL_DEBUG (and in tests) whitenoise serves the apps' files as they are.
+STATIC_ROOT = AIDIAL.static_root or AIDIAL.data_dir / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = DEBUG
 
 USE_TZ = True
 TIME_ZONE = "UTC"
