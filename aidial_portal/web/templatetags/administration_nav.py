@@ -17,6 +17,15 @@ SUPPORT_REQUESTS_URL = "/support/requests/"
 
 
 @register.simple_tag(takes_context=True)
+def signed_in(context: dict[str, Any]) -> bool:
+    """Whether the session holds a sign-in: the navigation's test, without loading the account
+    (`request.user` would cost every page a second query for a row the view may have read)."""
+    request = context.get("request")
+    session = getattr(request, "session", None)
+    return session is not None and session_state.load(session) is not None
+
+
+@register.simple_tag(takes_context=True)
 def administration_links(context: dict[str, Any]) -> list[dict[str, str]]:
     request = context.get("request")
     session = getattr(request, "session", None)
