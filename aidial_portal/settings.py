@@ -71,7 +71,9 @@ if not AIDIAL.database_url:
     AIDIAL.data_dir.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": parse_database_url(
-        AIDIAL.database_url, default_sqlite=AIDIAL.data_dir / "portal.sqlite3"
+        AIDIAL.database_url,
+        default_sqlite=AIDIAL.data_dir / "portal.sqlite3",
+        pool_max_size=AIDIAL.db_pool_max_size,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
