@@ -23,9 +23,14 @@ ALLOWED_HOSTS = sorted(
 )
 
 INSTALLED_APPS = [
+    # Before Django's admin, so that its template for the records site wins.
+    "aidial_portal.records",
+    # The read-only records site only: no default admin site, no autodiscovery.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "aidial_portal.accounts",
     "aidial_portal.audit",
@@ -43,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "aidial_portal.web.gate.MfaGateMiddleware",
 ]
@@ -62,6 +68,9 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csrf",
+                # For the records site (Django's admin); lazy, so other pages pay nothing.
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
             ],
         },
     }
@@ -76,6 +85,8 @@ DATABASES = {
         pool_max_size=AIDIAL.db_pool_max_size,
     )
 }
+# Django's admin (the records site) may flash a message: keep it in the session, no cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Read by administration/retention.py; a test or deployment may set it here instead.
 AIDIAL_AUDIT_RETENTION_DAYS = AIDIAL.audit_retention_days or None
