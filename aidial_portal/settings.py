@@ -51,7 +51,10 @@ ROOT_URLCONF = "aidial_portal.urls"
 WSGI_APPLICATION = "aidial_portal.wsgi.application"
 AUTH_USER_MODEL = "accounts.Account"
 AUTHENTICATION_BACKENDS = ["aidial_portal.accounts.backends.ProviderAccountBackend"]
-LOGIN_URL = "/login/"
+LOGIN_URL = "login"
+# Mounted under a path prefix when AIDIAL_BASE_URL has one: every URL the portal writes (pages,
+# forms, redirects, static files) carries it; the proxy or gunicorn takes it off the path.
+FORCE_SCRIPT_NAME = urlsplit(AIDIAL.base_url).path.rstrip("/") or None
 
 TEMPLATES = [
     {
@@ -116,7 +119,8 @@ if _HTTPS:
 if AIDIAL.trust_proxy:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-STATIC_URL = "/static/"
+# Relative, so that it follows the path prefix the portal is mounted under (SCRIPT_NAME).
+STATIC_URL = "static/"
 # `collectstatic` target for deployments; in development whitenoise serves from the apps.
 STATIC_ROOT = AIDIAL.static_root
 STORAGES = {
