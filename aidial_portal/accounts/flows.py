@@ -125,18 +125,23 @@ def complete_sign_in(
     return account
 
 
-def change_lifecycle(request: HttpRequest, account_id: int, step: Input) -> Transition:
-    """Apply one declaration, acknowledgement or launch under a row lock, so that two
-    identical POSTs at once leave one result and one event."""
+def change_lifecycle(request: HttpRequest, account_id: int, *steps: Input) -> Transition:
+    """Apply declarations, acknowledgements or launches in order under a row lock, so that
+    two identical POSTs at once leave one result and one set of events."""
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        transition = advance(account.markers(), step)
-        changed = account.set_markers(transition.markers)
+        markers = account.markers()
+        events: list[EventType] = []
+        for step in steps:
+            transition = advance(markers, step)
+            markers = transition.markers
+            events.extend(transition.events)
+        changed = account.set_markers(markers)
         if changed:
             account.save(update_fields=changed)
-        for event in transition.events:
+        for event in events:
             record(event, account=account, session_key=request.session.session_key)
-    return transition
+    return Transition(markers, tuple(events))
 
 
 def _text(value: Any) -> str:

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from aidial_portal.accounts.flows import role_table
 from aidial_portal.accounts.models import Account
 from aidial_portal.mfa.policy import ROLE_TITLES
 from aidial_portal.web import session_state
-from aidial_portal.web.access import compliance_exempt, public, signed_in_account_id
+from aidial_portal.web.access import compliance_exempt, public, signed_in, signed_in_account_id
+from aidial_portal.web.security_status import security_status
 
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     account = Account.objects.get(pk=signed_in_account_id(request))
+    config = settings.AIDIAL
+    status = security_status(
+        signed_in(request), account.markers(), config, dict(role_table(config)), timezone.now()
+    )
     return render(
         request,
         "portal/dashboard.html",
         {
             "account": account,
             "role_titles": [ROLE_TITLES.get(role, role) for role in account.roles],
-            "ack_pending": bool(account.ack_pending),
-            "reminder_active": account.reminder_since is not None,
+            "status": status,
         },
     )
 
