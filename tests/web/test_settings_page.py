@@ -271,9 +271,9 @@ def test_mandatory_role_is_told_before_leaving_that_removing_the_app_blocks_page
     client, sign_in_as
 ):
     sign_in_as(["partner_admin"])
-    html = page(client)
-    warning = html.index("If you remove your")
-    assert "protected pages are blocked until you add a" in html
+    html = " ".join(page(client).split())
+    warning = html.index("If you remove your only authenticator app")
+    assert "protected pages are blocked from your next sign-in or refresh until you add" in html
     assert warning < html.index('action="/settings/provider-security/"')
 
 

@@ -13,7 +13,8 @@ from aidial_portal.accounts.models import Account
 from aidial_portal.mfa.policy import ROLE_TITLES
 from aidial_portal.web import session_state
 from aidial_portal.web.access import compliance_exempt, public, signed_in, signed_in_account_id
-from aidial_portal.web.security_status import security_status
+from aidial_portal.web.security_status import duration_text, security_status
+from aidial_portal.web.views.errors import UNAVAILABLE
 
 
 @require_GET
@@ -44,7 +45,14 @@ def confirm_session(request: HttpRequest) -> HttpResponse:
 @public
 @require_GET
 def help_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/help.html")
+    """Help, signed in or out, and also while the database or Redis is down (the outage pages
+    point here): without a readable session it renders without the signed-in navigation."""
+    context = {"max_age_text": duration_text(settings.AIDIAL.mfa_max_age)}
+    try:
+        request.user.is_authenticated  # noqa: B018 - loads the session now, not mid-template
+    except UNAVAILABLE:
+        context["base_template"] = "portal/bare.html"
+    return render(request, "portal/help.html", context)
 
 
 @compliance_exempt
