@@ -20,6 +20,7 @@ DATA_DIR = CHECKOUT / "var"
 LOCAL_ISSUER = "http://127.0.0.1:8080"
 DEFAULT_STEP_UP_MAX_AGE = 900
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
+DEFAULT_EMAIL_PORT = 25
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,18 @@ class PortalConfig:
     management_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     role_table: Mapping[str, str] = field(default_factory=dict)
     metrics_token: str = ""
+    # Support requests by e-mail: on only with a recipient, an SMTP host and a sender.
+    support_email_to: tuple[str, ...] = ()
+    email_host: str = ""
+    email_port: int = DEFAULT_EMAIL_PORT
+    email_from: str = ""
+    email_user: str = ""
+    email_password: str = field(default="", repr=False)
+    email_tls: bool = False
+
+    @property
+    def support_email_enabled(self) -> bool:
+        return bool(self.support_email_to and self.email_host and self.email_from)
 
     @property
     def redirect_uri(self) -> str:
@@ -71,6 +84,17 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         management_url=env.get("AIDIAL_PROVIDER_MANAGEMENT_URL", security_url),
         role_table=_role_table(env.get("AIDIAL_ROLE_POLICY", "")),
         metrics_token=env.get("AIDIAL_METRICS_TOKEN", ""),
+        support_email_to=tuple(
+            address.strip()
+            for address in env.get("AIDIAL_SUPPORT_EMAIL_TO", "").split(",")
+            if address.strip()
+        ),
+        email_host=env.get("AIDIAL_EMAIL_HOST", "").strip(),
+        email_port=_port(env, "AIDIAL_EMAIL_PORT", DEFAULT_EMAIL_PORT),
+        email_from=env.get("AIDIAL_EMAIL_FROM", "").strip(),
+        email_user=env.get("AIDIAL_EMAIL_USER", ""),
+        email_password=env.get("AIDIAL_EMAIL_PASSWORD", ""),
+        email_tls=_flag(env, "AIDIAL_EMAIL_TLS"),
     )
 
 
@@ -111,6 +135,24 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ValueError(f"{name} must be positive")
     return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ValueError(f"{name} must be a port number between 1 and 65535")
+    return int(raw)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    raise ValueError(f"{name} must be 1 or 0 (true or false)")
 
 
 def _role_table(raw: str) -> dict[str, str]:

@@ -114,6 +114,17 @@ if _HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 31_536_000
 
+# Support requests are e-mailed through Django's e-mail framework (see support/delivery.py).
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = AIDIAL.email_host or "localhost"
+EMAIL_PORT = AIDIAL.email_port
+EMAIL_HOST_USER = AIDIAL.email_user
+EMAIL_HOST_PASSWORD = AIDIAL.email_password
+EMAIL_USE_TLS = AIDIAL.email_tls
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = AIDIAL.email_from or "webmaster@localhost"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 STATIC_URL = "/static/"
 # `collectstatic` target for deployments; in development whitenoise serves from the apps.
 STATIC_ROOT = os.environ.get("AIDIAL_STATIC_ROOT") or None
