@@ -22,16 +22,9 @@ class PendingReason(StrEnum):
     REGENERATION = "regeneration"
 
 
-class EventType(StrEnum):
-    """Security events; the audit log stores these tags, never values."""
+class Change(StrEnum):
+    """What a transition changed, for the audit layer to record (it names its own events)."""
 
-    SIGN_IN_SUCCEEDED = "sign_in_succeeded"
-    SIGN_IN_REJECTED = "sign_in_rejected"
-    GATE_DENIED = "gate_denied"
-    REFRESH_STARTED = "refresh_started"
-    REFRESH_COMPLETED = "refresh_completed"
-    REFRESH_REFUSED = "refresh_refused"
-    EVIDENCE_UNAVAILABLE = "evidence_unavailable"
     ENROLMENT_OBSERVED = "enrolment_observed"
     UNENROLMENT_OBSERVED = "unenrolment_observed"
     RE_ENABLEMENT_OBSERVED = "re_enablement_observed"
@@ -42,13 +35,6 @@ class EventType(StrEnum):
     SETUP_LAUNCHED = "setup_launched"
     REVIEW_LAUNCHED = "review_launched"
     MANAGEMENT_LAUNCHED = "management_launched"
-    MANAGEMENT_REFUSED = "management_refused"
-    SIGNED_OUT = "signed_out"
-    SUPPORT_REQUEST_SENT = "support_request_sent"
-    SUPPORT_REQUEST_REFUSED = "support_request_refused"
-    REPORT_EXPORTED = "report_exported"
-    AUDIT_EXPORTED = "audit_exported"
-    AUDIT_PURGED = "audit_purged"
 
 
 @dataclass(frozen=True)
@@ -145,7 +131,7 @@ Input = (
 @dataclass(frozen=True)
 class Transition:
     markers: Markers
-    events: tuple[EventType, ...]
+    events: tuple[Change, ...]
 
 
 def advance(markers: Markers, step: Input) -> Transition:  # noqa: PLR0911 - one return per rule
@@ -164,22 +150,22 @@ def advance(markers: Markers, step: Input) -> Transition:  # noqa: PLR0911 - one
                 acknowledged_at=at,
                 reminder_since=None if markers.pending_answers_reminder else markers.reminder_since,
             )
-            return Transition(acknowledged, (EventType.RECOVERY_CODES_ACKNOWLEDGED,))
+            return Transition(acknowledged, (Change.RECOVERY_CODES_ACKNOWLEDGED,))
         case CodesReviewed():
             if not markers.reminder_active or markers.enrolled_observed is False:
                 return Transition(markers, ())
             return Transition(
-                replace(markers, reminder_since=None), (EventType.RECOVERY_CODES_REVIEWED,)
+                replace(markers, reminder_since=None), (Change.RECOVERY_CODES_REVIEWED,)
             )
         case RegenerationDeclared():
             return _declare_regeneration(markers, step)
         case SetupLaunched():
-            return Transition(markers, (EventType.SETUP_LAUNCHED,))
+            return Transition(markers, (Change.SETUP_LAUNCHED,))
         case ReviewLaunched():
-            return Transition(markers, (EventType.REVIEW_LAUNCHED,))
+            return Transition(markers, (Change.REVIEW_LAUNCHED,))
         case ManagementLaunched(at=at):
             launched = replace(markers, management_launched_at=at)
-            return Transition(launched, (EventType.MANAGEMENT_LAUNCHED,))
+            return Transition(launched, (Change.MANAGEMENT_LAUNCHED,))
     raise TypeError(f"unknown lifecycle input {type(step).__name__}")  # pragma: no cover
 
 
@@ -207,7 +193,7 @@ def _declare_regeneration(markers: Markers, declared: RegenerationDeclared) -> T
             regeneration_declared_at=at,
         )
         return Transition(
-            stored, (EventType.REGENERATION_DECLARED, EventType.RECOVERY_CODES_ACKNOWLEDGED)
+            stored, (Change.REGENERATION_DECLARED, Change.RECOVERY_CODES_ACKNOWLEDGED)
         )
     if markers.ack_pending is PendingReason.REGENERATION and not markers.reminder_active:
         return Transition(markers, ())
@@ -218,18 +204,18 @@ def _declare_regeneration(markers: Markers, declared: RegenerationDeclared) -> T
         reminder_since=None,
         regeneration_declared_at=at,
     )
-    return Transition(pending, (EventType.REGENERATION_DECLARED,))
+    return Transition(pending, (Change.REGENERATION_DECLARED,))
 
 
 def _observe(markers: Markers, seen: Observed) -> Transition:
-    events: list[EventType] = []
+    events: list[Change] = []
     state = markers
     if seen.enrolled is True and markers.enrolled_observed is not True:
         reason = PendingReason.RE_ENABLEMENT if markers.ever_enrolled else PendingReason.ENROLMENT
         events.append(
-            EventType.RE_ENABLEMENT_OBSERVED
+            Change.RE_ENABLEMENT_OBSERVED
             if reason is PendingReason.RE_ENABLEMENT
-            else EventType.ENROLMENT_OBSERVED
+            else Change.ENROLMENT_OBSERVED
         )
         state = replace(
             state,
@@ -241,7 +227,7 @@ def _observe(markers: Markers, seen: Observed) -> Transition:
         )
     elif seen.enrolled is False and markers.enrolled_observed is not False:
         if markers.enrolled_observed is True:
-            events.append(EventType.UNENROLMENT_OBSERVED)
+            events.append(Change.UNENROLMENT_OBSERVED)
         # Without an authenticator there is no current code set to confirm.
         state = replace(
             state,
@@ -251,7 +237,7 @@ def _observe(markers: Markers, seen: Observed) -> Transition:
             ack_pending_since=None,
         )
     if seen.used_recovery_code:
-        events.append(EventType.RECOVERY_CODE_SIGN_IN)
+        events.append(Change.RECOVERY_CODE_SIGN_IN)
         # A code of a set first seen in this very sign-in restarts the reminder, so that
         # confirming that set does not also answer it.
         if not state.reminder_active or state.ack_pending_since == seen.at:

@@ -5,8 +5,8 @@ import pytest
 
 from aidial_portal.mfa.lifecycle import (
     Acknowledged,
+    Change,
     CodesReviewed,
-    EventType,
     ManagementLaunched,
     Markers,
     Observed,
@@ -35,7 +35,7 @@ CASES = [
         Observed(T1, enrolled=True),
         PendingReason.ENROLMENT,
         False,
-        (EventType.ENROLMENT_OBSERVED,),
+        (Change.ENROLMENT_OBSERVED,),
     ),
     (
         "enrolment seen again changes nothing",
@@ -51,7 +51,7 @@ CASES = [
         Observed(T1, enrolled=True),
         PendingReason.RE_ENABLEMENT,
         False,
-        (EventType.RE_ENABLEMENT_OBSERVED,),
+        (Change.RE_ENABLEMENT_OBSERVED,),
     ),
     (
         "removal is observed and clears a pending acknowledgement",
@@ -59,7 +59,7 @@ CASES = [
         Observed(T1, enrolled=False),
         None,
         False,
-        (EventType.UNENROLMENT_OBSERVED,),
+        (Change.UNENROLMENT_OBSERVED,),
     ),
     (
         "unknown enrolment changes nothing",
@@ -75,7 +75,7 @@ CASES = [
         Observed(T1, enrolled=True, used_recovery_code=True),
         None,
         True,
-        (EventType.RECOVERY_CODE_SIGN_IN,),
+        (Change.RECOVERY_CODE_SIGN_IN,),
     ),
     (
         "a second recovery-code sign-in keeps the first reminder time",
@@ -83,7 +83,7 @@ CASES = [
         Observed(T1, enrolled=True, used_recovery_code=True),
         None,
         True,
-        (EventType.RECOVERY_CODE_SIGN_IN,),
+        (Change.RECOVERY_CODE_SIGN_IN,),
     ),
     (
         "acknowledging clears the prompt",
@@ -91,7 +91,7 @@ CASES = [
         Acknowledged(T1),
         None,
         False,
-        (EventType.RECOVERY_CODES_ACKNOWLEDGED,),
+        (Change.RECOVERY_CODES_ACKNOWLEDGED,),
     ),
     ("acknowledging twice records once", ENROLLED, Acknowledged(T1), None, False, ()),
     (
@@ -100,7 +100,7 @@ CASES = [
         RegenerationDeclared(T1),
         PendingReason.REGENERATION,
         False,
-        (EventType.REGENERATION_DECLARED,),
+        (Change.REGENERATION_DECLARED,),
     ),
     (
         "declaring regeneration without a reminder asks again",
@@ -108,7 +108,7 @@ CASES = [
         RegenerationDeclared(T1),
         PendingReason.REGENERATION,
         False,
-        (EventType.REGENERATION_DECLARED,),
+        (Change.REGENERATION_DECLARED,),
     ),
     (
         "declaring twice records once",
@@ -132,7 +132,7 @@ CASES = [
         RegenerationDeclared(T1),
         PendingReason.REGENERATION,
         False,
-        (EventType.REGENERATION_DECLARED,),
+        (Change.REGENERATION_DECLARED,),
     ),
     (
         "regenerated and stored ends the reminder in one step",
@@ -140,7 +140,7 @@ CASES = [
         RegenerationDeclared(T1, stored=True),
         None,
         False,
-        (EventType.REGENERATION_DECLARED, EventType.RECOVERY_CODES_ACKNOWLEDGED),
+        (Change.REGENERATION_DECLARED, Change.RECOVERY_CODES_ACKNOWLEDGED),
     ),
     (
         "regenerated and stored, submitted twice, records once",
@@ -156,7 +156,7 @@ CASES = [
         RegenerationDeclared(T1, stored=True),
         None,
         False,
-        (EventType.REGENERATION_DECLARED, EventType.RECOVERY_CODES_ACKNOWLEDGED),
+        (Change.REGENERATION_DECLARED, Change.RECOVERY_CODES_ACKNOWLEDGED),
     ),
     (
         "regenerated and stored clears an older pending confirmation",
@@ -164,7 +164,7 @@ CASES = [
         RegenerationDeclared(T1, stored=True),
         None,
         False,
-        (EventType.REGENERATION_DECLARED, EventType.RECOVERY_CODES_ACKNOWLEDGED),
+        (Change.REGENERATION_DECLARED, Change.RECOVERY_CODES_ACKNOWLEDGED),
     ),
     (
         "reviewing the codes ends the reminder",
@@ -172,7 +172,7 @@ CASES = [
         CodesReviewed(T1),
         None,
         False,
-        (EventType.RECOVERY_CODES_REVIEWED,),
+        (Change.RECOVERY_CODES_REVIEWED,),
     ),
     ("reviewing without a reminder records nothing", ENROLLED, CodesReviewed(T1), None, False, ()),
     (
@@ -189,7 +189,7 @@ CASES = [
         Observed(T1, enrolled=False),
         None,
         True,
-        (EventType.UNENROLMENT_OBSERVED,),
+        (Change.UNENROLMENT_OBSERVED,),
     ),
     (
         "a new authenticator after a recovery-code sign-in asks one confirmation",
@@ -197,7 +197,7 @@ CASES = [
         Observed(T1, enrolled=True),
         PendingReason.RE_ENABLEMENT,
         True,
-        (EventType.RE_ENABLEMENT_OBSERVED,),
+        (Change.RE_ENABLEMENT_OBSERVED,),
     ),
     (
         "confirming a set issued after the recovery-code sign-in ends the reminder too",
@@ -205,7 +205,7 @@ CASES = [
         Acknowledged(T1 + timedelta(minutes=1)),
         None,
         False,
-        (EventType.RECOVERY_CODES_ACKNOWLEDGED,),
+        (Change.RECOVERY_CODES_ACKNOWLEDGED,),
     ),
     (
         "confirming a set older than the recovery-code sign-in keeps the reminder",
@@ -213,7 +213,7 @@ CASES = [
         Acknowledged(T1 + timedelta(minutes=1)),
         None,
         True,
-        (EventType.RECOVERY_CODES_ACKNOWLEDGED,),
+        (Change.RECOVERY_CODES_ACKNOWLEDGED,),
     ),
     (
         "opening MFA setup is recorded",
@@ -221,7 +221,7 @@ CASES = [
         SetupLaunched(T1),
         None,
         False,
-        (EventType.SETUP_LAUNCHED,),
+        (Change.SETUP_LAUNCHED,),
     ),
     (
         "opening the provider management link is recorded",
@@ -229,7 +229,7 @@ CASES = [
         ReviewLaunched(T1),
         None,
         True,
-        (EventType.REVIEW_LAUNCHED,),
+        (Change.REVIEW_LAUNCHED,),
     ),
     (
         "management launch is recorded",
@@ -237,7 +237,7 @@ CASES = [
         ManagementLaunched(T1),
         None,
         False,
-        (EventType.MANAGEMENT_LAUNCHED,),
+        (Change.MANAGEMENT_LAUNCHED,),
     ),
 ]
 

@@ -8,10 +8,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from aidial_portal.accounts.flows import role_table
+from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
-from aidial_portal.mfa.policy import ROLE_TITLES
-from aidial_portal.web import session_state
+from aidial_portal.mfa.policy import ROLE_TITLES, role_table
 from aidial_portal.web.access import compliance_exempt, public, signed_in, signed_in_account_id
 from aidial_portal.web.security_status import duration_text, security_status
 from aidial_portal.web.views.errors import UNAVAILABLE
@@ -22,7 +21,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     account = Account.objects.get(pk=signed_in_account_id(request))
     config = settings.AIDIAL
     status = security_status(
-        signed_in(request), account.markers(), config, dict(role_table(config)), timezone.now()
+        signed_in(request),
+        account.markers(),
+        config,
+        dict(role_table(config.role_table)),
+        timezone.now(),
     )
     return render(
         request,
