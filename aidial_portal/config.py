@@ -24,6 +24,10 @@ SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
 DEFAULT_EMAIL_PORT = 25
 
 
+class ConfigError(ValueError):
+    """An AIDIAL_* variable holds a value the portal cannot use; the message names it."""
+
+
 @dataclass(frozen=True)
 class PortalConfig:
     # Deployment: Django's own settings (settings.py), the data directory, the database and
@@ -67,6 +71,9 @@ class PortalConfig:
     def support_email_enabled(self) -> bool:
         return bool(self.support_email_to and self.email_host and self.email_from)
 
+    # Trust X-Forwarded-Proto from a reverse proxy in front of every instance.
+    trust_proxy: bool = False
+
     @property
     def redirect_uri(self) -> str:
         return self.base_url.rstrip("/") + "/oidc/callback/"
@@ -77,7 +84,7 @@ class PortalConfig:
 
 
 def from_env(env: Mapping[str, str]) -> PortalConfig:
-    """Read the AIDIAL_* variables. Malformed numbers raise ValueError naming the variable."""
+    """Read the AIDIAL_* variables. Malformed values raise ConfigError naming the variable."""
     issuer = env.get("AIDIAL_OIDC_ISSUER", LOCAL_ISSUER).rstrip("/")
     security_url = env.get("AIDIAL_PROVIDER_SECURITY_URL", issuer + SECURITY_PAGE_PATH)
     return PortalConfig(
@@ -120,6 +127,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         email_user=env.get("AIDIAL_EMAIL_USER", ""),
         email_password=env.get("AIDIAL_EMAIL_PASSWORD", ""),
         email_tls=_flag(env, "AIDIAL_EMAIL_TLS"),
+        trust_proxy=_flag(env, "AIDIAL_TRUST_PROXY"),
     )
 
 
@@ -146,7 +154,18 @@ def _evidence_mode(value: str) -> Source:
     try:
         return Source(value.strip().lower())
     except ValueError:
-        raise ValueError(f"AIDIAL_MFA_EVIDENCE must be 'session' or 'amr', not {value!r}") from None
+        raise ConfigError(
+            f"AIDIAL_MFA_EVIDENCE must be 'session' or 'amr', not {value!r}"
+        ) from None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, not {raw!r}")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
@@ -156,9 +175,9 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number of seconds") from None
+        raise ConfigError(f"{name} must be a whole number of seconds") from None
     if value <= 0:
-        raise ValueError(f"{name} must be positive")
+        raise ConfigError(f"{name} must be positive")
     return value
 
 
@@ -167,17 +186,8 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw:
         return default
     if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise ValueError(f"{name} must be a port number between 1 and 65535")
+        raise ConfigError(f"{name} must be a port number between 1 and 65535")
     return int(raw)
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in {"", "0", "false", "no", "off"}:
-        return False
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    raise ValueError(f"{name} must be 1 or 0 (true or false)")
 
 
 def _role_table(raw: str) -> dict[str, str]:
@@ -204,7 +214,7 @@ def _workers(raw: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError("AIDIAL_WORKERS must be a whole number of processes") from None
+        raise ConfigError("AIDIAL_WORKERS must be a whole number of processes") from None
     if value < 0:
-        raise ValueError("AIDIAL_WORKERS must not be negative")
+        raise ConfigError("AIDIAL_WORKERS must not be negative")
     return value or None

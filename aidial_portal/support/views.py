@@ -45,15 +45,16 @@ def support_page(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             kind = find_secret(f"{data['subject']}\n{data['message']}")
             if kind is None:
+                account_id = signed_in_account_id(request)
                 support_request = SupportRequest.objects.create(
-                    account_id=signed_in_account_id(request),
+                    account_id=account_id,
                     subject=data["subject"],
                     message=data["message"],
                     created_at=timezone.now(),
                 )
                 record(
                     EventTag.Support.REQUEST_SENT,
-                    account_id=request.user.pk,
+                    account_id=account_id,
                     session_key=request.session.session_key,
                     details={"support_request": support_request.pk},
                 )
@@ -66,7 +67,7 @@ def support_page(request: HttpRequest) -> HttpResponse:
                 )
             record(
                 EventTag.Support.REQUEST_REFUSED,
-                account_id=request.user.pk,
+                account_id=signed_in_account_id(request),
                 session_key=request.session.session_key,
                 reason=kind.value,
             )

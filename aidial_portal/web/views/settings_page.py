@@ -29,6 +29,7 @@ from aidial_portal.web.gate import REASON_TEXT
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
 from aidial_portal.web.security_status import (
+    REFUSAL_TEXT,
     SecurityStatus,
     management_refusal,
     security_status,
@@ -133,7 +134,12 @@ def manage_mfa(request: HttpRequest) -> HttpResponse:
             session_key=request.session.session_key,
             reason=refusal,
         )
-        return render(request, "portal/manage_refused.html", {"reason": refusal}, status=403)
+        return render(
+            request,
+            "portal/manage_refused.html",
+            {"reason": refusal, "message": REFUSAL_TEXT[refusal]},
+            status=403,
+        )
     change_lifecycle(request, signed_in_account_id(request), ManagementLaunched(at=timezone.now()))
     return HttpResponseRedirect(config.management_url)
 
