@@ -23,6 +23,7 @@ DEFAULT_DB_POOL_MAX_SIZE = 10
 LOCAL_ISSUER = "http://127.0.0.1:8080"
 DEFAULT_STEP_UP_MAX_AGE = 900
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
+DEFAULT_EMAIL_PORT = 25
 
 
 class ConfigError(ValueError):
@@ -60,6 +61,19 @@ class PortalConfig:
     management_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     role_table: Mapping[str, str] = field(default_factory=dict)
     metrics_token: str = ""
+    # Support requests by e-mail: on only with a recipient, an SMTP host and a sender.
+    support_email_to: tuple[str, ...] = ()
+    email_host: str = ""
+    email_port: int = DEFAULT_EMAIL_PORT
+    email_from: str = ""
+    email_user: str = ""
+    email_password: str = field(default="", repr=False)
+    email_tls: bool = False
+
+    @property
+    def support_email_enabled(self) -> bool:
+        return bool(self.support_email_to and self.email_host and self.email_from)
+
     # Trust X-Forwarded-Proto from a reverse proxy in front of every instance.
     trust_proxy: bool = False
 
@@ -106,6 +120,17 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         management_url=env.get("AIDIAL_PROVIDER_MANAGEMENT_URL", security_url),
         role_table=_role_table(env.get("AIDIAL_ROLE_POLICY", "")),
         metrics_token=env.get("AIDIAL_METRICS_TOKEN", ""),
+        support_email_to=tuple(
+            address.strip()
+            for address in env.get("AIDIAL_SUPPORT_EMAIL_TO", "").split(",")
+            if address.strip()
+        ),
+        email_host=env.get("AIDIAL_EMAIL_HOST", "").strip(),
+        email_port=_port(env, "AIDIAL_EMAIL_PORT", DEFAULT_EMAIL_PORT),
+        email_from=env.get("AIDIAL_EMAIL_FROM", "").strip(),
+        email_user=env.get("AIDIAL_EMAIL_USER", ""),
+        email_password=env.get("AIDIAL_EMAIL_PASSWORD", ""),
+        email_tls=_flag(env, "AIDIAL_EMAIL_TLS"),
         trust_proxy=_flag(env, "AIDIAL_TRUST_PROXY"),
     )
 
@@ -158,6 +183,15 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive")
     return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{name} must be a port number between 1 and 65535")
+    return int(raw)
 
 
 def _role_table(raw: str) -> dict[str, str]:

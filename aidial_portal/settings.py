@@ -132,6 +132,17 @@ if _HTTPS:
 if AIDIAL.trust_proxy:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Support requests are e-mailed through Django's e-mail framework (see support/delivery.py).
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = AIDIAL.email_host or "localhost"
+EMAIL_PORT = AIDIAL.email_port
+EMAIL_HOST_USER = AIDIAL.email_user
+EMAIL_HOST_PASSWORD = AIDIAL.email_password
+EMAIL_USE_TLS = AIDIAL.email_tls
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = AIDIAL.email_from or "webmaster@localhost"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # Relative, so that it follows the path prefix the portal is mounted under (SCRIPT_NAME).
 STATIC_URL = "static/"
 # Production: `collectstatic` copies every app's static files to STATIC_ROOT under names that

@@ -19,6 +19,16 @@ urlpatterns = [
         name="settings-acknowledge",
     ),
     path(
+        "settings/recovery-codes/reviewed/",
+        settings_page.declare_review,
+        name="settings-reviewed",
+    ),
+    path(
+        "settings/provider-security/",
+        settings_page.open_review,
+        name="settings-provider-security",
+    ),
+    path(
         "settings/recovery-codes/regenerated/",
         settings_page.declare_regeneration,
         name="settings-regenerated",
