@@ -18,6 +18,8 @@ from aidial_portal.mfa.evidence import Source
 # Relative to the working directory: never inside the installed package (site-packages).
 DEFAULT_DATA_DIR = "var"
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost")
+# PostgreSQL connections a worker process may hold; more than `serve --threads` are never used.
+DEFAULT_DB_POOL_MAX_SIZE = 10
 LOCAL_ISSUER = "http://127.0.0.1:8080"
 DEFAULT_STEP_UP_MAX_AGE = 900
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
@@ -37,6 +39,7 @@ class PortalConfig:
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR).absolute())
     database_url: str = field(default="", repr=False)
+    db_pool_max_size: int = DEFAULT_DB_POOL_MAX_SIZE  # 0: no pool, CONN_MAX_AGE 60 s per thread
     redis_url: str = field(default="", repr=False)
     static_root: Path | None = None
     log_level: str = "INFO"
@@ -93,6 +96,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         allowed_hosts=_names(env.get("AIDIAL_ALLOWED_HOSTS", ",".join(DEFAULT_ALLOWED_HOSTS))),
         data_dir=Path(env.get("AIDIAL_DATA_DIR", "").strip() or DEFAULT_DATA_DIR).absolute(),
         database_url=env.get("AIDIAL_DATABASE_URL", "").strip(),
+        db_pool_max_size=_count(env, "AIDIAL_DB_POOL_MAX_SIZE", DEFAULT_DB_POOL_MAX_SIZE),
         redis_url=env.get("AIDIAL_REDIS_URL", "").strip(),
         static_root=_optional_path(env.get("AIDIAL_STATIC_ROOT", "")),
         log_level=env.get("AIDIAL_LOG_LEVEL", "").strip().upper() or "INFO",
@@ -205,6 +209,19 @@ def _names(raw: str) -> tuple[str, ...]:
 
 def _optional_path(raw: str) -> Path | None:
     return Path(raw.strip()).absolute() if raw.strip() else None
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative")
+    return value
 
 
 def _workers(raw: str) -> int | None:

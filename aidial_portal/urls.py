@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from aidial_portal.records import site as records
 from aidial_portal.web.views import auth, errors, health, pages, settings_page
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     ),
     path("settings/manage-mfa/", settings_page.manage_mfa, name="settings-manage-mfa"),
     path("help/", pages.help_page, name="help"),
+    path("admin/records/", records.site.urls),
     path("admin/", include("aidial_portal.administration.urls")),
     path("support/", include("aidial_portal.support.urls")),
     path("no-access/", pages.no_access, name="no-access"),
