@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from aidial_portal.config import is_loopback, is_trusted_provider_url
+from aidial_portal.config import is_loopback, is_trusted_api_url, is_trusted_provider_url
 from aidial_portal.identity.directory import IssuerMismatch, ProviderUnavailable
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, Requirement
 
@@ -43,6 +43,16 @@ def check_provider_urls(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 f"AIDIAL_OIDC_ISSUER {config.issuer!r} is not trusted.",
                 hint="Use https, or http only on a loopback address for development.",
                 id="aidial.E002",
+            )
+        )
+    if not is_trusted_api_url(config.api_url):
+        errors.append(
+            Error(
+                f"AIDIAL_ZITADEL_API_URL {config.api_url!r} is not trusted: the service "
+                "credential would travel over plain http. Every sign-in is refused.",
+                hint="Use the Zitadel API's https URL (plain http only on a loopback address "
+                "for development).",
+                id="aidial.E005",
             )
         )
     for name, url in (

@@ -47,6 +47,18 @@ def test_plain_http_issuer_is_allowed_only_on_loopback(settings):
     assert "aidial.E002" in found
 
 
+@pytest.mark.parametrize(
+    "url", ["http://zitadel.example.com", "ftp://127.0.0.1", "https://user:pw@api.example.com"]
+)
+def test_a_zitadel_api_url_that_is_not_https_stops_start_up(settings, url):
+    found = messages(settings, api_url=url)
+    assert "AIDIAL_ZITADEL_API_URL" in found["aidial.E005"]
+
+
+def test_plain_http_zitadel_api_is_allowed_on_loopback(settings):
+    assert "aidial.E005" not in messages(settings, api_url="http://localhost:8080")
+
+
 def test_a_policy_naming_an_unknown_requirement_stops_start_up(settings):
     found = messages(settings, role_table={"client_admin": "sometimes"})
     assert "aidial.E004" in found

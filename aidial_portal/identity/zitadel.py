@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from aidial_portal.identity import http as shared_http
 from aidial_portal.mfa.evidence import Evidence, Factor, Source, unavailable
 
 logger = logging.getLogger("aidial_portal.identity")
@@ -96,7 +97,10 @@ class ZitadelEvidenceReader:
     """The real `EvidenceReader`: two GETs with a service user's token, within `timeout`.
 
     `timeout` is the budget for the whole read, retries and backoff included. `concurrent`
-    runs the two calls side by side (False exists for benchmarks and comparison).
+    runs the two calls side by side (False exists for benchmarks and comparison): one in the
+    calling thread, the other on the process's shared executor (`identity.http`), so no thread
+    pool is built per sign-in. Without `http`, the process's shared client for the API's
+    origin is used.
     """
 
     def __init__(
@@ -111,6 +115,7 @@ class ZitadelEvidenceReader:
         sleep: Callable[[float], None] = time.sleep,
         concurrent: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        executor: Executor | None = None,
     ) -> None:
         parts = urlsplit(api_url)
         if parts.scheme not in ("https", "http") or not parts.netloc:
@@ -122,19 +127,22 @@ class ZitadelEvidenceReader:
         self._mode = Source(mode)
         self._timeout = timeout
         self._retries = retries
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(follow_redirects=False)
+        self._http = http if http is not None else shared_http.client_for(self._api_url)
         self._sleep = sleep
         self._concurrent = concurrent
         self._clock = clock
+        self._executor = executor
 
     @property
     def mode(self) -> Source:
         return self._mode
 
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        """Nothing to release: the HTTP client belongs to the process (or to the caller)."""
 
     def read(
         self,
@@ -214,17 +222,21 @@ class ZitadelEvidenceReader:
         deadline = self._clock() + self._timeout
         if not self._concurrent or len(paths) == 1:
             return [self._get_json(path, deadline) for path in paths]
-        pool = ThreadPoolExecutor(max_workers=len(paths), thread_name_prefix="zitadel-evidence")
-        try:
-            futures = [pool.submit(self._get_json, path, deadline) for path in paths]
-            done, _ = wait(futures, timeout=max(0.0, deadline - self._clock()))
-            return [
-                future.result() if future in done else _Failure("provider_timeout")
-                for future in futures
-            ]
-        finally:
-            # A call still running past the budget is abandoned; its own timeout ends it.
-            pool.shutdown(wait=False, cancel_futures=True)
+        pool = self._executor if self._executor is not None else shared_http.executor()
+        first, *others = paths
+        futures = [pool.submit(self._get_json, path, deadline) for path in others]
+        results = [self._get_json(first, deadline)]
+        done, _ = wait(futures, timeout=max(0.0, deadline - self._clock()))
+        for future in futures:
+            if future not in done:
+                # Still queued (a busy executor) or running past the budget: abandoned, and
+                # unknown fails closed. A running call's own timeout ends it.
+                future.cancel()
+        results += [
+            future.result() if future in done else _Failure("provider_timeout")
+            for future in futures
+        ]
+        return results
 
     def _get_json(self, path: str, deadline: float) -> Any:
         attempt = 0

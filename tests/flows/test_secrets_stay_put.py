@@ -30,14 +30,14 @@ def test_full_flows_leave_no_secret_in_logs_database_or_pages(
 ):
     caplog.set_level(logging.DEBUG)
     tokens: list[dict] = []
-    fetch_token = oidc.OAuth2Client.fetch_token
+    exchange_code = oidc.exchange_code
 
-    def keep_token(self, *args, **kwargs):
-        token = fetch_token(self, *args, **kwargs)
+    def keep_token(*args, **kwargs):
+        token = exchange_code(*args, **kwargs)
         tokens.append(dict(token))
         return token
 
-    monkeypatch.setattr(oidc.OAuth2Client, "fetch_token", keep_token)
+    monkeypatch.setattr(oidc, "exchange_code", keep_token)
 
     secrets: dict[str, str] = {
         "client secret": registration["client_secret"],

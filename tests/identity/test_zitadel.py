@@ -596,11 +596,13 @@ def test_bad_configuration_is_refused_at_start_up(options: dict[str, Any]) -> No
         ZitadelEvidenceReader(values.pop("api_url"), SERVICE_TOKEN, **values)
 
 
-def test_reader_reports_its_mode_and_closes_only_its_own_client() -> None:
+def test_readers_of_one_process_share_one_client_and_never_close_it() -> None:
     own = ZitadelEvidenceReader("https://zitadel.example.test/", SERVICE_TOKEN, mode="amr")  # type: ignore[arg-type]
+    other = ZitadelEvidenceReader("https://zitadel.example.test", "another-token")
     assert own.mode is Source.AMR
     own.close()
-    assert own._http.is_closed
+    assert own._http is other._http
+    assert not other._http.is_closed
 
     shared = httpx.Client()
     ZitadelEvidenceReader("https://zitadel.example.test", SERVICE_TOKEN, http=shared).close()

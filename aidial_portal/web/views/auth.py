@@ -37,6 +37,9 @@ REJECTION_TEXT = {
     "issuer_mismatch": "The portal is not configured correctly for its identity provider. "
     "Please tell your administrator; no one can sign in until this is fixed.",
 }
+# Every misconfiguration reads the same to the person; the log names the setting to change.
+REJECTION_TEXT["endpoint_off_origin"] = REJECTION_TEXT["issuer_mismatch"]
+REJECTION_TEXT["api_url_untrusted"] = REJECTION_TEXT["issuer_mismatch"]
 GENERIC_REJECTION = (
     "The sign-in could not be completed safely, so it was refused. Please try again; if it "
     "keeps happening, contact your administrator."
@@ -140,6 +143,7 @@ def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpRespon
             "reason": reason,
             "message": REJECTION_TEXT.get(reason, GENERIC_REJECTION),
             "signed_in": state is not None,
+            "misconfigured": isinstance(rejected, oidc.MisconfiguredIssuer),
         },
         status=status,
     )
