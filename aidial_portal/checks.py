@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -99,6 +100,60 @@ def check_role_policy(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
+def has_service_credentials(config: Any) -> bool:
+    """A personal access token, or (once configured) a service user's key file."""
+    return bool(config.service_token or getattr(config, "service_key_file", ""))
+
+
+@register(Tags.security)
+def check_amr_mode_credentials(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """`amr` cannot tell TOTP from SMS or e-mail codes; only the API's list of methods can."""
+    config = settings.AIDIAL
+    if config.evidence_mode.value != "amr" or has_service_credentials(config):
+        return []
+    table = {**ROLE_REQUIREMENTS, **_parsed(config.role_table)}
+    mandatory = sorted(role for role, value in table.items() if value is Requirement.REQUIRED)
+    if not mandatory:
+        return []
+    return [
+        Error(
+            "AIDIAL_MFA_EVIDENCE=amr without service credentials: `otp` in the ID token may be "
+            "an SMS or e-mail code, so no one in a role that requires MFA "
+            f"({', '.join(mandatory)}) can ever be compliant.",
+            hint="Set AIDIAL_ZITADEL_SERVICE_TOKEN (a service user with user.read) so the "
+            "portal can check that TOTP is the person's only one-time code.",
+            id="aidial.E015",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_project_id(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Only with `check --deploy`: without the project id Zitadel sends no roles."""
+    if settings.AIDIAL.project_id:
+        return []
+    return [
+        Error(
+            "AIDIAL_ZITADEL_PROJECT_ID is not set: Zitadel sends roles only for the project "
+            "named in the scope urn:zitadel:iam:org:project:id:<id>:aud, so everyone would "
+            "sign in with no portal role.",
+            hint="Set AIDIAL_ZITADEL_PROJECT_ID to the id of the Zitadel project that holds "
+            "the portal's roles (Console: Projects, the project, its Resource Id).",
+            id="aidial.E016",
+        )
+    ]
+
+
+def _parsed(raw: Mapping[str, str]) -> dict[str, Requirement]:
+    parsed = {}
+    for role, value in raw.items():
+        try:
+            parsed[role] = Requirement(value)
+        except ValueError:
+            continue  # check_role_policy reports it
+    return parsed
+
+
 @register(Tags.security, deploy=True)
 def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Only with `check --deploy`: reach the issuer and the API with the service token."""
@@ -123,7 +178,7 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 id="aidial.E011",
             )
         ]
-    if config.evidence_mode.value == "session" and not config.service_token:
+    if config.evidence_mode.value == "session" and not has_service_credentials(config):
         return [
             Error(
                 "AIDIAL_ZITADEL_SERVICE_TOKEN is empty: session evidence cannot be read, so "

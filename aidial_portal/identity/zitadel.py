@@ -2,14 +2,17 @@
 
 `amr` cannot tell TOTP from a recovery code (or from SMS and email OTP), and `mfa` in it has
 been wrong before (CVE-2025-64103), so in session mode the named factor is read back from the
-session itself. Login V1 sessions cannot be read; there (`Source.AMR`) `otp` in `amr` is the
-only signal and is recorded as such.
+session itself, and only from a session whose `user` factor is the ID token's subject.
+Login V1 sessions cannot be read; there (`Source.AMR`) `otp` in `amr` is the only signal, and
+it counts only when the person's authentication methods list TOTP and neither OTP by SMS nor
+OTP by e-mail (which give the same `otp`). AMR mode therefore needs the service credentials.
 
 Reading never raises and never fails open: whatever goes wrong becomes `unavailable(<tag>)`,
-which no requirement accepts. Tags: `session_not_readable`, `session_user_mismatch`,
-`invalid_subject`, `auth_time_missing`, `provider_unconfigured`, `provider_timeout`,
-`provider_unreachable`, `provider_error`, `provider_unauthorised`, `provider_not_found`,
-`provider_malformed`. Only tags are logged, never the service token or a response body.
+which no requirement accepts. Tags: `session_not_readable`, `session_user_missing`,
+`session_user_mismatch`, `invalid_subject`, `auth_time_missing`, `otp_ambiguous`,
+`provider_unconfigured`, `provider_timeout`, `provider_unreachable`, `provider_error`,
+`provider_unauthorised`, `provider_not_found`, `provider_malformed`. Only tags are logged,
+never the service token or a response body.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ logger = logging.getLogger("aidial_portal.identity")
 
 TOTP_METHOD: Final = "AUTHENTICATION_METHOD_TYPE_TOTP"
 RECOVERY_CODE_METHOD: Final = "AUTHENTICATION_METHOD_TYPE_RECOVERY_CODE"
+# One-time codes that put the same `otp` in `amr` as TOTP does.
+OTHER_OTP_METHODS: Final = frozenset(
+    {"AUTHENTICATION_METHOD_TYPE_OTP_SMS", "AUTHENTICATION_METHOD_TYPE_OTP_EMAIL"}
+)
 # Session factors this portal recognises; `otpSms`, `otpEmail`, `webAuthN` and `intent` are
 # deliberately absent.
 RECOGNISED_SESSION_FACTORS: Final[Mapping[str, Factor]] = {
@@ -191,29 +198,14 @@ class ZitadelEvidenceReader:
                 return unavailable("auth_time_missing", Source.AMR)
             verified[Factor.OTP] = auth_time.astimezone(UTC)
         if not self._service_token:
-            # Without the API an `otp` sign-in proves an enrolled OTP factor; its absence
-            # proves nothing, and recovery codes cannot be seen at all.
-            return Evidence(
-                source=Source.AMR,
-                totp_enrolled=True if otp else None,
-                recovery_codes_present=None,
-                verified=verified,
-            )
+            # Without the API, `otp` may be an SMS or e-mail code: it proves nothing.
+            return unavailable("provider_unconfigured", Source.AMR)
         if not _IDENTIFIER.fullmatch(sub):
             return unavailable("invalid_subject", Source.AMR)
         (methods,) = self._get_all([f"/v2/users/{sub}/authentication_methods"])
         if isinstance(methods, _Failure):
             return unavailable(methods.reason, Source.AMR)
-        try:
-            enrolled = _method_types(methods)
-        except _Malformed:
-            return unavailable("provider_malformed", Source.AMR)
-        return Evidence(
-            source=Source.AMR,
-            totp_enrolled=TOTP_METHOD in enrolled,
-            recovery_codes_present=RECOVERY_CODE_METHOD in enrolled,
-            verified=verified,
-        )
+        return _amr_evidence(methods, verified)
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -283,13 +275,32 @@ def _status_failure(status: int) -> _Failure:
     return _Failure(_STATUS_REASONS.get(status, "provider_error"))
 
 
+def _amr_evidence(methods: Any, verified: dict[Factor, datetime]) -> Evidence:
+    try:
+        enrolled = _method_types(methods)
+    except _Malformed:
+        return unavailable("provider_malformed", Source.AMR)
+    if verified and (TOTP_METHOD not in enrolled or enrolled & OTHER_OTP_METHODS):
+        # `otp` was a one-time code, but perhaps not from the authenticator app.
+        return unavailable("otp_ambiguous", Source.AMR)
+    return Evidence(
+        source=Source.AMR,
+        totp_enrolled=TOTP_METHOD in enrolled,
+        recovery_codes_present=RECOVERY_CODE_METHOD in enrolled,
+        verified=verified,
+    )
+
+
 def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
     try:
         verified, user_id = _session_factors(session)
         enrolled = _method_types(methods)
     except _Malformed:
         return unavailable("provider_malformed")
-    if user_id is not None and user_id != sub:
+    if user_id is None:
+        # A session that does not say whose it is cannot be evidence about `sub`.
+        return unavailable("session_user_missing")
+    if user_id != sub:
         return unavailable("session_user_mismatch")
     return Evidence(
         source=Source.SESSION,

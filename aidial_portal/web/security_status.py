@@ -19,6 +19,23 @@ PENDING_TEXT = {
 }
 
 
+# Why the evidence of this sign-in does not count, when plain words can say more than
+# "could not be read". Keyed by the evidence reader's tag (`identity.zitadel`).
+EVIDENCE_TEXT = {
+    "otp_ambiguous": "This sign-in used a one-time code, but your account also has one-time "
+    "codes by SMS or e-mail (or no authenticator app), and the identity provider does not say "
+    "which kind of code you used. Only your authenticator app counts. Remove SMS and e-mail "
+    "codes from your account at the identity provider, keep your authenticator app, then "
+    "refresh your security status.",
+    "session_user_missing": "The identity provider's record of this sign-in does not say who "
+    "signed in, so it cannot show that you used multi-factor authentication. Refresh your "
+    "security status to sign in again.",
+    "session_user_mismatch": "The identity provider's record of this sign-in belongs to "
+    "another account, so it cannot show that you used multi-factor authentication. Refresh "
+    "your security status to sign in again.",
+}
+
+
 @dataclass(frozen=True)
 class RoleRow:
     key: str
@@ -36,6 +53,7 @@ class SecurityStatus:
     factor_text: str
     verified_at: datetime | None
     evidence_unavailable: bool
+    evidence_text: str  # plain words for why the evidence does not count, or ""
     reminders_supported: bool
     markers: Markers
     pending_text: str
@@ -78,6 +96,7 @@ def security_status(
         factor_text=FACTOR_TITLES[factor] if factor else "",
         verified_at=evidence.verified_at,
         evidence_unavailable=evidence.unavailable is not None,
+        evidence_text=EVIDENCE_TEXT.get(evidence.unavailable or "", ""),
         reminders_supported=evidence.reminders_supported,
         markers=markers,
         pending_text=PENDING_TEXT[markers.ack_pending] if markers.ack_pending else "",

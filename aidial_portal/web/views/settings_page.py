@@ -53,7 +53,9 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 "status": status,
                 "account": account,
                 "next": next_path,
-                "reason_text": REASON_TEXT.get(reason) if reason else "",
+                "reason_text": (status.evidence_text or REASON_TEXT.get(reason, ""))
+                if reason
+                else "",
                 "evidence_mode": config.evidence_mode.value,
             },
         )
