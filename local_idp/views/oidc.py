@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from local_idp import claims, config, keys, oauth, signin
-from local_idp.models import IdpSession, the_project
+from local_idp.models import IdpSession
 from local_idp.views.common import error_page
 
 
@@ -32,7 +32,7 @@ def discovery(request: HttpRequest) -> JsonResponse:
             "userinfo_endpoint": f"{issuer}/oidc/v1/userinfo",
             "jwks_uri": f"{issuer}/oauth/v2/keys",
             "end_session_endpoint": f"{issuer}/oidc/v1/end_session",
-            "scopes_supported": ["openid", "profile", "email", *claims.STATIC_SCOPES[3:]],
+            "scopes_supported": list(claims.STATIC_SCOPES),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code"],
@@ -59,7 +59,8 @@ def discovery(request: HttpRequest) -> JsonResponse:
                 "preferred_username",
                 "email",
                 "email_verified",
-                claims.ROLES_SCOPE,
+                "client_id",
+                claims.ROLES_CLAIM,
             ],
             "prompt_values_supported": ["none", "login"],
             "request_parameter_supported": False,
@@ -170,8 +171,9 @@ def userinfo(request: HttpRequest) -> HttpResponse:
     except OAuth2Error as error:
         refused: HttpResponse = return_error_response(error)
         return refused
-    info = claims.user_claims(access_token.user, access_token.scope, the_project())
-    return JsonResponse(dict(info))
+    project = access_token.client.project
+    info = claims.userinfo_claims(access_token.user, access_token.scope, project)
+    return JsonResponse(info)
 
 
 @never_cache
