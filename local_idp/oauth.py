@@ -18,11 +18,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 from authlib.oidc.core.grants.util import create_half_hash
-from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
-from authlib.oidc.rpinitiated import EndSessionRequest
-from django.utils import timezone
 from joserfc import jwt
-from joserfc.jwk import KeySet
 
 from local_idp import claims, config, crypto, keys
 from local_idp.models import (
@@ -180,37 +176,6 @@ def audience(client: Client) -> list[str]:
     return [*client_ids, client.project_id]
 
 
-class EndSessionEndpoint(_EndSessionEndpoint):
-    def get_server_jwks(self) -> KeySet:
-        return KeySet.import_key_set(keys.public_jwks())  # type: ignore[arg-type]
-
-    def get_algorithms(self) -> list[str]:
-        return ["RS256"]
-
-    def resolve_client_from_id_token_claims(self, id_token_claims: dict[str, Any]) -> Any:
-        client_id = id_token_claims.get("azp")
-        if not client_id:
-            return super().resolve_client_from_id_token_claims(id_token_claims)
-        return self.server.query_client(client_id)
-
-    def is_post_logout_redirect_uri_legitimate(
-        self, request: Any, post_logout_redirect_uri: str, client: Any, logout_hint: str | None
-    ) -> bool:
-        # Like Zitadel: a `client_id` whose registered post-logout URI matches is enough, so a
-        # relying party that keeps no ID token (the portal stores no tokens) can still return.
-        return client is not None
-
-    def end_session(self, end_session_request: EndSessionRequest) -> None:
-        # Terminating the browser's session is the view's job (it has the cookie); here the
-        # session named by the ID token ends too.
-        token_claims = end_session_request.id_token_claims or {}
-        sid = token_claims.get("sid")
-        if sid:
-            IdpSession.objects.filter(pk=sid, terminated_at__isnull=True).update(
-                terminated_at=timezone.now()
-            )
-
-
 class AccessTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> AccessToken | None:
         return (
@@ -226,7 +191,6 @@ def server() -> IdentityProvider:
     provider.register_grant(
         AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)]
     )
-    provider.register_endpoint(EndSessionEndpoint)
     return provider
 
 

@@ -10,7 +10,7 @@ from authlib.integrations.django_oauth2.resource_protector import return_error_r
 from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -174,19 +174,3 @@ def userinfo(request: HttpRequest) -> HttpResponse:
     project = access_token.client.project
     info = claims.userinfo_claims(access_token.user, access_token.scope, project)
     return JsonResponse(info)
-
-
-@never_cache
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def end_session(request: HttpRequest) -> HttpResponse:
-    server = oauth.server()
-    try:
-        end_request = server.validate_endpoint_request("end_session", request)
-    except OAuth2Error as error:
-        return error_page(request, "The sign-out request is not valid", error.description or "")
-    signin.sign_out(request)
-    response: HttpResponse | None = server.create_endpoint_response("end_session", end_request)
-    if response is not None:
-        return response
-    return render(request, "local_idp/signed_out.html")

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from tests.idp.conftest import (
-    POST_LOGOUT_URI,
     ROLES_CLAIM,
     RelyingParty,
     callback_params,
@@ -287,45 +286,6 @@ def test_prompt_none_without_a_session_answers_login_required(
     params = callback_params(response.headers["Location"])
     assert params["error"] == "login_required"
     assert params["state"] == request.state
-
-
-def test_end_session_redirects_to_the_registered_uri_with_state_and_signs_out(
-    rp: RelyingParty, password_user, hosted_login: HostedLogin
-) -> None:
-    user = password_user
-    signed_in = rp.sign_in(hosted_login, user["login"])
-
-    response = hosted_login.client.get(
-        rp.idp.url("/oidc/v1/end_session"),
-        params={
-            "id_token_hint": signed_in.tokens["id_token"],
-            "post_logout_redirect_uri": POST_LOGOUT_URI,
-            "state": "bye",
-        },
-    )
-
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"{POST_LOGOUT_URI}?state=bye"
-    again = hosted_login.client.get(rp.authorization().url)
-    assert "/ui/login/login" in again.headers["Location"]
-
-
-def test_end_session_does_not_redirect_to_an_unregistered_uri(
-    rp: RelyingParty, password_user, hosted_login: HostedLogin
-) -> None:
-    user = password_user
-    signed_in = rp.sign_in(hosted_login, user["login"])
-
-    response = hosted_login.client.get(
-        rp.idp.url("/oidc/v1/end_session"),
-        params={
-            "id_token_hint": signed_in.tokens["id_token"],
-            "post_logout_redirect_uri": "http://evil.example.test/",
-        },
-    )
-
-    assert response.status_code == 200
-    assert "signed out" in response.text
 
 
 def test_cookies_have_the_providers_own_names(

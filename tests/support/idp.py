@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 import pyotp
@@ -511,6 +511,32 @@ class HostedLogin:
             else:
                 raise HostedLoginError("unexpected page during sign-in", result.text)
         raise HostedLoginError("the sign-in did not finish")
+
+    def sign_out(
+        self,
+        *,
+        id_token_hint: str | None = None,
+        client_id: str | None = None,
+        post_logout_redirect_uri: str | None = None,
+        state: str | None = None,
+        choose_sign_out: bool = False,
+    ) -> httpx.Response | str:
+        """Open ``end_session`` like a browser: the URL leaving the provider, or the page it
+        shows (the logout page without a hint, the signed-out page, an error page). With
+        ``choose_sign_out``, press "Sign out" on the logout page."""
+        params = {
+            "id_token_hint": id_token_hint,
+            "client_id": client_id,
+            "post_logout_redirect_uri": post_logout_redirect_uri,
+            "state": state,
+        }
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        result = self._open(f"/oidc/v1/end_session?{query}" if query else "/oidc/v1/end_session")
+        if choose_sign_out and not isinstance(result, str):
+            if "logout-form" not in Page(result.text).forms:
+                raise HostedLoginError("no logout page to choose on", result.text)
+            result = self._submit(result, "logout-form", {})
+        return result
 
     def open_security_page(self) -> str:
         """The HTML of the security page, signed in with this browser's cookies."""
