@@ -1,6 +1,6 @@
 from django.urls import path
 
-from local_idp.views import api, console, login, oidc
+from local_idp.views import api, console, login, oidc, signout
 
 handler404 = "local_idp.views.common.handler404"
 handler500 = "local_idp.views.common.handler500"
@@ -12,7 +12,8 @@ urlpatterns = [
     path("oauth/v2/token", oidc.token),
     path("oauth/v2/keys", oidc.jwks),
     path("oidc/v1/userinfo", oidc.userinfo),
-    path("oidc/v1/end_session", oidc.end_session),
+    path("oidc/v1/end_session", signout.end_session),
+    path("ui/v2/login/logout", signout.logout_page),
     path("ui/login/login", login.login),
     path("ui/login/mfa/verify", login.mfa_verify),
     path("ui/login/mfa/prompt", login.mfa_prompt),

@@ -97,7 +97,10 @@ def session_json(session: IdpSession) -> dict[str, Any]:
 @personal_access_token_required
 def get_session(request: HttpRequest, session_id: str) -> HttpResponse:
     session = (
-        IdpSession.objects.filter(pk=session_id, terminated_at__isnull=True)
+        # An ended or expired session is gone, as in Zitadel (revalidation relies on the 404).
+        IdpSession.objects.filter(
+            pk=session_id, terminated_at__isnull=True, expires_at__gt=timezone.now()
+        )
         .select_related("user")
         .first()
     )

@@ -14,12 +14,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 import pyotp
@@ -50,6 +50,10 @@ class Person:
     user_id: str
     totp_secret: str = ""
     recovery_codes: tuple[str, ...] = ()
+    # The user's own organisation, and every (role, organisation) grant as the provider
+    # reported it: dicts with org_id, org_name, primary_domain, role.
+    org_id: str = ""
+    grants: tuple[dict[str, str], ...] = ()
 
 
 def totp_code(secret: str, *, offset_steps: int = 0) -> str:
@@ -117,42 +121,92 @@ class LocalIdp:
         *,
         org: str | None = None,
         totp: bool = False,
+        grants: Sequence[tuple[str, str]] = (),
     ) -> dict[str, Any]:
+        """``roles`` are held in ``org`` (the user's own organisation); ``grants`` are
+        ``(organisation name or id, role)`` pairs in organisations that exist already
+        (see ``add_org``)."""
         args = ["add-user", "--login", login, "--password", password]
         for role in roles:
             args += ["--role", role]
         if org:
             args += ["--org", org]
+        for grant_org, role in grants:
+            args += ["--grant", f"{grant_org}:{role}"]
         if totp:
             args.append("--totp")
         return self.cli(*args)
 
+    def add_org(self, name: str) -> dict[str, Any]:
+        """An organisation (reused if the name exists): ``org_id``, ``name``,
+        ``primary_domain``."""
+        return self.cli("add-org", name)
+
     def add_client(
-        self, redirect_uri: str, *, public: bool = False, post_logout_uri: str | None = None
+        self,
+        redirect_uri: str,
+        *,
+        public: bool = False,
+        post_logout_uri: str | None = None,
+        id_token_roles: bool = False,
+        id_token_userinfo: bool = False,
+        clock_skew: int = 0,
+        backchannel_logout_uri: str | None = None,
     ) -> dict[str, Any]:
+        """A client with Zitadel's default application settings unless told otherwise:
+        ``client_id``, ``client_secret``, ``project_id`` and the settings."""
         args = ["add-client", "--redirect-uri", redirect_uri]
         if post_logout_uri:
             args += ["--post-logout-uri", post_logout_uri]
         if public:
             args.append("--public")
+        if id_token_roles:
+            args.append("--id-token-roles")
+        if id_token_userinfo:
+            args.append("--id-token-userinfo")
+        if clock_skew:
+            args += ["--clock-skew", str(clock_skew)]
+        if backchannel_logout_uri:
+            args += ["--backchannel-logout-uri", backchannel_logout_uri]
         return self.cli(*args)
+
+    def project_id(self) -> str:
+        """The id of the one project every client belongs to."""
+        return str(self.cli("project-id")["project_id"])
+
+    def set_project_role_assertion(self, on: bool) -> None:
+        """The project's "Assert Roles on Authentication" setting (off by default)."""
+        self.cli("project-id", "--assert-roles" if on else "--no-assert-roles")
 
     def service_token(self) -> str:
         return str(self.cli("service-token")["token"])
 
     def new_person(
-        self, *roles: str, totp: bool = False, org: str | None = None, domain: str = "people.test"
+        self,
+        *roles: str,
+        totp: bool = False,
+        org: str | None = None,
+        domain: str = "people.test",
+        grants: Sequence[tuple[str, str]] = (),
     ) -> Person:
-        """A new account, unique to this run: `nobody…` when it has no role."""
-        login = f"{roles[0] if roles else 'nobody'}.{os.getpid()}.{next(_people)}@{domain}"
-        made = self.add_user(login, PASSWORD, list(roles), org=org, totp=totp)
+        """A new account, unique to this run: `nobody…` when it has no role. ``roles`` are
+        held in ``org``; ``grants`` are ``(organisation, role)`` pairs elsewhere, and their
+        organisations are created when missing."""
+        for grant_org, _ in grants:
+            if not grant_org.isdigit():
+                self.add_org(grant_org)
+        first = roles[0] if roles else (grants[0][1] if grants else "nobody")
+        login = f"{first}.{os.getpid()}.{next(_people)}@{domain}"
+        made = self.add_user(login, PASSWORD, list(roles), org=org, totp=totp, grants=grants)
         return Person(
             login=login,
             password=PASSWORD,
-            roles=list(roles),
+            roles=list(dict.fromkeys([*roles, *(role for _, role in grants)])),
             user_id=made["user_id"],
             totp_secret=made.get("totp_secret", ""),
             recovery_codes=tuple(made.get("recovery_codes", ())),
+            org_id=made.get("org_id", ""),
+            grants=tuple(made.get("grants", ())),
         )
 
     def totp_code(self, secret: str, *, offset_steps: int = 0) -> str:
@@ -457,6 +511,32 @@ class HostedLogin:
             else:
                 raise HostedLoginError("unexpected page during sign-in", result.text)
         raise HostedLoginError("the sign-in did not finish")
+
+    def sign_out(
+        self,
+        *,
+        id_token_hint: str | None = None,
+        client_id: str | None = None,
+        post_logout_redirect_uri: str | None = None,
+        state: str | None = None,
+        choose_sign_out: bool = False,
+    ) -> httpx.Response | str:
+        """Open ``end_session`` like a browser: the URL leaving the provider, or the page it
+        shows (the logout page without a hint, the signed-out page, an error page). With
+        ``choose_sign_out``, press "Sign out" on the logout page."""
+        params = {
+            "id_token_hint": id_token_hint,
+            "client_id": client_id,
+            "post_logout_redirect_uri": post_logout_redirect_uri,
+            "state": state,
+        }
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        result = self._open(f"/oidc/v1/end_session?{query}" if query else "/oidc/v1/end_session")
+        if choose_sign_out and not isinstance(result, str):
+            if "logout-form" not in Page(result.text).forms:
+                raise HostedLoginError("no logout page to choose on", result.text)
+            result = self._submit(result, "logout-form", {})
+        return result
 
     def open_security_page(self) -> str:
         """The HTML of the security page, signed in with this browser's cookies."""
