@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login
@@ -17,7 +16,8 @@ from aidial_portal import metrics
 from aidial_portal.accounts.models import Account, identity_key
 from aidial_portal.audit.recording import record
 from aidial_portal.config import PortalConfig
-from aidial_portal.identity.oidc import SignIn, auth_time_of, roles_of
+from aidial_portal.identity.claims import roles
+from aidial_portal.identity.oidc import Identity, SignIn, auth_time_of
 from aidial_portal.mfa.compliance import evaluate
 from aidial_portal.mfa.evidence import Evidence
 from aidial_portal.mfa.lifecycle import EventType, Input, Observed, Transition, advance
@@ -46,15 +46,16 @@ def mfa_status(evidence: Evidence, now: datetime, max_age: int) -> str:
 
 
 def complete_sign_in(
-    request: HttpRequest, sign_in: SignIn, evidence: Evidence, now: datetime
+    request: HttpRequest, sign_in: SignIn, identity: Identity, evidence: Evidence, now: datetime
 ) -> Account:
     """Record what this sign-in showed, and sign the browser in (a new session key and
     CSRF token, whether it is a first sign-in or a refresh)."""
     config: PortalConfig = settings.AIDIAL
     claims = sign_in.claims
-    roles, org_id, org_domain = roles_of(claims)
+    first = identity.grants[0] if identity.grants else None
+    org_id, org_domain = (first.org_id, first.org_domain) if first else ("", "")
     table = role_table(config)
-    held = split_roles(roles, table)
+    held = split_roles(roles(identity.grants), table)
     if held.unknown:
         logger.info("unknown_roles_ignored", extra={"roles": list(held.unknown)})
     requirement = requirement_for(held.known, table)
@@ -64,9 +65,9 @@ def complete_sign_in(
             identity_key=identity_key(config.issuer, claims["sub"]),
             defaults={"issuer": config.issuer, "subject": claims["sub"]},
         )
-        account.login_name = _text(claims.get("preferred_username"))
-        account.email = _text(claims.get("email"))
-        account.display_name = _text(claims.get("name"))
+        account.login_name = identity.profile.login_name
+        account.email = identity.profile.email
+        account.display_name = identity.profile.name
         account.org_id, account.org_domain = org_id, org_domain
         account.roles = list(held.known)
         account.requirement = requirement.value if requirement else ""
@@ -137,7 +138,3 @@ def change_lifecycle(request: HttpRequest, account_id: int, step: Input) -> Tran
         for event in transition.events:
             record(event, account=account, session_key=request.session.session_key)
     return transition
-
-
-def _text(value: Any) -> str:
-    return value[:255] if isinstance(value, str) else ""

@@ -7,6 +7,7 @@ person's browser at the provider.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -29,6 +30,21 @@ def registration(local_idp: LocalIdp) -> dict[str, Any]:
     return client
 
 
+def other_applications(local_idp: LocalIdp, client_id: str) -> frozenset[str]:
+    """The client ids of the project's other applications, as they stand now.
+
+    Zitadel lists every application of the project in `aud`, and the portal trusts only the
+    audiences it is told about (`AIDIAL_OIDC_EXTRA_AUDIENCES`). Every suite of a test run
+    shares this provider and its one project, so the list is read from its database.
+    """
+    database = sqlite3.connect(local_idp.data_dir / "idp.sqlite3")
+    try:
+        rows = database.execute("SELECT client_id FROM local_idp_client").fetchall()
+    finally:
+        database.close()
+    return frozenset(row[0] for row in rows) - {client_id}
+
+
 @pytest.fixture
 def wired(settings: Any, local_idp: LocalIdp, registration: dict[str, Any]) -> Iterator[None]:
     """Point the portal at the test provider."""
@@ -39,7 +55,8 @@ def wired(settings: Any, local_idp: LocalIdp, registration: dict[str, Any]) -> I
         api_url=local_idp.issuer,
         client_id=registration["client_id"],
         client_secret=registration["client_secret"],
-        extra_audiences=frozenset({registration["project_id"]}),
+        project_id=registration["project_id"],
+        extra_audiences=other_applications(local_idp, registration["client_id"]),
         service_token=registration["service_token"],
         security_url=local_idp.issuer + SECURITY_PAGE_PATH,
         management_url=local_idp.issuer + SECURITY_PAGE_PATH,

@@ -16,6 +16,18 @@ CONFIG = PortalConfig(project_id=PROJECT, client_id="portal-client")
 ROLES = "urn:zitadel:iam:org:project:roles"
 
 
+def test_roles_are_asked_for_with_scopes_zitadel_honours_never_the_claim_name() -> None:
+    asked = oidc.scopes(CONFIG).split()
+    assert asked == [
+        "openid",
+        "profile",
+        "email",
+        "urn:zitadel:iam:org:projects:roles",
+        f"urn:zitadel:iam:org:project:id:{PROJECT}:aud",
+    ]
+    assert ROLES not in asked
+
+
 def test_the_project_id_is_a_trusted_audience() -> None:
     policy = oidc.token_policy(CONFIG)
     assert policy.client_id == "portal-client"
@@ -115,3 +127,47 @@ def test_a_clock_skew_out_of_range_names_the_variable(raw: str) -> None:
 
     with pytest.raises(ValueError, match="AIDIAL_OIDC_CLOCK_SKEW"):
         from_env({"AIDIAL_OIDC_CLOCK_SKEW": raw})
+
+
+class FakeSession(dict[str, Any]):
+    def __init__(self, session_key: str | None) -> None:
+        super().__init__()
+        self.session_key = session_key
+
+    def save(self) -> None:
+        self.session_key = "saved-key"
+
+
+def test_the_kept_id_token_opens_only_with_its_session_key_and_the_secret() -> None:
+    session = FakeSession("cookie-value-1")
+    oidc.keep_id_token(session, "header.payload.signature", secret="s3cret")
+    assert "header.payload.signature" not in repr(dict(session))
+    assert oidc._kept_id_token(session, secret="s3cret") == "header.payload.signature"
+    assert oidc._kept_id_token(session, secret="another") == ""
+    session.session_key = "cookie-value-2"
+    assert oidc._kept_id_token(session, secret="s3cret") == ""
+
+
+def test_a_flushed_session_gets_its_key_before_the_token_is_sealed() -> None:
+    session = FakeSession(None)
+    oidc.keep_id_token(session, "header.payload.signature", secret="s3cret")
+    assert session.session_key == "saved-key"
+    assert oidc._kept_id_token(session, secret="s3cret") == "header.payload.signature"
+
+
+@pytest.mark.parametrize(
+    ("expected", "returned", "confirmed"),
+    [("abc", "abc", True), ("abc", "abd", False), ("abc", None, False), (None, "abc", False)],
+)
+def test_the_sign_out_state_must_come_back_unchanged_and_only_once(
+    expected: str | None, returned: str | None, confirmed: bool
+) -> None:
+    session: dict[str, Any] = {}
+    if expected:
+        oidc.remember_sign_out(session, expected)
+    assert oidc.sign_out_confirmed(session, returned) is confirmed
+    assert oidc.sign_out_confirmed(session, returned) is (None if not returned else False)
+
+
+def test_a_plain_visit_to_the_signed_out_page_is_neither_confirmed_nor_refused() -> None:
+    assert oidc.sign_out_confirmed({}, None) is None

@@ -110,15 +110,18 @@ def callback(request: HttpRequest) -> HttpResponse:
         )
     except oidc.SignInRejected as rejected:
         return private(_rejected(request, rejected))
-    claims = sign_in.claims
-    with metrics.PROVIDER_CALL_SECONDS.time():
-        evidence = services.evidence_reader().read(
-            sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
-            sub=claims["sub"],
-            amr=[value for value in claims.get("amr", []) if isinstance(value, str)],
-            auth_time=oidc.auth_time_of(claims),
-        )
-    complete_sign_in(request, sign_in, evidence, timezone.now())
+    try:
+        with metrics.PROVIDER_CALL_SECONDS.time():
+            identity, evidence = oidc.read_at_callback(
+                sign_in,
+                config=settings.AIDIAL,
+                directory=services.directory(),
+                reader=services.evidence_reader(),
+            )
+    except oidc.SignInRejected as rejected:
+        return private(_rejected(request, rejected))
+    complete_sign_in(request, sign_in, identity, evidence, timezone.now())
+    oidc.keep_id_token(request.session, sign_in.id_token, secret=settings.SECRET_KEY)
     metrics.CALLBACK_SECONDS.observe(time.perf_counter() - started)
     return private(HttpResponseRedirect(safe_next(sign_in.pending.next_path)), forms=False)
 
@@ -152,30 +155,29 @@ def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpRespon
 @public
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
+    """End the portal session, then the provider's (Login V2 needs the `id_token_hint`)."""
     if session_state.load(request.session) is not None:
         record(
             EventType.SIGNED_OUT,
             account_id=session_state.account_id(request.session),
             session_key=request.session.session_key,
         )
-    logout(request)
-    config = settings.AIDIAL
-    try:
-        endpoint = services.directory().metadata().get("end_session_endpoint")
-    except Exception:
-        endpoint = None
-    if not isinstance(endpoint, str):
-        return HttpResponseRedirect("/signed-out/")
-    query = urlencode(
-        {
-            "client_id": config.client_id,
-            "post_logout_redirect_uri": config.base_url + "/signed-out/",
-        }
+    ending = oidc.end_session_url(
+        request.session,
+        config=settings.AIDIAL,
+        directory=services.directory(),
+        secret=settings.SECRET_KEY,
     )
-    return HttpResponseRedirect(f"{endpoint}?{query}")
+    logout(request)
+    if ending is None:
+        return HttpResponseRedirect("/signed-out/")
+    url, state = ending
+    oidc.remember_sign_out(request.session, state)
+    return HttpResponseRedirect(url)
 
 
 @public
 @require_GET
 def signed_out(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/signed_out.html")
+    confirmed = oidc.sign_out_confirmed(request.session, request.GET.get("state"))
+    return render(request, "portal/signed_out.html", {"state_mismatch": confirmed is False})
