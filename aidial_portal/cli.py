@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -18,26 +19,49 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["idp"]:
-        os.execv(sys.executable, [sys.executable, "-m", "local_idp", *args[1:]])  # noqa: S606
+        run_local_idp(args[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidial_portal.settings")
-    if args[:1] == ["serve"]:
-        serve(args[1:])
-        return
-    from django.core.management import execute_from_command_line
+    from aidial_portal.config import ConfigError
 
-    execute_from_command_line(["aidial-portal", *args])
+    try:
+        if args[:1] == ["serve"]:
+            serve(args[1:])
+            return
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["aidial-portal", *args])
+    except ConfigError as error:
+        # The message names the variable and what is wrong with it; a traceback adds nothing.
+        sys.exit(f"aidial-portal: {error}")
+
+
+PROVIDER_ABSENT = """\
+aidial-portal idp: the local identity provider is not installed.
+It is a development and test tool, not part of the portal's wheel. From a checkout of the
+repository, `make run` installs it; or install it yourself with
+    pip install --editable ./local_idp
+"""
+
+
+def run_local_idp(argv: Sequence[str]) -> None:
+    """Replace this process with the provider's CLI (the portal never imports the provider)."""
+    if importlib.util.find_spec("local_idp") is None:
+        sys.stderr.write(PROVIDER_ABSENT)
+        sys.exit(2)
+    os.execv(sys.executable, [sys.executable, "-m", "local_idp", *argv])  # noqa: S606
 
 
 def serve(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(prog="aidial-portal serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument(
-        "--workers", type=int, default=int(os.environ.get("AIDIAL_WORKERS", "0")) or None
-    )
+    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=4)
     options = parser.parse_args(argv)
-    workers = options.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
+    from django.conf import settings
+
+    workers = options.workers or settings.AIDIAL.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
+    _refuse_to_start_on_check_errors()
     _prepare_metrics_dir(options.port)
 
     from gunicorn.app.wsgiapp import WSGIApplication
@@ -59,13 +83,33 @@ def serve(argv: Sequence[str]) -> None:
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 
 
+def _refuse_to_start_on_check_errors() -> None:
+    """Run the system checks before any worker starts: a configuration that would answer 500
+    to every sign-in never starts. Warnings are printed; errors stop start-up."""
+    import django
+    from django.core.checks import ERROR
+
+    django.setup()
+    from aidial_portal.checks import start_up_messages
+
+    messages = start_up_messages()
+    for message in messages:
+        print(message, file=sys.stderr)
+    errors = [message for message in messages if message.level >= ERROR]
+    if errors:
+        sys.exit(
+            f"aidial-portal serve: not starting: the system checks found {len(errors)} "
+            f"error{'s' if len(errors) > 1 else ''} (above)."
+        )
+
+
 def _prepare_metrics_dir(port: int) -> None:
     """Workers share their Prometheus counters through files; start each server afresh."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
-    from aidial_portal.config import DATA_DIR
+    from django.conf import settings
 
-    path = DATA_DIR / "prometheus" / str(port)
+    path = settings.AIDIAL.data_dir / "prometheus" / str(port)
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)

@@ -45,7 +45,13 @@ from aidial_portal.identity.directory import (
     ProviderMisconfigured,
     ProviderUnavailable,
 )
-from aidial_portal.identity.tokens import IdTokenRejected, TokenPolicy, validate_id_token
+from aidial_portal.identity.rejections import Rejection
+from aidial_portal.identity.tokens import (
+    IdTokenRejected,
+    TokenPolicy,
+    TokenRejection,
+    validate_id_token,
+)
 from aidial_portal.identity.zitadel import EvidenceReader
 from aidial_portal.mfa.evidence import Evidence
 
@@ -60,39 +66,25 @@ MAX_PENDING = 5  # sign-ins begun in other tabs of the same browser
 TOKEN_TIMEOUT: Final = 5.0
 # The callback's provider reads (userinfo beside the two evidence calls) share one budget.
 DEFAULT_READ_BUDGET: Final = 3.0
-# Provider errors we name on the error page; anything else is reported as "provider_error".
-KNOWN_PROVIDER_ERRORS = frozenset(
-    {
-        "access_denied",
-        "login_required",
-        "interaction_required",
-        "consent_required",
-        "invalid_request",
-        "invalid_scope",
-        "server_error",
-        "temporarily_unavailable",
-        "unauthorized_client",
-    }
-)
 
 
 class SignInRejected(Exception):
     """A sign-in that must not complete. `reason` is a stable tag for logs and the error page."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: Rejection) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
 class ProviderDown(SignInRejected):
     def __init__(self) -> None:
-        super().__init__("provider_unavailable")
+        super().__init__(Rejection.PROVIDER_UNAVAILABLE)
 
 
 class MisconfiguredIssuer(SignInRejected):
     """The provider cannot be trusted with these settings; `detail` names what to change."""
 
-    def __init__(self, reason: str = "issuer_mismatch", detail: str = "") -> None:
+    def __init__(self, reason: Rejection = Rejection.ISSUER_MISMATCH, detail: str = "") -> None:
         super().__init__(reason)
         self.detail = detail
 
@@ -183,12 +175,10 @@ def complete(
     pending = _take_pending(session, params.get("state", ""), current)
     if "error" in params:
         error = params["error"]
-        raise SignInRejected(
-            f"provider_{error}" if error in KNOWN_PROVIDER_ERRORS else "provider_error"
-        )
+        raise SignInRejected(Rejection.from_provider_error(error))
     code = params.get("code", "")
     if not code:
-        raise SignInRejected("code_missing")
+        raise SignInRejected(Rejection.CODE_MISSING)
     check_endpoints(config)
     metadata = _metadata(directory)
     token = exchange_code(
@@ -196,7 +186,7 @@ def complete(
     )
     id_token = token.get("id_token")
     if not isinstance(id_token, str):
-        raise SignInRejected("id_token_missing")
+        raise SignInRejected(Rejection.ID_TOKEN_MISSING)
     access_token = token.get("access_token")
     try:
         claims = validate_id_token(
@@ -207,16 +197,16 @@ def complete(
             now=current,
         )
     except IdTokenRejected as rejected:
-        if rejected.reason == "untrusted_audience":
+        if rejected.reason is TokenRejection.UNTRUSTED_AUDIENCE:
             logger.error(
                 "id_token_untrusted_audience: the ID token names an audience that is neither "
                 "AIDIAL_OIDC_CLIENT_ID nor AIDIAL_ZITADEL_PROJECT_ID; set "
                 "AIDIAL_ZITADEL_PROJECT_ID to the project's id, and list the client ids of the "
                 "project's other applications in AIDIAL_OIDC_EXTRA_AUDIENCES"
             )
-        raise SignInRejected(f"id_token_{rejected.reason}") from None
+        raise SignInRejected(Rejection.from_token(rejected.reason)) from None
     except ProviderMisconfigured as problem:
-        raise MisconfiguredIssuer(problem.reason, problem.detail) from None
+        raise MisconfiguredIssuer(Rejection(problem.reason), problem.detail) from None
     except ProviderUnavailable:
         raise ProviderDown() from None
     if pending.kind == "refresh":
@@ -238,7 +228,7 @@ def check_endpoints(config: PortalConfig) -> None:
             "loopback address): set it to the Zitadel API's https URL"
         )
         logger.error("api_url_untrusted: %s", detail)
-        raise MisconfiguredIssuer("api_url_untrusted", detail)
+        raise MisconfiguredIssuer(Rejection.API_URL_UNTRUSTED, detail)
 
 
 def scopes(config: PortalConfig) -> str:
@@ -294,7 +284,7 @@ def exchange_code(
     if response.status_code in (400, 401) and isinstance(body, dict) and "error" in body:
         error = body["error"] if isinstance(body["error"], str) else "unknown"
         logger.warning("token_exchange_refused", extra={"reason": error[:64]})
-        raise SignInRejected("token_exchange_refused")
+        raise SignInRejected(Rejection.TOKEN_EXCHANGE_REFUSED)
     if response.status_code != 200 or not isinstance(body, dict):
         raise ProviderDown()
     return body
@@ -349,7 +339,7 @@ def read_at_callback(
         if answer is None:
             raise ProviderDown()
         if answer.get("sub") != claims["sub"]:
-            raise SignInRejected("userinfo_subject_mismatch")
+            raise SignInRejected(Rejection.USERINFO_SUBJECT_MISMATCH)
         extra = answer
     return identity_of(claims, extra, project_id=config.project_id), evidence
 
@@ -409,14 +399,6 @@ def fetch_userinfo(endpoint: str, access_token: str, deadline: float) -> dict[st
     return body
 
 
-def roles_of(claims: Mapping[str, Any]) -> tuple[list[str], str, str]:
-    """Role keys and the first grant's organisation (until accounts keep every grant)."""
-    grants = grants_of(claims)
-    if not grants:
-        return [], "", ""
-    return sorted({grant.role for grant in grants}), grants[0].org_id, grants[0].org_domain
-
-
 def auth_time_of(claims: Mapping[str, Any]) -> datetime | None:
     value = claims.get("auth_time")
     return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
@@ -429,10 +411,10 @@ def _check_refresh(claims: Mapping[str, Any], pending: Pending, *, skew: int = 0
     made just after the refresh began may read up to `skew` seconds earlier.
     """
     if claims["sub"] != pending.expected_sub:
-        raise SignInRejected("refresh_subject_mismatch")
+        raise SignInRejected(Rejection.REFRESH_SUBJECT_MISMATCH)
     auth_time = claims.get("auth_time")
     if not isinstance(auth_time, int) or auth_time < math.floor(pending.started_at) - skew:
-        raise SignInRejected("refresh_not_fresh")
+        raise SignInRejected(Rejection.REFRESH_NOT_FRESH)
 
 
 def _take_pending(session: MutableMapping[str, Any], state: str, now: float) -> Pending:
@@ -441,10 +423,10 @@ def _take_pending(session: MutableMapping[str, Any], state: str, now: float) -> 
     stored = in_flight.pop(state, None) if state else None
     session[PENDING_KEY] = in_flight
     if stored is None:
-        raise SignInRejected("state_invalid")
+        raise SignInRejected(Rejection.STATE_INVALID)
     pending = Pending(**stored)
     if now - pending.started_at >= STATE_TTL:
-        raise SignInRejected("state_expired")
+        raise SignInRejected(Rejection.STATE_EXPIRED)
     return pending
 
 
@@ -453,7 +435,7 @@ def _metadata(directory: ProviderDirectory) -> dict[str, Any]:
         return directory.metadata()
     except ProviderMisconfigured as problem:
         logger.error("%s: %s", problem.reason, problem.detail)
-        raise MisconfiguredIssuer(problem.reason, problem.detail) from None
+        raise MisconfiguredIssuer(Rejection(problem.reason), problem.detail) from None
     except ProviderUnavailable:
         raise ProviderDown() from None
 

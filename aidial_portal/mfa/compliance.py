@@ -26,6 +26,7 @@ class Compliance:
 
 
 COMPLIANT = Compliance(compliant=True)
+COMPLIANT_TAG = "compliant"  # `status_as_if_required` for a compliant sign-in
 
 
 def evaluate(
@@ -50,6 +51,14 @@ def evaluate(
     if now - verified_at > timedelta(seconds=max_age):
         return Compliance(False, Reason.MFA_STALE)
     return COMPLIANT
+
+
+def status_as_if_required(evidence: Evidence, now: datetime, *, max_age: int) -> str:
+    """The tag the compliance report keeps for an account's last sign-in: "compliant" or the
+    reason it would not be, as if MFA were required (so the report tells "not enrolled" from
+    "skipped MFA" for optional roles too)."""
+    compliance = evaluate(Requirement.REQUIRED, evidence, now, max_age=max_age)
+    return COMPLIANT_TAG if compliance.compliant else str(compliance.reason)
 
 
 def within_step_up(evidence: Evidence, now: datetime, max_age: int) -> bool:

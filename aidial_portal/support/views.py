@@ -8,21 +8,22 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
-from aidial_portal.administration.keyset import Ordering, paginate
-from aidial_portal.administration.permissions import may_read_support_requests
+from aidial_portal.accounts import session_state
+from aidial_portal.accounts.permissions import may_read_support_requests
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.support.forms import SupportForm
 from aidial_portal.support.models import SupportRequest
 from aidial_portal.support.refusals import REFUSALS
 from aidial_portal.support.secret_guard import find_secret
-from aidial_portal.web import session_state
 from aidial_portal.web.access import compliance_exempt, signed_in_account_id
 from aidial_portal.web.headers import private
+from aidial_portal.web.pagination import Ordering, paginate
 
 NEWEST_FIRST = Ordering("created_at", descending=True)
 PAGE_SIZE = 50
@@ -40,22 +41,23 @@ def support_page(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             kind = find_secret(f"{data['subject']}\n{data['message']}")
             if kind is None:
+                account_id = signed_in_account_id(request)
                 support_request = SupportRequest.objects.create(
-                    account_id=signed_in_account_id(request),
+                    account_id=account_id,
                     subject=data["subject"],
                     message=data["message"],
                     created_at=timezone.now(),
                 )
                 record(
-                    EventType.SUPPORT_REQUEST_SENT,
-                    account_id=request.user.pk,
+                    EventTag.Support.REQUEST_SENT,
+                    account_id=account_id,
                     session_key=request.session.session_key,
                     details={"support_request": support_request.pk},
                 )
-                return HttpResponseRedirect("/support/?sent=1")
+                return HttpResponseRedirect(reverse("support:support") + "?sent=1")
             record(
-                EventType.SUPPORT_REQUEST_REFUSED,
-                account_id=request.user.pk,
+                EventTag.Support.REQUEST_REFUSED,
+                account_id=signed_in_account_id(request),
                 session_key=request.session.session_key,
                 reason=kind.value,
             )
@@ -84,7 +86,7 @@ def support_requests(request: HttpRequest) -> HttpResponse:
     if state is None or not may_read_support_requests(state.roles):
         return render(
             request,
-            "administration/forbidden.html",
+            "portal/forbidden.html",
             {"audience": "Support requests are for AiDial administrators and operators."},
             status=403,
         )

@@ -14,15 +14,16 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from aidial_portal import metrics
+from aidial_portal.accounts.session_state import account_id, load
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.compliance import Reason, evaluate
-from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.web.access import is_compliance_exempt, is_public
 from aidial_portal.web.problems import problem, wants_html
-from aidial_portal.web.session_state import account_id, load
 
 REASON_TEXT = {
     Reason.NOT_ENROLLED: "Your role requires multi-factor authentication, and your account "
@@ -71,19 +72,29 @@ class MfaGateMiddleware:
 
 def _sign_in_first(request: HttpRequest) -> HttpResponse:
     if wants_html(request):
-        return HttpResponseRedirect("/login/?" + urlencode({"next": request.get_full_path()}))
+        return HttpResponseRedirect(
+            reverse("login") + "?" + urlencode({"next": request.get_full_path()})
+        )
     return problem(401, "Sign in first", "not_signed_in")
 
 
 def _deny(request: HttpRequest, reason: Reason) -> HttpResponse:
     metrics.GATE_DENIALS.labels(reason=reason.value).inc()
     record(
-        EventType.GATE_DENIED,
+        EventTag.Session.GATE_DENIED,
         account_id=account_id(request.session),
         session_key=request.session.session_key,
         reason=reason.value,
         details={"method": (request.method or "").lower()},
     )
     if wants_html(request):
-        return HttpResponseRedirect("/settings/?" + urlencode({"next": request.get_full_path()}))
+        return HttpResponseRedirect(
+            reverse("settings") + "?" + urlencode({"next": request.get_full_path()})
+        )
     return problem(403, "Multi-factor authentication required", reason.value, REASON_TEXT[reason])
+
+
+def _to(route: str, request: HttpRequest) -> HttpResponse:
+    """Redirect to a named page that sends the person back here afterwards."""
+    query = urlencode({"next": request.get_full_path()})
+    return HttpResponseRedirect(f"{reverse(route)}?{query}")

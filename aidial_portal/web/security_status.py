@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
+from aidial_portal.accounts.session_state import SignedIn
 from aidial_portal.config import PortalConfig, is_trusted_provider_url
 from aidial_portal.mfa.compliance import Compliance, evaluate, within_step_up
-from aidial_portal.mfa.evidence import FACTOR_TITLES
+from aidial_portal.mfa.evidence import FACTOR_TITLES, Unavailable
 from aidial_portal.mfa.lifecycle import Markers, PendingReason
 from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
-from aidial_portal.web.session_state import SignedIn
 
 PENDING_TEXT = {
     PendingReason.ENROLMENT: "You have enrolled in multi-factor authentication.",
@@ -21,18 +22,41 @@ PENDING_TEXT = {
 
 # Why the evidence of this sign-in does not count, when plain words can say more than
 # "could not be read". Keyed by the evidence reader's tag (`identity.zitadel`).
-EVIDENCE_TEXT = {
-    "otp_ambiguous": "This sign-in used a one-time code, but your account also has one-time "
-    "codes by SMS or e-mail (or no authenticator app), and the identity provider does not say "
-    "which kind of code you used. Only your authenticator app counts. Remove SMS and e-mail "
-    "codes from your account at the identity provider, keep your authenticator app, then "
-    "refresh your security status.",
-    "session_user_missing": "The identity provider's record of this sign-in does not say who "
-    "signed in, so it cannot show that you used multi-factor authentication. Refresh your "
-    "security status to sign in again.",
-    "session_user_mismatch": "The identity provider's record of this sign-in belongs to "
-    "another account, so it cannot show that you used multi-factor authentication. Refresh "
-    "your security status to sign in again.",
+EVIDENCE_TEXT: dict[str, str] = {
+    Unavailable.OTP_AMBIGUOUS: "This sign-in used a one-time code, but your account also has "
+    "one-time codes by SMS or e-mail (or no authenticator app), and the identity provider does "
+    "not say which kind of code you used. Only your authenticator app counts. Remove SMS and "
+    "e-mail codes from your account at the identity provider, keep your authenticator app, "
+    "then refresh your security status.",
+    Unavailable.SESSION_USER_MISSING: "The identity provider's record of this sign-in does "
+    "not say who signed in, so it cannot show that you used multi-factor authentication. "
+    "Refresh your security status to sign in again.",
+    Unavailable.SESSION_USER_MISMATCH: "The identity provider's record of this sign-in "
+    "belongs to another account, so it cannot show that you used multi-factor "
+    "authentication. Refresh your security status to sign in again.",
+}
+
+
+class ManagementRefusal(StrEnum):
+    """Why Manage MFA is not offered now: a stable tag for the security event."""
+
+    MANDATORY_ROLE = "mandatory_role"
+    NO_ROLE = "no_role"
+    MANAGEMENT_URL_UNTRUSTED = "management_url_untrusted"
+    NOT_ENROLLED = "not_enrolled"
+    STEP_UP_REQUIRED = "step_up_required"
+
+
+_NOT_AVAILABLE = "MFA management at the provider is not available for your account."
+REFUSAL_TEXT: dict[ManagementRefusal, str] = {
+    ManagementRefusal.MANDATORY_ROLE: "Your role requires multi-factor authentication, so MFA "
+    "cannot be disabled while you hold it.",
+    ManagementRefusal.STEP_UP_REQUIRED: "To manage MFA, refresh your security status first, so "
+    "that the portal knows you passed a multi-factor check recently.",
+    ManagementRefusal.NOT_ENROLLED: "You have no authenticator app enrolled, so there is "
+    "nothing to manage yet.",
+    ManagementRefusal.NO_ROLE: _NOT_AVAILABLE,
+    ManagementRefusal.MANAGEMENT_URL_UNTRUSTED: _NOT_AVAILABLE,
 }
 
 
@@ -103,18 +127,22 @@ def security_status(
         setup_url=config.security_url if (security_trusted and enrolled is False) else "",
         review_url=config.security_url if (security_trusted and enrolled is True) else "",
         can_manage=refusal is None,
-        manage_needs_refresh=refusal == "step_up_required",
+        manage_needs_refresh=refusal is ManagementRefusal.STEP_UP_REQUIRED,
     )
 
 
-def management_refusal(state: SignedIn, config: PortalConfig, now: datetime) -> str | None:
+def management_refusal(
+    state: SignedIn, config: PortalConfig, now: datetime
+) -> ManagementRefusal | None:
     """Why a launch of provider MFA management must be refused now, or None to allow it."""
+    if state.requirement is Requirement.REQUIRED:
+        return ManagementRefusal.MANDATORY_ROLE
     if state.requirement is not Requirement.OPTIONAL:
-        return "mandatory_role" if state.requirement is Requirement.REQUIRED else "no_role"
+        return ManagementRefusal.NO_ROLE
     if not is_trusted_provider_url(config.management_url, config.issuer):
-        return "management_url_untrusted"
+        return ManagementRefusal.MANAGEMENT_URL_UNTRUSTED
     if state.evidence.totp_enrolled is not True:
-        return "not_enrolled"
+        return ManagementRefusal.NOT_ENROLLED
     if not within_step_up(state.evidence, now, config.step_up_max_age):
-        return "step_up_required"
+        return ManagementRefusal.STEP_UP_REQUIRED
     return None

@@ -15,10 +15,10 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from benchmarks import gate_overhead, infra, instances, scale_accounts, sign_in_cost
+from benchmarks import gate_overhead, infra, instances, page_limit, scale_accounts, sign_in_cost
 from benchmarks.loadgen import LoadGenerator, Target
 from benchmarks.options import QUICK, Options
-from benchmarks.portal import account, signed_in_client
+from benchmarks.portal import account, session_cookie, signed_in_client
 from benchmarks.report import percentile, table
 from benchmarks.urls import exempt_dashboard, gated_dashboard
 from tests.support.idp import LocalIdp
@@ -67,6 +67,22 @@ def test_gate_alone_makes_no_query_and_no_network_call(db: None) -> None:
     assert gate_overhead.decision_seconds(key, gated_dashboard, 100) > 0
     cpu = gate_overhead.request_cpu(client, ["/bench/gated/", "/bench/exempt/"], 2)
     assert [len(values) for values in cpu.values()] == [2, 2]
+
+
+@pytest.mark.urls("benchmarks.urls")
+def test_page_limit_ladder_adds_the_portal_middleware_one_at_a_time(db: None) -> None:
+    who = account("smoke-page")
+    cookie = session_cookie(signed_in_client(who))
+    steps = page_limit.ladder(list(settings.MIDDLEWARE))
+    assert steps[0][1] == page_limit.BARE_MIDDLEWARE
+    assert steps[-1][1] == list(settings.MIDDLEWARE)
+    assert [len(names) for _, names in steps] == list(range(2, len(settings.MIDDLEWARE) + 1))
+    cpu = page_limit.request_cpu_ladder(steps, cookie, 2)
+    assert len(cpu) == len(steps)
+    assert min(cpu) > 0
+    whole = page_limit.request_cpu_ladder([("all", list(settings.MIDDLEWARE))], cookie, 2, "/")
+    assert whole[0] > 0
+    assert page_limit.template_cpu(who, 2) > 0
 
 
 def test_interleaved_load_counts_requests_and_errors(http_servers: list[Any]) -> None:
@@ -168,3 +184,90 @@ def test_options_reports_and_guards() -> None:
         infra.drop_postgres_database("test", infra.postgres_url("postgres"))
     with pytest.raises(ValueError, match="12 and 14"):
         infra.flush_redis_db(15)
+
+
+def test_faults_run_end_to_end_at_a_tiny_size() -> None:
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from benchmarks import services
+
+    if services.problem():
+        pytest.skip(services.problem())
+    # Not pytest's tmp_path: pytest keeps its base directory 0700, and the postgres user must
+    # reach the cluster's directory (`python -m benchmarks` uses its own temporary directory).
+    tmp_path = Path(tempfile.mkdtemp(prefix="aidial-bench-smoke-"))
+    options = QUICK.__class__(
+        **{
+            **QUICK.__dict__,
+            "fault_clients": 4,
+            "fault_outage": 0.5,
+            "fault_steady": 0.5,
+            "workers": 1,
+            "threads": 2,
+            "work_dir": str(tmp_path),
+        }
+    )
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "benchmarks.faults", options.to_json()],
+            cwd=infra.REPO_ROOT,
+            env=infra.portal_env("", ""),
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        leftovers = services.stop_leftovers(tmp_path)
+        shutil.rmtree(tmp_path, ignore_errors=True)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "after PostgreSQL returns" in completed.stdout
+    assert "lost: 0 events, 0 markers behind" in completed.stdout
+    assert leftovers == []  # the benchmark stopped its own services
+
+
+def test_reports_at_scale_run_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
+    import secrets
+    import subprocess
+    import sys
+
+    from benchmarks.scale_accounts import LARGE_DATABASE_ENV
+
+    if infra.postgres_problem():
+        pytest.skip(infra.postgres_problem())
+    tag = secrets.token_hex(4)
+    names = [f"bench_reports_smoke_{size}_{tag}" for size in ("small", "large")]
+    small, large = (infra.postgres_url(name) for name in names)
+    options = QUICK.__class__(
+        **{
+            **QUICK.__dict__,
+            "reports_small": 30,
+            "reports_small_events": 100,
+            "reports_large": 120,
+            "reports_large_events": 600,
+            "reports_samples": 1,
+            "work_dir": str(tmp_path),
+        }
+    )
+    try:
+        for name in names:
+            infra.recreate_postgres_database(name, small)
+        completed = subprocess.run(
+            [sys.executable, "-m", "benchmarks.reports_scale", options.to_json()],
+            cwd=infra.REPO_ROOT,
+            env=infra.portal_env(small, extra={LARGE_DATABASE_ENV: large}),
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        for name in names:
+            infra.drop_postgres_database(name, small)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "events: deep keyset page (middle)" in completed.stdout
+    assert "CSV export" in completed.stdout
+    assert "Limit" in completed.stdout  # the plans

@@ -7,23 +7,26 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from aidial_portal.accounts.flows import change_lifecycle, role_table
+from aidial_portal.accounts.lifecycle import change_lifecycle
 from aidial_portal.accounts.models import Account
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import (
     Acknowledged,
-    EventType,
     ManagementLaunched,
     RegenerationDeclared,
 )
+from aidial_portal.mfa.policy import role_table
 from aidial_portal.web.access import compliance_exempt, signed_in, signed_in_account_id
 from aidial_portal.web.gate import REASON_TEXT
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
 from aidial_portal.web.security_status import (
+    REFUSAL_TEXT,
     SecurityStatus,
     management_refusal,
     security_status,
@@ -33,7 +36,11 @@ from aidial_portal.web.security_status import (
 def _status(request: HttpRequest, account: Account) -> SecurityStatus:
     config = settings.AIDIAL
     return security_status(
-        signed_in(request), account.markers(), config, dict(role_table(config)), timezone.now()
+        signed_in(request),
+        account.markers(),
+        config,
+        dict(role_table(config.role_table)),
+        timezone.now(),
     )
 
 
@@ -68,7 +75,7 @@ def open_setup(request: HttpRequest) -> HttpResponse:
     """Open MFA setup: the trusted provider security page, only while not enrolled."""
     status = _status(request, Account.objects.get(pk=signed_in_account_id(request)))
     if not status.setup_url:
-        return HttpResponseRedirect("/settings/")
+        return HttpResponseRedirect(reverse("settings"))
     return HttpResponseRedirect(status.setup_url)
 
 
@@ -76,7 +83,7 @@ def open_setup(request: HttpRequest) -> HttpResponse:
 @require_POST
 def acknowledge(request: HttpRequest) -> HttpResponse:
     change_lifecycle(request, signed_in_account_id(request), Acknowledged(at=timezone.now()))
-    return HttpResponseRedirect(safe_next(request.POST.get("next"), default="/settings/"))
+    return HttpResponseRedirect(safe_next(request.POST.get("next"), default=reverse("settings")))
 
 
 @compliance_exempt
@@ -97,16 +104,21 @@ def manage_mfa(request: HttpRequest) -> HttpResponse:
     refusal = management_refusal(state, config, timezone.now())
     if refusal is not None:
         record(
-            EventType.MANAGEMENT_REFUSED,
+            EventTag.Mfa.MANAGEMENT_REFUSED,
             account_id=signed_in_account_id(request),
             session_key=request.session.session_key,
             reason=refusal,
         )
-        return render(request, "portal/manage_refused.html", {"reason": refusal}, status=403)
+        return render(
+            request,
+            "portal/manage_refused.html",
+            {"reason": refusal, "message": REFUSAL_TEXT[refusal]},
+            status=403,
+        )
     change_lifecycle(request, signed_in_account_id(request), ManagementLaunched(at=timezone.now()))
     return HttpResponseRedirect(config.management_url)
 
 
 def _back(request: HttpRequest) -> str:
     next_path = safe_next(request.POST.get("next"), default="")
-    return "/settings/" + ("?" + urlencode({"next": next_path}) if next_path else "")
+    return reverse("settings") + ("?" + urlencode({"next": next_path}) if next_path else "")
