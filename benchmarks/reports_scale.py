@@ -280,7 +280,7 @@ def explain(population: Population) -> list[tuple[str, str]]:
         scope = EVERYTHING
         path = page
         if page.startswith("org:"):
-            scope, path = Scope(org_id="org-7"), page[4:]
+            scope, path = Scope(org_ids=frozenset({"org-7"})), page[4:]
         params = QueryDict(path.partition("?")[2])
         queryset: Any
         if path.startswith("/admin/compliance/"):

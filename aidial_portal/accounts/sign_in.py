@@ -22,17 +22,17 @@ from django.utils import timezone
 from aidial_portal import metrics
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
-from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.accounts.models import Account, RoleGrant, identity_key
 from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.config import PortalConfig
 from aidial_portal.identity import oidc, services
-from aidial_portal.identity.claims import roles
+from aidial_portal.identity.claims import Grant, roles
 from aidial_portal.identity.oidc import Identity, SignIn, auth_time_of
 from aidial_portal.mfa.compliance import status_as_if_required
 from aidial_portal.mfa.evidence import Evidence
 from aidial_portal.mfa.lifecycle import Observed, advance
-from aidial_portal.mfa.policy import requirement_for, role_table, split_roles
+from aidial_portal.mfa.policy import requirement_for, split_roles
 
 logger = logging.getLogger("aidial_portal.accounts")
 rejections = logging.getLogger("aidial_portal.identity")
@@ -117,13 +117,13 @@ def complete_sign_in(
     CSRF token, whether it is a first sign-in or a refresh)."""
     config: PortalConfig = settings.AIDIAL
     claims = sign_in.claims
-    first = identity.grants[0] if identity.grants else None
-    org_id, org_domain = (first.org_id, first.org_domain) if first else ("", "")
-    table = role_table(config.role_table)
+    table = session_state.current_role_table()
     held = split_roles(roles(identity.grants), table)
     if held.unknown:
         logger.info("unknown_roles_ignored", extra={"roles": list(held.unknown)})
     requirement = requirement_for(held.known, table)
+    grants = tuple(grant for grant in identity.grants if grant.role in table)
+    org_id, org_domain = (grants[0].org_id, grants[0].org_domain) if grants else ("", "")
     refresh = sign_in.pending.kind == "refresh"
     with transaction.atomic():
         account, _ = Account.objects.select_for_update().get_or_create(
@@ -153,6 +153,7 @@ def complete_sign_in(
             # for every other session of this person.
             account.set_unusable_password()
         account.save()
+        _replace_grants(account, grants)
         # A new session key at every trust change. Django's login() cycles it only for a
         # session that is not signed in yet; a refresh by the same person needs it too.
         request.session.cycle_key()
@@ -167,6 +168,7 @@ def complete_sign_in(
                 evidence=evidence,
                 signed_in_at=now,
                 auth_time=auth_time_of(claims),
+                grants=grants,
             ),
         )
         key = request.session.session_key
@@ -195,6 +197,29 @@ def complete_sign_in(
     if evidence.unavailable:
         metrics.PROVIDER_API_ERRORS.labels(reason=evidence.unavailable).inc()
     return account
+
+
+def _replace_grants(account: Account, grants: tuple[Grant, ...]) -> None:
+    """Make the account's stored grants exactly this sign-in's (inside its transaction)."""
+    wanted = {(grant.org_id, grant.role): grant for grant in grants}
+    stored = {(row.org_id, row.role): row for row in account.grants.all()}
+    gone = [row.pk for key, row in stored.items() if key not in wanted]
+    if gone:
+        RoleGrant.objects.filter(pk__in=gone).delete()
+    changed = [
+        row
+        for key, row in stored.items()
+        if key in wanted and row.org_domain != wanted[key].org_domain
+    ]
+    for row in changed:
+        row.org_domain = wanted[(row.org_id, row.role)].org_domain
+    if changed:
+        RoleGrant.objects.bulk_update(changed, ["org_domain"])
+    RoleGrant.objects.bulk_create(
+        RoleGrant(account=account, role=g.role, org_id=g.org_id, org_domain=g.org_domain)
+        for key, g in wanted.items()
+        if key not in stored
+    )
 
 
 def record_rejection(request: HttpRequest, rejected: oidc.SignInRejected) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -65,6 +66,7 @@ class RoleRow:
     key: str
     title: str
     requirement: Requirement | None
+    organisation: str = ""  # the organisation's primary domain (or id) the role is held in
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,7 @@ def security_status(
     refusal = management_refusal(state, config, now)
     factor = evidence.recognised_factor
     return SecurityStatus(
-        roles=tuple(
-            RoleRow(role, ROLE_TITLES.get(role, role), table.get(role)) for role in state.roles
-        ),
+        roles=role_rows(state, table),
         requirement=requirement,
         compliance=compliance,
         totp_enrolled=enrolled,
@@ -128,6 +128,23 @@ def security_status(
         review_url=config.security_url if (security_trusted and enrolled is True) else "",
         can_manage=refusal is None,
         manage_needs_refresh=refusal is ManagementRefusal.STEP_UP_REQUIRED,
+    )
+
+
+def role_rows(state: SignedIn, table: Mapping[str, Requirement]) -> tuple[RoleRow, ...]:
+    """Each role with the organisation it is held in (one row per grant)."""
+    if not state.grants:
+        return tuple(
+            RoleRow(role, ROLE_TITLES.get(role, role), table.get(role)) for role in state.roles
+        )
+    return tuple(
+        RoleRow(
+            grant.role,
+            ROLE_TITLES.get(grant.role, grant.role),
+            table.get(grant.role),
+            grant.org_domain or grant.org_id,
+        )
+        for grant in state.grants
     )
 
 

@@ -376,3 +376,36 @@ def test_a_public_client_signs_in_with_pkce_alone(client, person, browser, local
     )
     assert client.get(callback_path(final)).status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_a_partner_admin_who_is_client_staff_elsewhere_sees_exactly_the_partners_report(
+    client, local_idp, sign_in, browser
+):
+    partner, other = "Partner Flows", "Client Flows"
+    colleague = local_idp.new_person("partner_user", org=partner, domain="flows.test")
+    outsider = local_idp.new_person("client_staff", org=other, domain="flows.test")
+    who = local_idp.new_person(
+        "partner_admin",
+        org=partner,
+        totp=True,
+        domain="flows.test",
+        grants=[(other, "client_staff")],
+    )
+    for someone in (colleague, outsider):
+        sign_in(someone)
+        browser.client.get(client.post("/logout/")["Location"])  # and out at the provider
+    sign_in(who, code=local_idp.totp_code(who.totp_secret))
+
+    account = Account.objects.get(login_name=who.login)
+    held = sorted((grant.role, grant.org_id) for grant in account.grants.all())
+    assert [role for role, _ in held] == ["client_staff", "partner_admin"]
+    assert held[0][1] != held[1][1]
+
+    listed = {row.account.login_name for row in client.get("/admin/compliance/").context["rows"]}
+    assert {who.login, colleague.login} <= listed
+    assert outsider.login not in listed
+    export = b"".join(client.get("/admin/compliance/export.csv").streaming_content).decode()
+    assert outsider.login not in export
+    settings_page = client.get("/settings/").content.decode()
+    assert "Client Staff" in settings_page
+    assert "Partner Administrator" in settings_page

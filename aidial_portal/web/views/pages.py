@@ -8,19 +8,21 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
-from aidial_portal.mfa.policy import ROLE_TITLES
+from aidial_portal.accounts.session_state import current_role_table
 from aidial_portal.web.access import compliance_exempt, public, signed_in_account_id
+from aidial_portal.web.security_status import role_rows
 
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     account = Account.objects.get(pk=signed_in_account_id(request))
+    state = session_state.load(request.session)
     return render(
         request,
         "portal/dashboard.html",
         {
             "account": account,
-            "role_titles": [ROLE_TITLES.get(role, role) for role in account.roles],
+            "role_rows": role_rows(state, current_role_table()) if state else (),
             "ack_pending": bool(account.ack_pending),
             "reminder_active": account.reminder_since is not None,
         },
