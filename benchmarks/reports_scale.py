@@ -27,7 +27,7 @@ from benchmarks.scale_accounts import LARGE_DATABASE_ENV, database, using
 GOAL = 1.2
 EXPORT_GOAL_ROWS_PER_SECOND = 20_000
 EXPORT_GOAL_MB = 50
-ORGS = 500
+ACCOUNTS_PER_ORG = 200  # so that one organisation fills a page at every size
 ISSUER = "http://127.0.0.1:8080"
 EVENT_TYPES = (
     "sign_in_succeeded",
@@ -48,15 +48,15 @@ ACCOUNT_COLUMNS: dict[str, str] = {
     "subject": "'bench-' || lpad(g::text, 8, '0')",
     "login_name": "'bench-' || lpad(g::text, 8, '0') || '@bench.test'",
     "email": "'bench-' || lpad(g::text, 8, '0') || '@bench.test'",
-    "org_id": f"'org-' || (g % {ORGS})",
-    "org_domain": f"'org' || (g % {ORGS}) || '.bench.test'",
+    "org_id": "'org-' || (g % {orgs})",
+    "org_domain": "'org' || (g % {orgs}) || '.bench.test'",
     "roles": "(ARRAY['[\"partner_admin\"]', '[\"client_admin\"]', '[\"client_staff\"]', "
     '\'["aidial_operator"]\', \'["client_manager", "partner_user"]\'])[1 + g % 5]::jsonb',
     "requirement": "CASE WHEN g % 5 IN (0, 3) THEN 'required' ELSE 'optional' END",
     "created_at": "now() - (g % 365) * interval '1 day'",
     # Scattered over a year, so that sign-in order is not id order; 2 % never signed in.
     "last_sign_in_at": "CASE WHEN g % 50 = 0 THEN NULL "
-    "ELSE now() - ((g * 7919) % 525600) * interval '1 minute' END",
+    "ELSE now() - ((g::bigint * 7919) % 525600) * interval '1 minute' END",
     "last_factor": "CASE WHEN g % 3 = 0 THEN '' ELSE 'totp' END",
     "last_status": "CASE WHEN g % 3 = 0 THEN 'not_enrolled' WHEN g % 17 = 0 THEN 'mfa_stale' "
     "WHEN g % 50 = 0 THEN '' ELSE 'compliant' END",
@@ -68,6 +68,15 @@ ACCOUNT_COLUMNS: dict[str, str] = {
     "ack_pending_since": "CASE WHEN g % 7 = 0 THEN now() - interval '1 day' END",
     "acknowledged_at": "CASE WHEN g % 7 <> 0 THEN now() - (g % 30) * interval '1 day' END",
     "reminder_since": "CASE WHEN g % 11 = 0 THEN now() - interval '2 days' END",
+}
+# One grant per account: its first role, in its organisation (as a sign-in records it).
+GRANT_COLUMNS: dict[str, str] = {
+    "id": "g",
+    "account_id": "g",
+    "role": "(ARRAY['partner_admin', 'client_admin', 'client_staff', 'aidial_operator', "
+    "'client_manager'])[1 + g % 5]",
+    "org_id": "'org-' || (g % {orgs})",
+    "org_domain": "'org' || (g % {orgs}) || '.bench.test'",
 }
 EVENT_COLUMNS: dict[str, str] = {
     "event_type": "(ARRAY[" + ", ".join(f"'{kind}'" for kind in EVENT_TYPES) + "])[1 + g % 6]",
@@ -92,7 +101,11 @@ def _insert_sql(model: Any, columns: dict[str, str], rows: int, accounts: int) -
         names.append(connection.ops.quote_name(model_field.column))
         if model_field.column in columns:
             # `%` is psycopg's placeholder mark: the modulo operator is written `%%`.
-            expression = columns[model_field.column].replace("{accounts}", str(int(accounts)))
+            expression = (
+                columns[model_field.column]
+                .replace("{accounts}", str(int(accounts)))
+                .replace("{orgs}", str(max(1, accounts // ACCOUNTS_PER_ORG)))
+            )
             expressions.append(expression.replace("%", "%%"))
         elif model_field.null:
             expressions.append("NULL")
@@ -125,11 +138,11 @@ def populate(accounts: int, events: int) -> dict[str, float]:
     """Fill the current (empty, migrated) database; returns seconds spent per step."""
     from django.db import connection
 
-    from aidial_portal.accounts.models import Account
+    from aidial_portal.accounts.models import Account, RoleGrant
     from aidial_portal.audit.models import SecurityEvent
 
     spent: dict[str, float] = {}
-    tables = [Account._meta.db_table, SecurityEvent._meta.db_table]
+    tables = [Account._meta.db_table, RoleGrant._meta.db_table, SecurityEvent._meta.db_table]
     with connection.cursor() as cursor:
         indexes = [index for name in tables for index in _secondary_indexes(cursor, name)]
         started = time.perf_counter()
@@ -138,6 +151,8 @@ def populate(accounts: int, events: int) -> dict[str, float]:
         cursor.execute("SET session_replication_role = replica")  # no FK triggers
         try:
             sql, params = _insert_sql(Account, ACCOUNT_COLUMNS, accounts, accounts)
+            cursor.execute(sql, params)
+            sql, params = _insert_sql(RoleGrant, GRANT_COLUMNS, accounts, accounts)
             cursor.execute(sql, params)
             spent["accounts"] = time.perf_counter() - started
             started = time.perf_counter()
@@ -189,7 +204,7 @@ def prepare(population: Population) -> None:
     """Clients and the page URLs, the deep cursors from the middle of each ordering."""
     from urllib.parse import urlencode
 
-    from aidial_portal.accounts.models import Account
+    from aidial_portal.accounts.models import Account, RoleGrant
     from aidial_portal.administration import compliance
     from aidial_portal.administration.events import NEWEST_FIRST
     from aidial_portal.audit.models import SecurityEvent
@@ -197,7 +212,8 @@ def prepare(population: Population) -> None:
 
     admin = account("bench-reports-admin", roles=("aidial_admin",))
     org_admin = account("bench-reports-org-admin", roles=("partner_admin",))
-    Account.objects.filter(pk=org_admin.pk).update(org_id="org-7")
+    Account.objects.filter(pk=org_admin.pk).update(org_id="org-1")
+    RoleGrant.objects.create(account=org_admin, role="partner_admin", org_id="org-1")
     population.admin = signed_in_client(admin)
     population.org_admin = signed_in_client(org_admin)
     recent = compliance.SORTS["recent"][1]
@@ -280,7 +296,7 @@ def explain(population: Population) -> list[tuple[str, str]]:
         scope = EVERYTHING
         path = page
         if page.startswith("org:"):
-            scope, path = Scope(org_ids=frozenset({"org-7"})), page[4:]
+            scope, path = Scope(org_ids=frozenset({"org-1"})), page[4:]
         params = QueryDict(path.partition("?")[2])
         queryset: Any
         if path.startswith("/admin/compliance/"):

@@ -25,6 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from django import forms
+from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from aidial_portal.accounts.models import Account, RoleGrant
@@ -182,9 +183,15 @@ class Query:
                 )
             )
         elif self.role:
-            # Roles are a JSON list; the quoted name matches one element, never a substring
-            # of another role (SQLite has no JSON containment lookup).
-            accounts = accounts.filter(roles__icontains=f'"{self.role}"')
+            if connections[accounts.db].vendor == "postgresql":
+                # JSON containment: PostgreSQL estimates it from the column's statistics, so
+                # a filtered page walks the sort index and stops at the page's end (a LIKE
+                # on the JSON text looked rare to it, and it sorted every match instead).
+                accounts = accounts.filter(roles__contains=[self.role])
+            else:
+                # The quoted name matches one element of the JSON list, never a substring of
+                # another role (SQLite has no JSON containment lookup).
+                accounts = accounts.filter(roles__icontains=f'"{self.role}"')
         if self.status is not None:
             accounts = accounts.filter(STATUS_FILTERS[self.status])
         return accounts
@@ -235,9 +242,28 @@ def rows(accounts: list[Account]) -> list[ReportRow]:
     return [ReportRow(account, status_of(account)) for account in accounts]
 
 
-def export_rows(query: Query, chunk_size: int = 500) -> Iterator[ReportRow]:
+# What a report row reads: loading only these keeps the export's per-row cost down.
+REPORT_FIELDS = (
+    "login_name",
+    "email",
+    "subject",
+    "org_domain",
+    "org_id",
+    "roles",
+    "requirement",
+    "enrolled_observed",
+    "recovery_codes_observed",
+    "last_sign_in_at",
+    "last_factor",
+    "last_status",
+    "reminder_since",
+    "ack_pending",
+)
+
+
+def export_rows(query: Query, chunk_size: int = 2_000) -> Iterator[ReportRow]:
     """Every row of the filtered view, in its order, read in chunks."""
-    ordered = query.accounts().order_by(*query.ordering.order_by())
+    ordered = query.accounts().only(*REPORT_FIELDS).order_by(*query.ordering.order_by())
     for account in ordered.iterator(chunk_size=chunk_size):
         yield ReportRow(account, status_of(account))
 

@@ -7,7 +7,6 @@ person's browser at the provider.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -18,6 +17,7 @@ from django.test import Client
 
 from aidial_portal.config import SECURITY_PAGE_PATH
 from aidial_portal.identity import services
+from tests.support import audiences
 from tests.support.idp import HostedLogin, LocalIdp, Person
 
 
@@ -31,18 +31,7 @@ def registration(local_idp: LocalIdp) -> dict[str, Any]:
 
 
 def other_applications(local_idp: LocalIdp, client_id: str) -> frozenset[str]:
-    """The client ids of the project's other applications, as they stand now.
-
-    Zitadel lists every application of the project in `aud`, and the portal trusts only the
-    audiences it is told about (`AIDIAL_OIDC_EXTRA_AUDIENCES`). Every suite of a test run
-    shares this provider and its one project, so the list is read from its database.
-    """
-    database = sqlite3.connect(local_idp.data_dir / "idp.sqlite3")
-    try:
-        rows = database.execute("SELECT client_id FROM local_idp_client").fetchall()
-    finally:
-        database.close()
-    return frozenset(row[0] for row in rows) - {client_id}
+    return audiences.other_applications(local_idp.data_dir, client_id)
 
 
 @pytest.fixture

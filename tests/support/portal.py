@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -100,9 +100,20 @@ def sign_in_as(client: Client, make_account: Callable[..., Account]) -> Callable
     ) -> Account:
         roles = tuple(roles)
         account = account or make_account(sub=sub, roles=roles, **fields)
-        grants = tuple(
+        # The session's roles decide, as at a real sign-in: the account's grants of those
+        # roles, and the others in the home organisation.
+        stored = [
             Grant(row.role, row.org_id, row.org_domain)
             for row in account.grants.order_by("role", "org_id")
+            if row.role in roles
+        ]
+        grants = tuple(
+            stored
+            + [
+                Grant(role, HOME_ORG)
+                for role in roles
+                if role not in {grant.role for grant in stored} and fields.get("org_id", HOME_ORG)
+            ]
         )
         client.force_login(account, backend=BACKEND)
         session = client.session
@@ -123,3 +134,15 @@ def sign_in_as(client: Client, make_account: Callable[..., Account]) -> Callable
         return account
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache() -> Iterator[None]:
+    """Each test starts with an empty local-memory cache (refusal counters live there). A shared
+    Redis is never flushed: tests that use one pick their own keys."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    yield
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        cache.clear()
