@@ -54,6 +54,15 @@ def _parser() -> argparse.ArgumentParser:
         help="a role in an existing organisation, by name or id (repeatable)",
     )
     add_user.add_argument("--totp", action="store_true", help="also set up TOTP")
+    add_user.add_argument(
+        "--otp-sms", metavar="PHONE", default="", help="also set up codes by SMS to PHONE"
+    )
+    add_user.add_argument("--otp-email", action="store_true", help="also set up codes by e-mail")
+
+    outbox = commands.add_parser(
+        "outbox", help="the SMS and e-mail codes the provider has 'sent' to a user"
+    )
+    outbox.add_argument("--login", required=True)
 
     add_org = commands.add_parser("add-org", help="create an organisation (prints id and domain)")
     add_org.add_argument("name")
@@ -136,12 +145,20 @@ def _report(result: dict[str, Any]) -> int:
 
 def _result(args: argparse.Namespace) -> dict[str, Any]:
     """Do what a managing command asks; its one JSON answer."""
-    from local_idp import keys, provisioning
+    from local_idp import keys, outbox, provisioning
 
     handlers: dict[str, Callable[[], dict[str, Any]]] = {
         "add-user": lambda: provisioning.add_user(
-            args.login, args.password, args.roles, args.org, totp=args.totp, grants=args.grants
+            args.login,
+            args.password,
+            args.roles,
+            args.org,
+            totp=args.totp,
+            grants=args.grants,
+            otp_sms=args.otp_sms,
+            otp_email=args.otp_email,
         ),
+        "outbox": lambda: {"messages": outbox.messages(args.login)},
         "add-org": lambda: provisioning.add_org(args.name),
         "add-client": lambda: provisioning.add_client(
             args.redirect_uris,

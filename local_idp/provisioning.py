@@ -152,6 +152,8 @@ def add_user(
     *,
     totp: bool,
     grants: list[str] | None = None,
+    otp_sms: str = "",
+    otp_email: bool = False,
 ) -> dict[str, Any]:
     """A human user of ``org_name``; ``roles`` are held in that organisation, ``grants``
     (``ORG:ROLE``) in any existing organisation."""
@@ -178,6 +180,11 @@ def add_user(
         email=login if "@" in login else f"{login}@{org.primary_domain}",
         organization=org,
     )
+    if otp_sms and not re.match(r"^\+[1-9][0-9]{7,14}$", otp_sms):
+        raise ProvisioningError(f"not a phone number in international format: {otp_sms!r}")
+    user.phone = otp_sms
+    user.otp_sms = bool(otp_sms)
+    user.otp_email = otp_email
     factors.set_password(user, password)
     user.save()
     _set_grants(user, [(org, role) for role in roles] + other)

@@ -80,6 +80,10 @@ def session_json(session: IdpSession) -> dict[str, Any]:
         found["totp"] = {"verifiedAt": rfc3339(session.totp_verified_at)}
     if session.recovery_code_verified_at:
         found["recoveryCode"] = {"verifiedAt": rfc3339(session.recovery_code_verified_at)}
+    if session.otp_sms_verified_at:
+        found["otpSms"] = {"verifiedAt": rfc3339(session.otp_sms_verified_at)}
+    if session.otp_email_verified_at:
+        found["otpEmail"] = {"verifiedAt": rfc3339(session.otp_email_verified_at)}
     return {
         "session": {
             "id": session.id,
@@ -115,6 +119,10 @@ def authentication_methods(user: User) -> list[str]:
         methods.append("AUTHENTICATION_METHOD_TYPE_PASSWORD")
     if TotpDevice.objects.filter(user=user).exists():
         methods.append("AUTHENTICATION_METHOD_TYPE_TOTP")
+    if user.otp_sms:
+        methods.append("AUTHENTICATION_METHOD_TYPE_OTP_SMS")
+    if user.otp_email:
+        methods.append("AUTHENTICATION_METHOD_TYPE_OTP_EMAIL")
     if RecoveryCode.objects.filter(user=user, used_at__isnull=True).exists():
         methods.append("AUTHENTICATION_METHOD_TYPE_RECOVERY_CODE")
     return methods

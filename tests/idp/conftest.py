@@ -185,6 +185,7 @@ def make_user(local_idp: LocalIdp) -> Callable[..., dict[str, Any]]:
         totp: bool = False,
         org: str | None = None,
         grants: list[tuple[str, str]] | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         login = f"user{next(_users)}.{secrets.token_hex(3)}@example.test"
         created = local_idp.add_user(
@@ -194,6 +195,7 @@ def make_user(local_idp: LocalIdp) -> Callable[..., dict[str, Any]]:
             org=org,
             totp=totp,
             grants=grants or (),
+            **extra,
         )
         return {**created, "password": PASSWORD}
 
