@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from aidial_portal.mfa.evidence import Evidence, Factor, Source, unavailable
+from aidial_portal.mfa.evidence import Evidence, Factor, Source, Unavailable, unavailable
 
 logger = logging.getLogger("aidial_portal.identity")
 
@@ -41,10 +41,10 @@ RECOGNISED_SESSION_FACTORS: Final[Mapping[str, Factor]] = {
 # Zitadel ids are decimal; this also keeps "/", "." and "%" out of the request path.
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _FIRST_BACKOFF: Final = 0.1
-_STATUS_REASONS: Final[Mapping[int, str]] = {
-    401: "provider_unauthorised",
-    403: "provider_unauthorised",
-    404: "provider_not_found",
+_STATUS_REASONS: Final[Mapping[int, Unavailable]] = {
+    401: Unavailable.PROVIDER_UNAUTHORISED,
+    403: Unavailable.PROVIDER_UNAUTHORISED,
+    404: Unavailable.PROVIDER_NOT_FOUND,
 }
 
 
@@ -84,7 +84,7 @@ class StaticEvidenceReader:
 
 @dataclass(frozen=True)
 class _Failure:
-    reason: str
+    reason: Unavailable
     transient: bool = False
 
 
@@ -152,7 +152,7 @@ class ZitadelEvidenceReader:
         except Exception as error:
             # A bug here must neither crash the callback nor admit the sign-in.
             logger.error("zitadel evidence read failed: %s", type(error).__name__)
-            evidence = unavailable("provider_error", self._mode)
+            evidence = unavailable(Unavailable.PROVIDER_ERROR, self._mode)
         if evidence.unavailable is not None:
             logger.warning("zitadel evidence unavailable: %s", evidence.unavailable)
         return evidence
@@ -161,11 +161,11 @@ class ZitadelEvidenceReader:
 
     def _read_session(self, sid: str | None, sub: str) -> Evidence:
         if not sid or sid.startswith("V1_") or not _IDENTIFIER.fullmatch(sid):
-            return unavailable("session_not_readable")
+            return unavailable(Unavailable.SESSION_NOT_READABLE)
         if not _IDENTIFIER.fullmatch(sub):
-            return unavailable("invalid_subject")
+            return unavailable(Unavailable.INVALID_SUBJECT)
         if not self._service_token:
-            return unavailable("provider_unconfigured")
+            return unavailable(Unavailable.PROVIDER_UNCONFIGURED)
         session, methods = self._get_all(
             [f"/v2/sessions/{sid}", f"/v2/users/{sub}/authentication_methods"]
         )
@@ -180,7 +180,7 @@ class ZitadelEvidenceReader:
         verified: dict[Factor, datetime] = {}
         if otp:
             if auth_time is None or auth_time.tzinfo is None:
-                return unavailable("auth_time_missing", Source.AMR)
+                return unavailable(Unavailable.AUTH_TIME_MISSING, Source.AMR)
             verified[Factor.OTP] = auth_time.astimezone(UTC)
         if not self._service_token:
             # Without the API an `otp` sign-in proves an enrolled OTP factor; its absence
@@ -192,14 +192,14 @@ class ZitadelEvidenceReader:
                 verified=verified,
             )
         if not _IDENTIFIER.fullmatch(sub):
-            return unavailable("invalid_subject", Source.AMR)
+            return unavailable(Unavailable.INVALID_SUBJECT, Source.AMR)
         (methods,) = self._get_all([f"/v2/users/{sub}/authentication_methods"])
         if isinstance(methods, _Failure):
             return unavailable(methods.reason, Source.AMR)
         try:
             enrolled = _method_types(methods)
         except _Malformed:
-            return unavailable("provider_malformed", Source.AMR)
+            return unavailable(Unavailable.PROVIDER_MALFORMED, Source.AMR)
         return Evidence(
             source=Source.AMR,
             totp_enrolled=TOTP_METHOD in enrolled,
@@ -219,7 +219,7 @@ class ZitadelEvidenceReader:
             futures = [pool.submit(self._get_json, path, deadline) for path in paths]
             done, _ = wait(futures, timeout=max(0.0, deadline - self._clock()))
             return [
-                future.result() if future in done else _Failure("provider_timeout")
+                future.result() if future in done else _Failure(Unavailable.PROVIDER_TIMEOUT)
                 for future in futures
             ]
         finally:
@@ -231,7 +231,7 @@ class ZitadelEvidenceReader:
         while True:
             remaining = deadline - self._clock()
             if remaining <= 0:
-                return _Failure("provider_timeout")
+                return _Failure(Unavailable.PROVIDER_TIMEOUT)
             result = self._attempt(self._api_url + path, remaining)
             if not isinstance(result, _Failure) or not result.transient:
                 return result
@@ -253,22 +253,22 @@ class ZitadelEvidenceReader:
                 timeout=remaining,
             )
         except httpx.TimeoutException:
-            return _Failure("provider_timeout", transient=True)
+            return _Failure(Unavailable.PROVIDER_TIMEOUT, transient=True)
         except httpx.HTTPError:
-            return _Failure("provider_unreachable", transient=True)
+            return _Failure(Unavailable.PROVIDER_UNREACHABLE, transient=True)
         if response.status_code != 200:
             return _status_failure(response.status_code)
         try:
             return response.json()
         except ValueError:
-            return _Failure("provider_malformed")
+            return _Failure(Unavailable.PROVIDER_MALFORMED)
 
 
 def _status_failure(status: int) -> _Failure:
     # Only a server-side failure may clear up on its own; a 4xx answer will not change.
     if status >= 500:
-        return _Failure("provider_error", transient=True)
-    return _Failure(_STATUS_REASONS.get(status, "provider_error"))
+        return _Failure(Unavailable.PROVIDER_ERROR, transient=True)
+    return _Failure(_STATUS_REASONS.get(status, Unavailable.PROVIDER_ERROR))
 
 
 def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
@@ -276,9 +276,9 @@ def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
         verified, user_id = _session_factors(session)
         enrolled = _method_types(methods)
     except _Malformed:
-        return unavailable("provider_malformed")
+        return unavailable(Unavailable.PROVIDER_MALFORMED)
     if user_id is not None and user_id != sub:
-        return unavailable("session_user_mismatch")
+        return unavailable(Unavailable.SESSION_USER_MISMATCH)
     return Evidence(
         source=Source.SESSION,
         totp_enrolled=TOTP_METHOD in enrolled,
