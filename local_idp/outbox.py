@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from local_idp import config
@@ -20,7 +19,7 @@ OUTBOX_FILE = "outbox.jsonl"
 
 
 def path() -> Path:
-    return Path(settings.DATA_DIR) / OUTBOX_FILE
+    return config.data_dir() / OUTBOX_FILE
 
 
 def deliver(login: str, channel: str, to: str, code: str, purpose: str) -> None:
