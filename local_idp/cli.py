@@ -108,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("service-token", help="issue a personal access token of the service user")
+    service_key = commands.add_parser(
+        "service-key",
+        help="write a key file of the service user (Zitadel's JSON, mode 0600); prints its path",
+    )
+    service_key.add_argument("--out", metavar="PATH", help="where to write it (default: data dir)")
 
     seed = commands.add_parser("seed-demo", help="create (or refresh) the demo accounts")
     seed.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
@@ -171,6 +176,7 @@ def _result(args: argparse.Namespace) -> dict[str, Any]:
         ),
         "project-id": lambda: provisioning.project_settings(args.assert_roles),
         "service-token": lambda: {"token": provisioning.service_token()},
+        "service-key": lambda: provisioning.service_key(args.out),
         "seed-demo": lambda: provisioning.seed_demo(
             args.redirect_uris, args.logout_uris, args.backchannel_logout_uri
         ),

@@ -192,6 +192,7 @@ class ServiceKey(models.Model):
     objects: ClassVar[models.Manager[ServiceKey]] = models.Manager()
     id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
     user = models.ForeignKey(User, on_delete=models.CASCADE)
+    user_id: str
     public_key_pem = models.TextField()
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)

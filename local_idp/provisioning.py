@@ -270,9 +270,8 @@ def project_settings(assert_roles: bool | None = None) -> dict[str, Any]:
     return {"project_id": project.id, "name": project.name, "assert_roles": project.assert_roles}
 
 
-@transaction.atomic
-def service_token() -> str:
-    """A new personal access token of the portal's service user (only its digest is kept)."""
+def service_user() -> User:
+    """The portal's service user (a machine user), created on first use."""
     user = User.objects.filter(login_name=SERVICE_USER_LOGIN).first()
     if user is None:
         user = User.objects.create(
@@ -281,6 +280,21 @@ def service_token() -> str:
             display_name="AiDial Portal service",
             organization=organization(AIDIAL),
         )
+    return user
+
+
+@transaction.atomic
+def service_key(out: str | None = None) -> dict[str, Any]:
+    """A new key file of the service user (mode 0600): its path, user id and key id."""
+    from local_idp import service_users
+
+    return service_users.new_key_file(service_user(), Path(out) if out else None)
+
+
+@transaction.atomic
+def service_token() -> str:
+    """A new personal access token of the portal's service user (only its digest is kept)."""
+    user = service_user()
     token = crypto.new_token(40)
     PersonalAccessToken.objects.create(
         user=user, token_digest=crypto.digest("personal-access-token", token)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -52,9 +53,14 @@ def personal_access_token_required(view: View) -> View:
         token = _bearer_token(request)
         if not token:
             return api_error(401, GRPC_UNAUTHENTICATED, "Authorization header is missing.")
-        known = PersonalAccessToken.objects.filter(
-            token_digest=crypto.digest("personal-access-token", token)
-        ).exists()
+        # A personal access token, or an unexpired token from the JWT profile grant.
+        known = (
+            PersonalAccessToken.objects.filter(
+                token_digest=crypto.digest("personal-access-token", token)
+            )
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+            .exists()
+        )
         if not known:
             return api_error(401, GRPC_UNAUTHENTICATED, "The token is not valid.")
         return view(request, *args, **kwargs)

@@ -200,6 +200,14 @@ class LocalIdp:
     def service_token(self) -> str:
         return str(self.cli("service-token")["token"])
 
+    def service_key(self, out: Path | None = None) -> dict[str, Any]:
+        """A new key file of the service user (Zitadel's JSON, mode 0600): ``path``,
+        ``user_id``, ``key_id``. The key itself is only in the file."""
+        args = ["service-key"]
+        if out is not None:
+            args += ["--out", str(out)]
+        return self.cli(*args)
+
     def new_person(
         self,
         *roles: str,
