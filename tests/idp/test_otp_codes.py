@@ -127,6 +127,19 @@ def test_codes_are_enrolled_on_the_security_page_and_then_asked_for(
     assert "code=" in location
 
 
+def test_codes_removed_on_the_security_page_are_no_longer_listed(
+    rp: RelyingParty, make_user, hosted_login: HostedLogin, api: httpx.Client
+) -> None:
+    user = make_user(["client_staff"])
+    rp.sign_in(hosted_login, user["login"])
+    hosted_login.enrol_otp("email")
+
+    hosted_login.remove_otp("email")
+
+    assert "AUTHENTICATION_METHOD_TYPE_OTP_EMAIL" not in _methods(api, user["user_id"])
+    assert "not set up" in Page(hosted_login.open_security_page()).texts["otp-email-status"]
+
+
 def test_an_enrolment_with_a_malformed_phone_number_is_refused(
     rp: RelyingParty, make_user, hosted_login: HostedLogin
 ) -> None:
