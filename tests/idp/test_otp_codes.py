@@ -56,7 +56,7 @@ def test_a_code_sent_by_sms_or_email_completes_the_sign_in_as_shared_otp(
     assert "AUTHENTICATION_METHOD_TYPE_TOTP" not in _methods(api, user["user_id"])
 
 
-def _code_page(idp: LocalIdp, browser: HostedLogin, rp: RelyingParty, user: dict) -> httpx.Response:
+def _code_page(browser: HostedLogin, rp: RelyingParty, user: dict) -> httpx.Response:
     """Sign in with the password and stop at the code page (which sends a code)."""
     shown = browser.client.get(rp.authorization().url, follow_redirects=True)
     page = browser._submit(
@@ -71,7 +71,7 @@ def test_a_wrong_sms_code_is_refused(
     local_idp: LocalIdp, rp: RelyingParty, make_user, hosted_login: HostedLogin
 ) -> None:
     user = make_user(["client_admin"], otp_sms=PHONE)
-    page = _code_page(local_idp, hosted_login, rp, user)
+    page = _code_page(hosted_login, rp, user)
     sent = local_idp.latest_code(user["login"], "sms")
     wrong = f"{(int(sent) + 1) % 1_000_000:06d}"
 
@@ -88,9 +88,9 @@ def test_a_new_code_replaces_the_last_one_and_a_code_works_only_once(
 ) -> None:
     user = make_user(["client_admin"], otp_sms=PHONE)
     with HostedLogin(local_idp) as first, HostedLogin(local_idp) as second:
-        first_page = _code_page(local_idp, first, rp, user)
+        first_page = _code_page(first, rp, user)
         replaced = local_idp.latest_code(user["login"], "sms")
-        second_page = _code_page(local_idp, second, rp, user)
+        second_page = _code_page(second, rp, user)
         current = local_idp.latest_code(user["login"], "sms")
 
         stale = first._submit(first_page, "mfa-verify-form", {"code": replaced})
