@@ -56,7 +56,7 @@ ACCOUNT_COLUMNS: dict[str, str] = {
     "created_at": "now() - (g % 365) * interval '1 day'",
     # Scattered over a year, so that sign-in order is not id order; 2 % never signed in.
     "last_sign_in_at": "CASE WHEN g % 50 = 0 THEN NULL "
-    "ELSE now() - ((g * 7919) % 525600) * interval '1 minute' END",
+    "ELSE now() - ((g::bigint * 7919) % 525600) * interval '1 minute' END",
     "last_factor": "CASE WHEN g % 3 = 0 THEN '' ELSE 'totp' END",
     "last_status": "CASE WHEN g % 3 = 0 THEN 'not_enrolled' WHEN g % 17 = 0 THEN 'mfa_stale' "
     "WHEN g % 50 = 0 THEN '' ELSE 'compliant' END",

@@ -225,9 +225,28 @@ def rows(accounts: list[Account]) -> list[ReportRow]:
     return [ReportRow(account, status_of(account)) for account in accounts]
 
 
-def export_rows(query: Query, chunk_size: int = 500) -> Iterator[ReportRow]:
+# What a report row reads: loading only these keeps the export's per-row cost down.
+REPORT_FIELDS = (
+    "login_name",
+    "email",
+    "subject",
+    "org_domain",
+    "org_id",
+    "roles",
+    "requirement",
+    "enrolled_observed",
+    "recovery_codes_observed",
+    "last_sign_in_at",
+    "last_factor",
+    "last_status",
+    "reminder_since",
+    "ack_pending",
+)
+
+
+def export_rows(query: Query, chunk_size: int = 2_000) -> Iterator[ReportRow]:
     """Every row of the filtered view, in its order, read in chunks."""
-    ordered = query.accounts().order_by(*query.ordering.order_by())
+    ordered = query.accounts().only(*REPORT_FIELDS).order_by(*query.ordering.order_by())
     for account in ordered.iterator(chunk_size=chunk_size):
         yield ReportRow(account, status_of(account))
 
