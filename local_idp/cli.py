@@ -54,6 +54,21 @@ def _parser() -> argparse.ArgumentParser:
         help="a role in an existing organisation, by name or id (repeatable)",
     )
     add_user.add_argument("--totp", action="store_true", help="also set up TOTP")
+    add_user.add_argument(
+        "--otp-sms", metavar="PHONE", default="", help="also set up codes by SMS to PHONE"
+    )
+    add_user.add_argument("--otp-email", action="store_true", help="also set up codes by e-mail")
+
+    terminate = commands.add_parser(
+        "terminate-sessions",
+        help="end every session of a user (clients with a back-channel URI are told)",
+    )
+    terminate.add_argument("--login", required=True)
+
+    outbox = commands.add_parser(
+        "outbox", help="the SMS and e-mail codes the provider has 'sent' to a user"
+    )
+    outbox.add_argument("--login", required=True)
 
     add_org = commands.add_parser("add-org", help="create an organisation (prints id and domain)")
     add_org.add_argument("name")
@@ -99,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("service-token", help="issue a personal access token of the service user")
+    service_key = commands.add_parser(
+        "service-key",
+        help="write a key file of the service user (Zitadel's JSON, mode 0600); prints its path",
+    )
+    service_key.add_argument("--out", metavar="PATH", help="where to write it (default: data dir)")
 
     seed = commands.add_parser("seed-demo", help="create (or refresh) the demo accounts")
     seed.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
@@ -136,12 +156,21 @@ def _report(result: dict[str, Any]) -> int:
 
 def _result(args: argparse.Namespace) -> dict[str, Any]:
     """Do what a managing command asks; its one JSON answer."""
-    from local_idp import keys, provisioning
+    from local_idp import keys, outbox, provisioning
 
     handlers: dict[str, Callable[[], dict[str, Any]]] = {
         "add-user": lambda: provisioning.add_user(
-            args.login, args.password, args.roles, args.org, totp=args.totp, grants=args.grants
+            args.login,
+            args.password,
+            args.roles,
+            args.org,
+            totp=args.totp,
+            grants=args.grants,
+            otp_sms=args.otp_sms,
+            otp_email=args.otp_email,
         ),
+        "outbox": lambda: {"messages": outbox.messages(args.login)},
+        "terminate-sessions": lambda: provisioning.terminate_sessions(args.login),
         "add-org": lambda: provisioning.add_org(args.name),
         "add-client": lambda: provisioning.add_client(
             args.redirect_uris,
@@ -154,6 +183,7 @@ def _result(args: argparse.Namespace) -> dict[str, Any]:
         ),
         "project-id": lambda: provisioning.project_settings(args.assert_roles),
         "service-token": lambda: {"token": provisioning.service_token()},
+        "service-key": lambda: provisioning.service_key(args.out),
         "seed-demo": lambda: provisioning.seed_demo(
             args.redirect_uris, args.logout_uris, args.backchannel_logout_uri
         ),

@@ -108,6 +108,10 @@ class User(models.Model):
     def has_totp(self) -> bool:
         return TotpDevice.objects.filter(user=self).exists()
 
+    @property
+    def has_second_factor(self) -> bool:
+        return self.otp_sms or self.otp_email or self.has_totp
+
 
 class Grant(models.Model):
     """One project role held in one organisation (Zitadel's user grant, one role per row)."""
@@ -188,6 +192,7 @@ class ServiceKey(models.Model):
     objects: ClassVar[models.Manager[ServiceKey]] = models.Manager()
     id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
     user = models.ForeignKey(User, on_delete=models.CASCADE)
+    user_id: str
     public_key_pem = models.TextField()
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -271,6 +276,7 @@ class IdpSession(models.Model):
     objects: ClassVar[models.Manager[IdpSession]] = models.Manager()
     id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
     user = models.ForeignKey(User, on_delete=models.CASCADE)
+    user_id: str
     created_at = models.DateTimeField(default=timezone.now)
     changed_at = models.DateTimeField(default=timezone.now)
     sequence = models.BigIntegerField(default=1)
@@ -293,23 +299,33 @@ class IdpSession(models.Model):
         return self.terminated_at is None and self.expires_at > timezone.now()
 
     @property
+    def _otp_checks(self) -> list[datetime]:
+        return [
+            t
+            for t in (self.totp_verified_at, self.otp_sms_verified_at, self.otp_email_verified_at)
+            if t
+        ]
+
+    @property
     def auth_time(self) -> datetime:
-        """The latest password or TOTP check; a recovery-code check does not move it."""
-        checks = [t for t in (self.password_verified_at, self.totp_verified_at) if t]
+        """The latest password, TOTP, SMS or e-mail code check; a recovery-code check does not
+        move it."""
+        checks = [t for t in (self.password_verified_at, *self._otp_checks) if t]
         return max(checks) if checks else self.user_verified_at
 
     @property
     def second_factor_at(self) -> datetime | None:
-        checks = [t for t in (self.totp_verified_at, self.recovery_code_verified_at) if t]
+        checks = [t for t in (*self._otp_checks, self.recovery_code_verified_at) if t]
         return max(checks) if checks else None
 
     @property
     def amr(self) -> list[str]:
-        """Zitadel's mapping: password ``pwd``; TOTP or recovery code one ``otp``; ``mfa`` at 2+."""
+        """Zitadel's mapping: password ``pwd``; TOTP, SMS code, e-mail code or recovery code one
+        shared ``otp``; ``mfa`` at two or more."""
         values: list[str] = []
         if self.password_verified_at:
             values.append("pwd")
-        if self.totp_verified_at or self.recovery_code_verified_at:
+        if self._otp_checks or self.recovery_code_verified_at:
             values.append("otp")
         if len(values) >= 2:
             values.append("mfa")

@@ -151,6 +151,8 @@ def add_user(
     *,
     totp: bool,
     grants: list[str] | None = None,
+    otp_sms: str = "",
+    otp_email: bool = False,
 ) -> dict[str, Any]:
     """A human user of ``org_name``; ``roles`` are held in that organisation, ``grants``
     (``ORG:ROLE``) in any existing organisation."""
@@ -177,6 +179,11 @@ def add_user(
         email=login if "@" in login else f"{login}@{org.primary_domain}",
         organization=org,
     )
+    if otp_sms and not re.match(r"^\+[1-9][0-9]{7,14}$", otp_sms):
+        raise ProvisioningError(f"not a phone number in international format: {otp_sms!r}")
+    user.phone = otp_sms
+    user.otp_sms = bool(otp_sms)
+    user.otp_email = otp_email
     factors.set_password(user, password)
     user.save()
     _set_grants(user, [(org, role) for role in roles] + other)
@@ -263,9 +270,8 @@ def project_settings(assert_roles: bool | None = None) -> dict[str, Any]:
     return {"project_id": project.id, "name": project.name, "assert_roles": project.assert_roles}
 
 
-@transaction.atomic
-def service_token() -> str:
-    """A new personal access token of the portal's service user (only its digest is kept)."""
+def service_user() -> User:
+    """The portal's service user (a machine user), created on first use."""
     user = User.objects.filter(login_name=SERVICE_USER_LOGIN).first()
     if user is None:
         user = User.objects.create(
@@ -274,6 +280,21 @@ def service_token() -> str:
             display_name="AiDial Portal service",
             organization=organization(AIDIAL),
         )
+    return user
+
+
+@transaction.atomic
+def service_key(out: str | None = None) -> dict[str, Any]:
+    """A new key file of the service user (mode 0600): its path, user id and key id."""
+    from local_idp import service_users
+
+    return service_users.new_key_file(service_user(), Path(out) if out else None)
+
+
+@transaction.atomic
+def service_token() -> str:
+    """A new personal access token of the portal's service user (only its digest is kept)."""
+    user = service_user()
     token = crypto.new_token(40)
     PersonalAccessToken.objects.create(
         user=user, token_digest=crypto.digest("personal-access-token", token)
@@ -395,6 +416,20 @@ def seed_demo(
     )
     result["demo_file"] = str(path)
     return result
+
+
+def terminate_sessions(login: str) -> dict[str, Any]:
+    """End every active session of ``login``; back-channel logout tells its clients."""
+    from local_idp import logout
+
+    if not User.objects.filter(login_name__iexact=login.strip()).exists():
+        raise ProvisioningError(f"no user with login name {login!r}")
+    ended = logout.end_sessions(logout.active_session_ids(login))
+    return {
+        "ended": len(ended.session_ids),
+        "session_ids": ended.session_ids,
+        "logout_tokens_delivered": ended.notified,
+    }
 
 
 def demo_code(login: str) -> str:

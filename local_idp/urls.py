@@ -21,6 +21,16 @@ urlpatterns = [
     path("ui/console/users/me/totp", console.add_totp),
     path("ui/console/users/me/totp/remove", console.remove_totp),
     path("ui/console/users/me/recovery-codes", console.regenerate_recovery_codes),
+    path("ui/console/users/me/otp-sms", console.add_otp, {"channel": "sms"}),
+    path("ui/console/users/me/otp-email", console.add_otp, {"channel": "email"}),
+    path("ui/console/users/me/otp-sms/remove", console.remove_otp, {"channel": "sms"}),
+    path("ui/console/users/me/otp-email/remove", console.remove_otp, {"channel": "email"}),
+    path("ui/console/users/me/otp/verify", console.verify_otp),
     path("v2/sessions/<str:session_id>", api.get_session),
     path("v2/users/<str:user_id>/authentication_methods", api.list_authentication_methods),
+    path("zitadel.session.v2.SessionService/GetSession", api.connect_get_session),
+    path(
+        "zitadel.user.v2.UserService/ListAuthenticationMethodTypes",
+        api.connect_list_authentication_method_types,
+    ),
 ]

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from local_idp import claims, config, keys, oauth, signin
+from local_idp import claims, config, keys, oauth, service_users, signin
 from local_idp.models import IdpSession
 from local_idp.views.common import error_page
 
@@ -35,7 +35,7 @@ def discovery(request: HttpRequest) -> JsonResponse:
             "scopes_supported": list(claims.STATIC_SCOPES),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": ["authorization_code", service_users.JWT_BEARER],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": [
@@ -159,7 +159,26 @@ def authorize_callback(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def token(request: HttpRequest) -> HttpResponse:
+    if request.POST.get("grant_type") == service_users.JWT_BEARER:
+        return _jwt_profile_grant(request)
     response: HttpResponse = oauth.server().create_token_response(request)
+    return response
+
+
+def _jwt_profile_grant(request: HttpRequest) -> HttpResponse:
+    try:
+        answer = service_users.jwt_profile_grant(
+            request.POST.get("assertion", ""), request.POST.get("scope", "")
+        )
+    except service_users.GrantError as error:
+        refused = JsonResponse(
+            {"error": error.error, "error_description": error.description}, status=400
+        )
+        refused["Cache-Control"] = "no-store"
+        return refused
+    response = JsonResponse(answer)
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
     return response
 
 

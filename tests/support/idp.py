@@ -122,10 +122,13 @@ class LocalIdp:
         org: str | None = None,
         totp: bool = False,
         grants: Sequence[tuple[str, str]] = (),
+        otp_sms: str | None = None,
+        otp_email: bool = False,
     ) -> dict[str, Any]:
         """``roles`` are held in ``org`` (the user's own organisation); ``grants`` are
         ``(organisation name or id, role)`` pairs in organisations that exist already
-        (see ``add_org``)."""
+        (see ``add_org``). ``otp_sms`` (a phone number like ``+61412345678``) and
+        ``otp_email`` set up codes by SMS and e-mail."""
         args = ["add-user", "--login", login, "--password", password]
         for role in roles:
             args += ["--role", role]
@@ -135,7 +138,23 @@ class LocalIdp:
             args += ["--grant", f"{grant_org}:{role}"]
         if totp:
             args.append("--totp")
+        if otp_sms:
+            args += ["--otp-sms", otp_sms]
+        if otp_email:
+            args.append("--otp-email")
         return self.cli(*args)
+
+    def outbox(self, login: str) -> list[dict[str, Any]]:
+        """The SMS and e-mail messages "sent" to ``login``, oldest first (``channel`` is
+        ``sms`` or ``email``; ``code``, ``to``, ``purpose``, ``at``)."""
+        return list(self.cli("outbox", "--login", login)["messages"])
+
+    def latest_code(self, login: str, channel: str) -> str:
+        """The latest one-time code sent to ``login`` by ``channel`` (``sms`` or ``email``)."""
+        sent = [m for m in self.outbox(login) if m["channel"] == channel]
+        if not sent:
+            raise IdpError(f"no {channel} code was sent to {login}")
+        return str(sent[-1]["code"])
 
     def add_org(self, name: str) -> dict[str, Any]:
         """An organisation (reused if the name exists): ``org_id``, ``name``,
@@ -170,6 +189,12 @@ class LocalIdp:
             args += ["--backchannel-logout-uri", backchannel_logout_uri]
         return self.cli(*args)
 
+    def terminate_sessions(self, login: str) -> dict[str, Any]:
+        """End every session of ``login`` at the provider (``idp terminate-sessions``); clients
+        with a back-channel logout URI are sent a logout token before this returns.
+        ``ended``, ``session_ids``, ``logout_tokens_delivered``."""
+        return self.cli("terminate-sessions", "--login", login)
+
     def project_id(self) -> str:
         """The id of the one project every client belongs to."""
         return str(self.cli("project-id")["project_id"])
@@ -181,6 +206,14 @@ class LocalIdp:
     def service_token(self) -> str:
         return str(self.cli("service-token")["token"])
 
+    def service_key(self, out: Path | None = None) -> dict[str, Any]:
+        """A new key file of the service user (Zitadel's JSON, mode 0600): ``path``,
+        ``user_id``, ``key_id``. The key itself is only in the file."""
+        args = ["service-key"]
+        if out is not None:
+            args += ["--out", str(out)]
+        return self.cli(*args)
+
     def new_person(
         self,
         *roles: str,
@@ -188,6 +221,8 @@ class LocalIdp:
         org: str | None = None,
         domain: str = "people.test",
         grants: Sequence[tuple[str, str]] = (),
+        otp_sms: str | None = None,
+        otp_email: bool = False,
     ) -> Person:
         """A new account, unique to this run: `nobody…` when it has no role. ``roles`` are
         held in ``org``; ``grants`` are ``(organisation, role)`` pairs elsewhere, and their
@@ -197,7 +232,16 @@ class LocalIdp:
                 self.add_org(grant_org)
         first = roles[0] if roles else (grants[0][1] if grants else "nobody")
         login = f"{first}.{os.getpid()}.{next(_people)}@{domain}"
-        made = self.add_user(login, PASSWORD, list(roles), org=org, totp=totp, grants=grants)
+        made = self.add_user(
+            login,
+            PASSWORD,
+            list(roles),
+            org=org,
+            totp=totp,
+            grants=grants,
+            otp_sms=otp_sms,
+            otp_email=otp_email,
+        )
         return Person(
             login=login,
             password=PASSWORD,
@@ -483,9 +527,11 @@ class HostedLogin:
         *,
         code: str | None = None,
         setup_totp: bool = False,
+        otp: str | None = None,
     ) -> str:
         """Follow ``authorize_url`` through the hosted sign-in; return the redirect back to the
-        client (``code`` and ``state``, or ``error``)."""
+        client (``code`` and ``state``, or ``error``). ``otp`` (``sms`` or ``email``) completes
+        the second step with a code sent that way, read from the provider's outbox."""
         result = self._open(authorize_url)
         for _ in range(MAX_FORM_STEPS):
             if isinstance(result, str):
@@ -497,6 +543,8 @@ class HostedLogin:
                 result = self._submit(
                     result, "login-form", {"loginName": login, "password": password}
                 )
+            elif "mfa-verify-form" in page.forms and otp is not None:
+                result = self._answer_with_sent_code(result, login, otp)
             elif "mfa-verify-form" in page.forms:
                 if code is None:
                     raise HostedLoginError("the provider asks for a code", result.text)
@@ -511,6 +559,46 @@ class HostedLogin:
             else:
                 raise HostedLoginError("unexpected page during sign-in", result.text)
         raise HostedLoginError("the sign-in did not finish")
+
+    def _answer_with_sent_code(
+        self, response: httpx.Response, login: str, channel: str
+    ) -> httpx.Response | str:
+        page = Page(response.text)
+        if page.forms["mfa-verify-form"]["fields"].get("method") != channel:
+            link = page.links.get(f"use-{channel}")
+            if not link:
+                raise HostedLoginError(f"the provider offers no {channel} code", response.text)
+            response = self._expect_page(
+                self._open(urljoin(str(response.url), link)), f"the {channel} code page"
+            )
+        sent = self.idp.latest_code(login, channel)
+        return self._submit(response, "mfa-verify-form", {"code": sent})
+
+    def enrol_otp(self, channel: str, phone: str = "+61412345678") -> None:
+        """Set up codes by ``sms`` (to ``phone``) or ``email`` on the security page, confirmed
+        with the code from the outbox."""
+        security = self._security_response()
+        values = {"phone": phone} if channel == "sms" else {}
+        setup = self._expect_page(
+            self._submit(security, f"add-otp-{channel}-form", values), "the code confirmation"
+        )
+        login = Page(security.text).texts.get("signed-in-as", "")
+        code = self.idp.latest_code(login, channel)
+        done = self._expect_page(
+            self._submit(setup, "otp-setup-form", {"code": code}), "the security page"
+        )
+        if "notice" not in Page(done.text).texts:
+            raise HostedLoginError(f"{channel} codes were not set up", done.text)
+
+    def remove_otp(self, channel: str) -> None:
+        """Remove codes by ``sms`` or ``email`` on the security page (needs a second factor
+        checked in the last five minutes)."""
+        security = self._security_response()
+        done = self._expect_page(
+            self._submit(security, f"remove-otp-{channel}-form", {}), "the security page"
+        )
+        if "notice" not in Page(done.text).texts:
+            raise HostedLoginError(f"{channel} codes were not removed", done.text)
 
     def sign_out(
         self,
