@@ -411,3 +411,45 @@ def test_a_partner_admin_who_is_client_staff_elsewhere_sees_exactly_the_partners
     settings_page = client.get("/settings/").content.decode()
     assert "Client Staff" in settings_page
     assert "Partner Administrator" in settings_page
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_a_one_time_code_by_sms_or_email_never_satisfies_a_mandatory_role(
+    client, local_idp, browser, wired, channel
+):
+    who = local_idp.new_person(
+        "partner_admin",
+        domain="flows.test",
+        otp_sms="+61412345678" if channel == "sms" else None,
+        otp_email=channel == "email",
+    )
+    start = client.post("/login/")
+    final = browser.authorize(start["Location"], who.login, who.password, otp=channel)
+    client.get(callback_path(final))
+    state = session_state.load(client.session)
+    assert state is not None
+    assert state.evidence.recognised_factor is None
+    assert client.get("/")["Location"].startswith("/settings/")
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_amr_mode_refuses_otp_when_sms_or_email_codes_are_set_up_and_says_why(
+    client, local_idp, browser, wired, settings, channel
+):
+    settings.AIDIAL = replace(settings.AIDIAL, evidence_mode=Source.AMR)
+    who = local_idp.new_person(
+        "partner_admin",
+        totp=True,
+        domain="flows.test",
+        otp_sms="+61412345678" if channel == "sms" else None,
+        otp_email=channel == "email",
+    )
+    start = client.post("/login/")
+    final = browser.authorize(
+        start["Location"], who.login, who.password, code=local_idp.totp_code(who.totp_secret)
+    )
+    client.get(callback_path(final))
+    # Even a real TOTP code: `otp` in amr cannot be told from an SMS or e-mail code.
+    assert client.get("/")["Location"].startswith("/settings/")
+    html = client.get("/settings/").content.decode()
+    assert "one-time codes by SMS or e-mail" in html
