@@ -12,7 +12,11 @@ from django.core.checks.registry import registry
 from django.core.exceptions import ImproperlyConfigured
 
 from aidial_portal.config import is_loopback, is_trusted_api_url, is_trusted_provider_url
-from aidial_portal.identity.directory import IssuerMismatch, ProviderUnavailable
+from aidial_portal.identity.directory import (
+    IssuerMismatch,
+    ProviderMisconfigured,
+    ProviderUnavailable,
+)
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, Requirement
 
 
@@ -209,7 +213,7 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
 
     config = settings.AIDIAL
     try:
-        services.directory().metadata()
+        metadata = services.directory().metadata()
     except IssuerMismatch:
         return [
             Error(
@@ -219,6 +223,10 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 id="aidial.E010",
             )
         ]
+    except ProviderMisconfigured as problem:
+        return [
+            Error(f"The identity provider cannot be trusted: {problem.detail}.", id="aidial.E017")
+        ]
     except ProviderUnavailable:
         return [
             Error(
@@ -226,6 +234,7 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 id="aidial.E011",
             )
         ]
+    found = _discovery_messages(metadata)
     if config.evidence_mode.value == "session" and not has_service_credentials(config):
         return [
             Error(
@@ -234,11 +243,37 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 hint="Create a service user with session.read and user.read, or use "
                 "AIDIAL_MFA_EVIDENCE=amr for Login V1.",
                 id="aidial.E012",
-            )
+            ),
+            *found,
         ]
     if config.service_token:
-        return _check_api(config.api_url, config.service_token)
-    return []
+        return [*found, *_check_api(config.api_url, config.service_token)]
+    return found
+
+
+def _discovery_messages(metadata: Mapping[str, Any]) -> list[CheckMessage]:
+    """What discovery says about the two endpoints Zitadel's defaults make the portal need."""
+    found: list[CheckMessage] = []
+    if not isinstance(metadata.get("userinfo_endpoint"), str):
+        found.append(
+            Error(
+                "The provider's discovery document names no userinfo endpoint: with Zitadel's "
+                "default application settings, roles and profile are only in userinfo, so "
+                "everyone would sign in with no portal role.",
+                hint="Point AIDIAL_OIDC_ISSUER at Zitadel itself, or turn on the application's "
+                "'User roles inside ID Token' and 'User Info inside ID Token'.",
+                id="aidial.E018",
+            )
+        )
+    if not isinstance(metadata.get("end_session_endpoint"), str):
+        found.append(
+            Warning(
+                "The provider's discovery document names no end-session endpoint: signing out "
+                "of the portal will leave the Zitadel session signed in.",
+                id="aidial.W010",
+            )
+        )
+    return found
 
 
 def _check_api(api_url: str, token: str) -> list[CheckMessage]:

@@ -163,7 +163,7 @@ class ZitadelEvidenceReader:
             if self._mode is Source.AMR:
                 evidence = self._read_amr(sub, amr, auth_time)
             else:
-                evidence = self._read_session(sid, sub)
+                evidence = self._read_session(sid, sub, amr)
         except Exception as error:
             # A bug here must neither crash the callback nor admit the sign-in.
             logger.error("zitadel evidence read failed: %s", type(error).__name__)
@@ -174,7 +174,7 @@ class ZitadelEvidenceReader:
 
     # -- modes -----------------------------------------------------------------------------
 
-    def _read_session(self, sid: str | None, sub: str) -> Evidence:
+    def _read_session(self, sid: str | None, sub: str, amr: Sequence[str] = ()) -> Evidence:
         if not sid or sid.startswith("V1_") or not _IDENTIFIER.fullmatch(sid):
             return unavailable(Unavailable.SESSION_NOT_READABLE)
         if not _IDENTIFIER.fullmatch(sub):
@@ -187,7 +187,10 @@ class ZitadelEvidenceReader:
         for result in (session, methods):
             if isinstance(result, _Failure):
                 return unavailable(result.reason)
-        return _session_evidence(session, methods, sub)
+        evidence = _session_evidence(session, methods, sub)
+        if evidence.unavailable is None and not evidence.verified:
+            _say_if_a_second_factor_is_unseen(session, amr)
+        return evidence
 
     def _read_amr(self, sub: str, amr: Sequence[str], auth_time: datetime | None) -> Evidence:
         # A bare string is a Sequence[str] too; "otp" must be a value, not a substring.
@@ -308,6 +311,26 @@ def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
         recovery_codes_present=RECOVERY_CODE_METHOD in enrolled,
         verified=verified,
     )
+
+
+# Session factors that are a second factor (any kind, recognised or not).
+_SECOND_FACTORS: Final = frozenset({"totp", "otpSms", "otpEmail", "webAuthN", "recoveryCode"})
+
+
+def _say_if_a_second_factor_is_unseen(document: Any, amr: Sequence[str]) -> None:
+    """The ID token says several factors were checked, yet the session lists no second
+    factor: a Zitadel that does not report recovery-code checks in the Session API (the
+    `recoveryCode` factor). Such a sign-in stays not compliant; the operator is told why."""
+    if "mfa" not in ([amr] if isinstance(amr, str) else list(amr)):
+        return
+    factors = document.get("session", {}).get("factors", {}) if isinstance(document, dict) else {}
+    if isinstance(factors, dict) and not _SECOND_FACTORS & factors.keys():
+        logger.error(
+            "recovery_code_factor_missing: the ID token says a second factor was checked, but "
+            "Zitadel's Session API lists none; Zitadel before 4.11 does not report recovery-code "
+            "checks (the recoveryCode factor). Upgrade Zitadel to 4.11 or later; until then a "
+            "sign-in with a recovery code does not count as multi-factor authentication"
+        )
 
 
 def _session_factors(document: Any) -> tuple[dict[Factor, datetime], str | None]:

@@ -16,7 +16,7 @@ import pytest
 
 from aidial_portal.accounts import session_state
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.identity import oidc
+from aidial_portal.identity import oidc, services
 from tests.identity.provider import DROP, mint, public, signing_key, unsigned
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +204,22 @@ def test_a_plain_http_zitadel_api_off_loopback_refuses_every_sign_in(
     assert b"not configured correctly" in response.content
     assert client.get("/readyz").json()["checks"]["provider"] == "api_url_untrusted"
     assert any("AIDIAL_ZITADEL_API_URL" in record.getMessage() for record in caplog.records)
+
+
+def test_check_deploy_reports_what_discovery_lacks_and_an_untrusted_endpoint(provider, settings):
+    from django.core import checks
+
+    def deploy_messages():
+        return {m.id: m.msg for m in checks.run_checks(include_deployment_checks=True)}
+
+    found = deploy_messages()
+    assert "userinfo" in found["aidial.E018"]
+    assert "end-session" in found["aidial.W010"]
+    provider.discovery_changes = {
+        "userinfo_endpoint": provider.issuer + "/oidc/v1/userinfo",
+        "end_session_endpoint": "https://elsewhere.example.test/end_session",
+    }
+    services.reset()
+    found = deploy_messages()
+    assert "end_session_endpoint" in found["aidial.E017"]
+    assert "AIDIAL_OIDC_ISSUER" in found["aidial.E017"]

@@ -647,3 +647,32 @@ def test_static_reader_returns_its_evidence_and_remembers_the_question() -> None
     assert reader.calls == [
         {"sid": SESSION_ID, "sub": USER_ID, "amr": ["pwd", "otp", "mfa"], "auth_time": AUTH_TIME}
     ]
+
+
+def test_a_second_factor_the_session_api_does_not_show_is_named_for_the_operator(
+    zitadel: FakeZitadel, reader: ZitadelEvidenceReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A recovery-code sign-in on a Zitadel without the `recoveryCode` factor: only user and
+    # password are listed, while amr says two factors were checked.
+    body = session(totp={"verifiedAt": VERIFIED_AT})
+    del body["session"]["factors"]["totp"]
+    zitadel.reply(SESSION_PATH, Reply(body=body))
+    zitadel.reply(METHODS_PATH, Reply(body=methods("TOTP", "RECOVERY_CODE")))
+
+    evidence = read(reader, amr=["pwd", "mfa"])
+
+    assert evidence.verified == {}
+    assert any("Zitadel to 4.11" in record.getMessage() for record in caplog.records)
+
+
+def test_a_plain_password_sign_in_is_not_reported_as_a_missing_factor(
+    zitadel: FakeZitadel, reader: ZitadelEvidenceReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = session(totp={"verifiedAt": VERIFIED_AT})
+    del body["session"]["factors"]["totp"]
+    zitadel.reply(SESSION_PATH, Reply(body=body))
+    zitadel.reply(METHODS_PATH, Reply(body=methods("TOTP")))
+
+    read(reader, amr=["pwd"])
+
+    assert not any("4.11" in record.getMessage() for record in caplog.records)
