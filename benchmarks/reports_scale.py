@@ -307,8 +307,8 @@ def explain(population: Population) -> list[tuple[str, str]]:
             event_form = EventFilter(params or None)
             queryset, ordering = EventQuery.from_form(event_form, scope).events(), NEWEST_FIRST
         edge = decode(params["after"]) if "after" in params else None
-        if edge is not None:
-            queryset = queryset.filter(ordering.after(*edge))
+        if edge is not None:  # the first run of rows after the cursor: what paginate reads
+            queryset = queryset.filter(ordering.after_parts(*edge)[0])
         queryset = queryset.order_by(*ordering.order_by())[:51]
         sql, sql_params = queryset.query.sql_with_params()
         with connection.cursor() as cursor:

@@ -72,9 +72,7 @@ class MfaGateMiddleware:
 
 def _sign_in_first(request: HttpRequest) -> HttpResponse:
     if wants_html(request):
-        return HttpResponseRedirect(
-            reverse("login") + "?" + urlencode({"next": request.get_full_path()})
-        )
+        return _to("login", request)
     return problem(401, "Sign in first", "not_signed_in")
 
 
@@ -91,9 +89,7 @@ def _deny(request: HttpRequest, reason: Reason) -> HttpResponse:
         details={"method": (request.method or "").lower()},
     )
     if wants_html(request):
-        return HttpResponseRedirect(
-            reverse("settings") + "?" + urlencode({"next": request.get_full_path()})
-        )
+        return _to("settings", request)
     return problem(403, "Multi-factor authentication required", reason.value, REASON_TEXT[reason])
 
 
