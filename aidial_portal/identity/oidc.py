@@ -305,7 +305,7 @@ def read_at_callback(
     config: PortalConfig,
     directory: ProviderDirectory,
     reader: EvidenceReader,
-    budget: float = DEFAULT_READ_BUDGET,
+    budget: float | None = None,
 ) -> tuple[Identity, Evidence]:
     """Roles, profile and MFA evidence of a validated sign-in, read side by side.
 
@@ -315,6 +315,9 @@ def read_at_callback(
     (`ProviderDown`): the portal will not guess who someone is or which roles they hold.
     """
     claims = sign_in.claims
+    if budget is None:
+        # The evidence reader's own budget, so that both reads end together.
+        budget = getattr(reader, "timeout", DEFAULT_READ_BUDGET)
     deadline = time.monotonic() + budget
     userinfo = None
     if not (has_roles(claims, config.project_id) and has_profile(claims)):
