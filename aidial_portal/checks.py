@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -10,8 +11,12 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.checks.registry import registry
 from django.core.exceptions import ImproperlyConfigured
 
-from aidial_portal.config import is_loopback, is_trusted_provider_url
-from aidial_portal.identity.directory import IssuerMismatch, ProviderUnavailable
+from aidial_portal.config import is_loopback, is_trusted_api_url, is_trusted_provider_url
+from aidial_portal.identity.directory import (
+    IssuerMismatch,
+    ProviderMisconfigured,
+    ProviderUnavailable,
+)
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, Requirement
 
 
@@ -44,6 +49,16 @@ def check_provider_urls(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 f"AIDIAL_OIDC_ISSUER {config.issuer!r} is not trusted.",
                 hint="Use https, or http only on a loopback address for development.",
                 id="aidial.E002",
+            )
+        )
+    if not is_trusted_api_url(config.api_url):
+        errors.append(
+            Error(
+                f"AIDIAL_ZITADEL_API_URL {config.api_url!r} is not trusted: the service "
+                "credential would travel over plain http. Every sign-in is refused.",
+                hint="Use the Zitadel API's https URL (plain http only on a loopback address "
+                "for development).",
+                id="aidial.E005",
             )
         )
     for name, url in (
@@ -88,6 +103,60 @@ def check_role_policy(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+def has_service_credentials(config: Any) -> bool:
+    """A personal access token, or (once configured) a service user's key file."""
+    return bool(config.service_token or getattr(config, "service_key_file", ""))
+
+
+@register(Tags.security)
+def check_amr_mode_credentials(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """`amr` cannot tell TOTP from SMS or e-mail codes; only the API's list of methods can."""
+    config = settings.AIDIAL
+    if config.evidence_mode.value != "amr" or has_service_credentials(config):
+        return []
+    table = {**ROLE_REQUIREMENTS, **_parsed(config.role_table)}
+    mandatory = sorted(role for role, value in table.items() if value is Requirement.REQUIRED)
+    if not mandatory:
+        return []
+    return [
+        Error(
+            "AIDIAL_MFA_EVIDENCE=amr without service credentials: `otp` in the ID token may be "
+            "an SMS or e-mail code, so no one in a role that requires MFA "
+            f"({', '.join(mandatory)}) can ever be compliant.",
+            hint="Set AIDIAL_ZITADEL_SERVICE_TOKEN (a service user with user.read) so the "
+            "portal can check that TOTP is the person's only one-time code.",
+            id="aidial.E015",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_project_id(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Only with `check --deploy`: without the project id Zitadel sends no roles."""
+    if settings.AIDIAL.project_id:
+        return []
+    return [
+        Error(
+            "AIDIAL_ZITADEL_PROJECT_ID is not set: Zitadel sends roles only for the project "
+            "named in the scope urn:zitadel:iam:org:project:id:<id>:aud, so everyone would "
+            "sign in with no portal role.",
+            hint="Set AIDIAL_ZITADEL_PROJECT_ID to the id of the Zitadel project that holds "
+            "the portal's roles (Console: Projects, the project, its Resource Id).",
+            id="aidial.E016",
+        )
+    ]
+
+
+def _parsed(raw: Mapping[str, str]) -> dict[str, Requirement]:
+    parsed = {}
+    for role, value in raw.items():
+        try:
+            parsed[role] = Requirement(value)
+        except ValueError:
+            continue  # check_role_policy reports it
+    return parsed
 
 
 @register()
@@ -144,7 +213,7 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
 
     config = settings.AIDIAL
     try:
-        services.directory().metadata()
+        metadata = services.directory().metadata()
     except IssuerMismatch:
         return [
             Error(
@@ -154,6 +223,10 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 id="aidial.E010",
             )
         ]
+    except ProviderMisconfigured as problem:
+        return [
+            Error(f"The identity provider cannot be trusted: {problem.detail}.", id="aidial.E017")
+        ]
     except ProviderUnavailable:
         return [
             Error(
@@ -161,7 +234,8 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 id="aidial.E011",
             )
         ]
-    if config.evidence_mode.value == "session" and not config.service_token:
+    found = _discovery_messages(metadata)
+    if config.evidence_mode.value == "session" and not has_service_credentials(config):
         return [
             Error(
                 "AIDIAL_ZITADEL_SERVICE_TOKEN is empty: session evidence cannot be read, so "
@@ -169,11 +243,37 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 hint="Create a service user with session.read and user.read, or use "
                 "AIDIAL_MFA_EVIDENCE=amr for Login V1.",
                 id="aidial.E012",
-            )
+            ),
+            *found,
         ]
     if config.service_token:
-        return _check_api(config.api_url, config.service_token)
-    return []
+        return [*found, *_check_api(config.api_url, config.service_token)]
+    return found
+
+
+def _discovery_messages(metadata: Mapping[str, Any]) -> list[CheckMessage]:
+    """What discovery says about the two endpoints Zitadel's defaults make the portal need."""
+    found: list[CheckMessage] = []
+    if not isinstance(metadata.get("userinfo_endpoint"), str):
+        found.append(
+            Error(
+                "The provider's discovery document names no userinfo endpoint: with Zitadel's "
+                "default application settings, roles and profile are only in userinfo, so "
+                "everyone would sign in with no portal role.",
+                hint="Point AIDIAL_OIDC_ISSUER at Zitadel itself, or turn on the application's "
+                "'User roles inside ID Token' and 'User Info inside ID Token'.",
+                id="aidial.E018",
+            )
+        )
+    if not isinstance(metadata.get("end_session_endpoint"), str):
+        found.append(
+            Warning(
+                "The provider's discovery document names no end-session endpoint: signing out "
+                "of the portal will leave the Zitadel session signed in.",
+                id="aidial.W010",
+            )
+        )
+    return found
 
 
 def _check_api(api_url: str, token: str) -> list[CheckMessage]:
