@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
@@ -21,15 +22,23 @@ def serve(host: str, port: int) -> int:
     bound_port = httpd.server_address[1]
     # The issuer is where we listen, unless configured (e.g. behind a proxy).
     os.environ.setdefault(config.ISSUER_ENV, config.format_issuer(bind_host, bound_port))
-    sys.stderr.write(
-        f"local_idp ready: issuer {config.issuer()} listening on "
-        f"{config.format_issuer(bind_host, bound_port)} (data dir {config.data_dir()})\n"
-    )
-    sys.stderr.flush()
+    # Ctrl-C and SIGTERM stop the server promptly, also when it was started with SIGINT
+    # ignored (a background job of a non-interactive shell, as `make run &` is).
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
+        sys.stderr.write(
+            f"local_idp ready: issuer {config.issuer()} listening on "
+            f"{config.format_issuer(bind_host, bound_port)} (data dir {config.data_dir()})\n"
+        )
+        sys.stderr.flush()
         httpd.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         httpd.server_close()
     return 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ VAR = CHECKOUT / "var"
 BIN = Path(sys.executable).parent
 PORTAL = "http://127.0.0.1:8000"
 PROVIDER = "http://127.0.0.1:8080"
+STOP_TIMEOUT = 5.0  # seconds both servers get, together, to stop before they are killed
 
 
 def cli(*args: str, env: dict[str, str]) -> dict[str, Any]:
@@ -69,29 +71,63 @@ def main() -> int:
         "AIDIAL_ZITADEL_SERVICE_TOKEN": seed["service_token"],
         "AIDIAL_WORKERS": env.get("AIDIAL_WORKERS", "2"),
     }
-    provider = subprocess.Popen(  # noqa: S603
-        [str(BIN / "aidial-portal"), "idp", "serve", "--port", "8080"], env=env
-    )
-    portal = subprocess.Popen(  # noqa: S603
-        [str(BIN / "aidial-portal"), "serve", "--port", "8000"], env=portal_env
-    )
-    print_welcome(seed)
+    # Ctrl-C and SIGTERM both stop everything, even when this was started with SIGINT ignored
+    # (a background job of a non-interactive shell): the children are given the same handlers.
+    signal.signal(signal.SIGINT, _stop_requested)
+    signal.signal(signal.SIGTERM, _stop_requested)
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        portal.wait()
-        provider.wait()
-    except (KeyboardInterrupt, SystemExit):
+        processes.append(
+            subprocess.Popen(  # noqa: S603
+                [str(BIN / "aidial-portal"), "idp", "serve", "--port", "8080"], env=env
+            )
+        )
+        processes.append(
+            subprocess.Popen(  # noqa: S603
+                [str(BIN / "aidial-portal"), "serve", "--port", "8000"], env=portal_env
+            )
+        )
+        print_welcome(seed)
+        wait_for_first_exit()
+    except KeyboardInterrupt:
         pass
     finally:
-        for process in (portal, provider):
-            process.terminate()
-        for process in (portal, provider):
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        print("\nStopped the portal and the local identity provider.")
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the stop
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\n" + stop(processes), flush=True)
     return 0
+
+
+def _stop_requested(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def wait_for_first_exit() -> None:
+    """Block until either server exits (without reaping it, so Popen still sees its status)."""
+    os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+
+
+def stop(processes: list[subprocess.Popen[bytes]], timeout: float = STOP_TIMEOUT) -> str:
+    """Stop every process at once (SIGINT: gunicorn's quick shutdown, the provider's
+    Ctrl-C), give them `timeout` seconds together, then kill what is left. Says what happened."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    killed = []
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            killed.append(process)
+    if killed:
+        return (
+            f"Stopped the portal and the local identity provider ({len(killed)} of them "
+            f"did not stop within {timeout:g} s and was killed)."
+        )
+    return "Stopped the portal and the local identity provider."
 
 
 def print_welcome(seed: dict[str, Any]) -> None:

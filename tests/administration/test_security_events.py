@@ -108,3 +108,21 @@ def test_viewer_offers_no_way_to_change_events(client, sign_in_as, events):
         event.delete()
     with pytest.raises(AppendOnlyError):
         SecurityEvent.objects.all().delete()
+
+
+def test_a_sign_in_without_a_multi_factor_check_shows_factor_none_not_python_none(
+    client, sign_in_as, make_account
+):
+    account = make_account(sub="acme-user", org_id=ACME)
+    record(
+        EventTag.SignIn.SUCCEEDED,
+        account=account,
+        details={"factor": None, "status": "not_enrolled"},
+        at=T0,
+    )
+    sign_in_as(["aidial_admin"], sub="viewer", org_id=ACME)
+
+    page = client.get("/admin/events/").content.decode()
+
+    assert "<code>factor=none</code>" in page
+    assert "factor=None" not in page
