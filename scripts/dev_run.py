@@ -171,6 +171,8 @@ def print_welcome(seed: dict[str, Any]) -> None:
         "For a TOTP account, get its current code with:",
         "  .venv/bin/aidial-portal idp demo-code --login LOGIN",
         f"(its secret and recovery codes are in {seed['demo_file']}, readable only by you)",
+        "SMS and e-mail codes are not sent; read them with:",
+        "  .venv/bin/aidial-portal idp outbox --login LOGIN",
         "",
         "Press Ctrl-C to stop both.",
         "",
