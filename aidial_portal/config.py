@@ -102,7 +102,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         redis_url=env.get("AIDIAL_REDIS_URL", "").strip(),
         static_root=_optional_path(env.get("AIDIAL_STATIC_ROOT", "")),
         log_level=env.get("AIDIAL_LOG_LEVEL", "").strip().upper() or "INFO",
-        workers=_workers(env.get("AIDIAL_WORKERS", "")),
+        workers=_workers(env),
         audit_retention_days=env.get("AIDIAL_AUDIT_RETENTION_DAYS", "").strip(),
         base_url=env.get("AIDIAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         issuer=issuer,
@@ -114,7 +114,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
             if value.strip()
         ),
         project_id=env.get("AIDIAL_ZITADEL_PROJECT_ID", "").strip(),
-        clock_skew=_skew(env.get("AIDIAL_OIDC_CLOCK_SKEW", "")),
+        clock_skew=_skew(env),
         api_url=env.get("AIDIAL_ZITADEL_API_URL", issuer).rstrip("/"),
         service_token=env.get("AIDIAL_ZITADEL_SERVICE_TOKEN", ""),
         evidence_mode=_evidence_mode(env.get("AIDIAL_MFA_EVIDENCE", "session")),
@@ -185,32 +185,42 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    return _whole_number(env, name, default, minimum=1, unit="seconds")
+
+
+def _whole_number(
+    env: Mapping[str, str],
+    name: str,
+    default: int,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    unit: str = "",
+) -> int:
+    """A whole number from `name` (`default` when unset), refused outside minimum..maximum."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number of seconds") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive")
+        raise ConfigError(f"{name} must be a whole number{f' of {unit}' if unit else ''}") from None
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum} {unit}".rstrip())
+    if value < minimum:
+        raise ConfigError(
+            f"{name} must be positive" if minimum == 1 else f"{name} must not be negative"
+        )
     return value
 
 
 MAX_CLOCK_SKEW = 5  # seconds: Zitadel's own limit for an application's clock skew
 
 
-def _skew(raw: str) -> int:
+def _skew(env: Mapping[str, str]) -> int:
     """`AIDIAL_OIDC_CLOCK_SKEW`: the application's clock skew set in Zitadel, in seconds."""
-    if not raw.strip():
-        return 0
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConfigError("AIDIAL_OIDC_CLOCK_SKEW must be a whole number of seconds") from None
-    if not 0 <= value <= MAX_CLOCK_SKEW:
-        raise ConfigError(f"AIDIAL_OIDC_CLOCK_SKEW must be between 0 and {MAX_CLOCK_SKEW} seconds")
-    return value
+    name = "AIDIAL_OIDC_CLOCK_SKEW"
+    return _whole_number(env, name, 0, minimum=0, maximum=MAX_CLOCK_SKEW, unit="seconds")
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -240,26 +250,9 @@ def _optional_path(raw: str) -> Path | None:
 
 
 def _count(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number") from None
-    if value < 0:
-        raise ValueError(f"{name} must not be negative")
-    return value
+    return _whole_number(env, name, default, minimum=0)
 
 
-def _workers(raw: str) -> int | None:
+def _workers(env: Mapping[str, str]) -> int | None:
     """`AIDIAL_WORKERS`: empty or 0 leaves the choice to `serve`."""
-    if not raw.strip():
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError("AIDIAL_WORKERS must be a whole number of processes") from None
-    if value < 0:
-        raise ConfigError("AIDIAL_WORKERS must not be negative")
-    return value or None
+    return _whole_number(env, "AIDIAL_WORKERS", 0, minimum=0, unit="processes") or None

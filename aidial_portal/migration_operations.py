@@ -18,47 +18,41 @@ from typing import Any
 
 from django.contrib.postgres import operations as postgres
 from django.db.migrations import AddIndex, RemoveIndex
+from django.db.migrations.operations.base import Operation
 
 
-def _on_postgresql(schema_editor: Any) -> bool:
-    return bool(schema_editor.connection.vendor == "postgresql")
+class _ConcurrentlyOnPostgreSQL:
+    """Do the database steps of `concurrent` on PostgreSQL and of `plain` everywhere else."""
+
+    concurrent: type[Operation]
+    plain: type[Operation]
+
+    def _steps(self, schema_editor: Any) -> Any:
+        on_postgresql = schema_editor.connection.vendor == "postgresql"
+        return self.concurrent if on_postgresql else self.plain
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        steps = self._steps(schema_editor)
+        steps.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        steps = self._steps(schema_editor)
+        steps.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
-class AddIndexConcurrently(postgres.AddIndexConcurrently):
+class AddIndexConcurrently(_ConcurrentlyOnPostgreSQL, postgres.AddIndexConcurrently):
     """`CREATE INDEX CONCURRENTLY` on PostgreSQL, `CREATE INDEX` elsewhere."""
 
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if _on_postgresql(schema_editor):
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if _on_postgresql(schema_editor):
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+    concurrent = postgres.AddIndexConcurrently
+    plain = AddIndex
 
 
-class RemoveIndexConcurrently(postgres.RemoveIndexConcurrently):
+class RemoveIndexConcurrently(_ConcurrentlyOnPostgreSQL, postgres.RemoveIndexConcurrently):
     """`DROP INDEX CONCURRENTLY` on PostgreSQL, `DROP INDEX` elsewhere."""
 
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if _on_postgresql(schema_editor):
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if _on_postgresql(schema_editor):
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+    concurrent = postgres.RemoveIndexConcurrently
+    plain = RemoveIndex

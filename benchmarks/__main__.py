@@ -55,16 +55,21 @@ def _child(name: str, options: Options, env: dict[str, str]) -> bool:
     return code == 0
 
 
-def _gate(options: Options, work: Path) -> bool:
+def _with_gate_redis(name: str, options: Options, work: Path) -> bool:
+    """Run benchmark `name` on its own SQLite file and, when Redis is up, an emptied db."""
     redis = "" if infra.redis_problem() else infra.redis_url(GATE_REDIS_DB)
     if redis:
         infra.flush_redis_db(GATE_REDIS_DB)
-    env = infra.portal_env(f"sqlite:///{work / 'gate.sqlite3'}", redis)
+    env = infra.portal_env(f"sqlite:///{work / f'{name}.sqlite3'}", redis)
     try:
-        return _child("gate", options, env)
+        return _child(name, options, env)
     finally:
         if redis:
             infra.flush_redis_db(GATE_REDIS_DB)
+
+
+def _gate(options: Options, work: Path) -> bool:
+    return _with_gate_redis("gate", options, work)
 
 
 def _signin(options: Options, work: Path) -> bool:
@@ -105,15 +110,7 @@ def _instances(options: Options, work: Path) -> bool:
 
 
 def _page(options: Options, work: Path) -> bool:
-    redis = "" if infra.redis_problem() else infra.redis_url(GATE_REDIS_DB)
-    if redis:
-        infra.flush_redis_db(GATE_REDIS_DB)
-    env = infra.portal_env(f"sqlite:///{work / 'page.sqlite3'}", redis)
-    try:
-        return _child("page", options, env)
-    finally:
-        if redis:
-            infra.flush_redis_db(GATE_REDIS_DB)
+    return _with_gate_redis("page", options, work)
 
 
 def _reports(options: Options, work: Path) -> bool:

@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.support.idp import REPO_ROOT, _free_loopback_port, _provider_env
+from tests.support.idp import REPO_ROOT, _provider_env, free_loopback_port
 
 
 def _dev_run() -> ModuleType:
@@ -34,7 +34,7 @@ def _ignore_sigint() -> None:
 def test_local_provider_stops_promptly_on_ctrl_c_or_sigterm_even_started_in_the_background(
     tmp_path: Path, signum: int
 ) -> None:
-    port = _free_loopback_port()
+    port = free_loopback_port()
     provider = subprocess.Popen(
         [sys.executable, "-m", "local_idp", "serve", "--port", str(port)],
         cwd=REPO_ROOT,

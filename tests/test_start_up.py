@@ -8,16 +8,16 @@ import subprocess
 
 import pytest
 
-from tests.support.idp import _free_loopback_port
+from tests.support.idp import free_loopback_port
 from tests.support.servers import REPO_ROOT, portal_command, portal_env, start_portal
 
 START_UP_TIMEOUT = 60
 
 
 def serve(tmp_path, **variables: str) -> subprocess.CompletedProcess[str]:
-    env = portal_env(tmp_path, f"http://127.0.0.1:{_free_loopback_port()}", **variables)
+    env = portal_env(tmp_path, f"http://127.0.0.1:{free_loopback_port()}", **variables)
     return subprocess.run(
-        [*portal_command(), "serve", "--port", str(_free_loopback_port()), "--workers", "1"],
+        [*portal_command(), "serve", "--port", str(free_loopback_port()), "--workers", "1"],
         cwd=REPO_ROOT,
         env=env,
         stdin=subprocess.DEVNULL,

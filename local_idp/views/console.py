@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
 
 import segno
 from django.http import HttpRequest, HttpResponse
@@ -25,12 +27,23 @@ NOTICE_KEY = "local_idp.notice"
 RECENT_SECOND_FACTOR = timedelta(minutes=5)
 
 
-def _require_session(request: HttpRequest) -> IdpSession | HttpResponse:
-    session = signin.current_session(request)
-    if session is not None:
-        return session
-    intent_id = signin.new_intent(request, signin.CONSOLE, next=request.get_full_path())
-    return redirect(signin.login_url(intent_id))
+P = ParamSpec("P")
+
+
+def _signed_in(
+    view: Callable[Concatenate[HttpRequest, IdpSession, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """Give the view the person's provider session; without one, sign in first and come back."""
+
+    @wraps(view)
+    def with_session(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        session = signin.current_session(request)
+        if session is None:
+            intent_id = signin.new_intent(request, signin.CONSOLE, next=request.get_full_path())
+            return redirect(signin.login_url(intent_id))
+        return view(request, session, *args, **kwargs)
+
+    return with_session
 
 
 def _recent_second_factor(session: IdpSession) -> bool:
@@ -57,20 +70,16 @@ def _security_context(request: HttpRequest, session: IdpSession, **extra: Any) -
 
 @never_cache
 @require_http_methods(["GET"])
-def security(request: HttpRequest) -> HttpResponse:
-    session = _require_session(request)
-    if isinstance(session, HttpResponse):
-        return session
+@_signed_in
+def security(request: HttpRequest, session: IdpSession) -> HttpResponse:
     return render(request, "local_idp/security.html", _security_context(request, session))
 
 
 @never_cache
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
-def add_totp(request: HttpRequest) -> HttpResponse:
-    session = _require_session(request)
-    if isinstance(session, HttpResponse):
-        return session
+@_signed_in
+def add_totp(request: HttpRequest, session: IdpSession) -> HttpResponse:
     user = session.user
     intent_id = request.GET.get("authRequestID", "")
     if user.has_totp:
@@ -120,10 +129,8 @@ def _show_recovery_codes(
 
 @never_cache
 @require_POST
-def regenerate_recovery_codes(request: HttpRequest) -> HttpResponse:
-    session = _require_session(request)
-    if isinstance(session, HttpResponse):
-        return session
+@_signed_in
+def regenerate_recovery_codes(request: HttpRequest, session: IdpSession) -> HttpResponse:
     if not session.user.has_totp:
         return redirect(SECURITY_PAGE)
     codes = factors.replace_recovery_codes(session.user)
@@ -133,10 +140,8 @@ def regenerate_recovery_codes(request: HttpRequest) -> HttpResponse:
 @never_cache
 @sensitive_post_parameters("code")
 @require_POST
-def remove_totp(request: HttpRequest) -> HttpResponse:
-    session = _require_session(request)
-    if isinstance(session, HttpResponse):
-        return session
+@_signed_in
+def remove_totp(request: HttpRequest, session: IdpSession) -> HttpResponse:
     user = session.user
     if not user.has_totp:
         return redirect(SECURITY_PAGE)
@@ -169,11 +174,9 @@ PHONE = re.compile(r"^\+[1-9][0-9]{7,14}$")
 
 @never_cache
 @require_POST
-def add_otp(request: HttpRequest, channel: str) -> HttpResponse:
+@_signed_in
+def add_otp(request: HttpRequest, session: IdpSession, channel: str) -> HttpResponse:
     """Start adding SMS or e-mail codes: a code is sent, and entering it confirms."""
-    session = _require_session(request)
-    if isinstance(session, HttpResponse):
-        return session
     user = session.user
     factor = OTP_FACTORS[channel]
     phone = ""
@@ -197,10 +200,8 @@ def add_otp(request: HttpRequest, channel: str) -> HttpResponse:
 @never_cache
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
-def verify_otp(request: HttpRequest) -> HttpResponse:
-    session = _require_session(request)
-    if isinstance(session, HttpResponse):
-        return session
+@_signed_in
+def verify_otp(request: HttpRequest, session: IdpSession) -> HttpResponse:
     user = session.user
     pending = request.session.get(PENDING_OTP_KEY)
     if not pending or pending.get("channel") not in OTP_FACTORS:
@@ -231,10 +232,8 @@ def verify_otp(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_POST
-def remove_otp(request: HttpRequest, channel: str) -> HttpResponse:
-    session = _require_session(request)
-    if isinstance(session, HttpResponse):
-        return session
+@_signed_in
+def remove_otp(request: HttpRequest, session: IdpSession, channel: str) -> HttpResponse:
     if not _recent_second_factor(session):
         context = _security_context(
             request,

@@ -86,6 +86,12 @@ def parse(params: QueryDict) -> SignOutRequest:
     return SignOutRequest(client, target, hint_claims)
 
 
+def _request_fields(params: QueryDict) -> dict[str, Any]:
+    """The sign-out request's own fields that were sent, for the logout page to send again."""
+    names = ("client_id", "post_logout_redirect_uri", "state")
+    return {name: params[name] for name in names if params.get(name)}
+
+
 def _finish(request: HttpRequest, target: str) -> HttpResponse:
     if target:
         return redirect(target)
@@ -103,11 +109,7 @@ def end_session(request: HttpRequest) -> HttpResponse:
         return error_page(request, INVALID, str(error))
     if sign_out.hint_claims is None:
         # Login V2 without a hint: nothing ends here; the person chooses on the logout page.
-        keep = {
-            k: params[k]
-            for k in ("client_id", "post_logout_redirect_uri", "state")
-            if params.get(k)
-        }
+        keep = _request_fields(params)
         return redirect(f"{LOGOUT_PAGE}?{urlencode(keep)}" if keep else LOGOUT_PAGE)
     sid = str(sign_out.hint_claims.get("sid") or "")
     current = signin.current_session(request)
@@ -136,11 +138,7 @@ def logout_page(request: HttpRequest) -> HttpResponse:
         "local_idp/logout.html",
         {
             "session": session,
-            "fields": {
-                k: params[k]
-                for k in ("client_id", "post_logout_redirect_uri", "state")
-                if params.get(k)
-            },
+            "fields": _request_fields(params),
             "target": sign_out.target,
         },
     )

@@ -16,6 +16,8 @@ from tests.support.idp import Person, totp_code
 from tests.support.servers import Stack
 
 SIGN_IN_TIMEOUT = 15_000
+# The button that confirms the current recovery codes are stored (dashboard and Settings).
+ACK_BUTTON = "I have stored my current recovery codes"
 Shot = Callable[[str], None] | None
 
 

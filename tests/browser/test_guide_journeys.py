@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Shots
 from tests.browser.steps import (
+    ACK_BUTTON,
     Person,
     back_to_portal,
     enrol_totp,
@@ -32,7 +33,6 @@ from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.browser
 
-ACK_BUTTON = "I have stored my current recovery codes"
 REVIEW_LINK = "Review or regenerate recovery codes"
 REVIEWED = "I reviewed my recovery codes"
 REGENERATED = "I regenerated my recovery codes"
@@ -259,12 +259,8 @@ def test_every_launch_to_the_provider_is_recorded_and_mandatory_roles_are_warned
 # 8. Support requests reach people ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
+    with SmtpServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

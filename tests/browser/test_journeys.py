@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import SHORT_STEP_UP, WIDE, Shots
 from tests.browser.steps import (
+    ACK_BUTTON,
     Person,
     back_to_portal,
     csrf_token,
@@ -27,7 +28,6 @@ from tests.support.servers import Stack
 
 pytestmark = pytest.mark.browser
 
-ACK_BUTTON = "I have stored my current recovery codes"
 POLL_DEADLINE = 30.0
 
 

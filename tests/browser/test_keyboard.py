@@ -8,12 +8,18 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Shots
-from tests.browser.steps import Person, on_portal, on_provider, status_value, tab_to, totp_code
+from tests.browser.steps import (
+    ACK_BUTTON,
+    Person,
+    on_portal,
+    on_provider,
+    status_value,
+    tab_to,
+    totp_code,
+)
 from tests.support.servers import Stack
 
 pytestmark = pytest.mark.browser
-
-ACK_BUTTON = "I have stored my current recovery codes"
 
 
 def test_sign_in_and_acknowledgement_with_the_keyboard_alone(

@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 
 from aidial_portal.config import SECURITY_PAGE_PATH
-from aidial_portal.identity import services
+from aidial_portal.identity import oidc, services
 from tests.support import audiences
 from tests.support.idp import HostedLogin, LocalIdp, Person
 
@@ -66,6 +66,21 @@ def person(local_idp: LocalIdp) -> Callable[..., Person]:
 def browser(local_idp: LocalIdp) -> Iterator[HostedLogin]:
     with HostedLogin(local_idp) as hosted:
         yield hosted
+
+
+@pytest.fixture
+def issued_tokens(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every token response the portal receives from the provider, as it received it."""
+    tokens: list[dict[str, Any]] = []
+    exchange_code = oidc.exchange_code
+
+    def keep_token(*args: Any, **kwargs: Any) -> Any:
+        token = exchange_code(*args, **kwargs)
+        tokens.append(dict(token))
+        return token
+
+    monkeypatch.setattr(oidc, "exchange_code", keep_token)
+    return tokens
 
 
 def callback_path(final_url: str) -> str:

@@ -9,7 +9,6 @@ stderr (where the configured handler writes)."""
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +21,7 @@ from aidial_portal.accounts import sign_in as flow
 from aidial_portal.identity import oidc, services
 from aidial_portal.logs import JsonFormatter
 from tests.flows.conftest import callback_path
+from tests.support.idp import free_loopback_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]
 
@@ -30,32 +30,28 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]
 CAPTURED = ("", "django", "django.request", "django.security", "httpx", "httpcore", "gunicorn")
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 def test_no_secret_reaches_the_logs_on_any_path(
-    client, person, browser, local_idp, wired, registration, caplog, capfd, monkeypatch, settings
+    client,
+    person,
+    browser,
+    local_idp,
+    wired,
+    registration,
+    issued_tokens,
+    caplog,
+    capfd,
+    monkeypatch,
+    settings,
 ):
     assert logging.getLogger("authlib").getEffectiveLevel() >= logging.INFO
     for name in CAPTURED:
         caplog.set_level(logging.DEBUG, logger=name)
 
-    tokens: list[dict] = []
-    exchange_code = oidc.exchange_code
-
-    def keep_token(*args, **kwargs):
-        token = exchange_code(*args, **kwargs)
-        tokens.append(dict(token))
-        return token
-
-    monkeypatch.setattr(oidc, "exchange_code", keep_token)
+    tokens = issued_tokens
     secrets: dict[str, str] = {
         "client secret": registration["client_secret"],
         "service token": registration["service_token"],
@@ -101,7 +97,7 @@ def test_no_secret_reaches_the_logs_on_any_path(
 
     # The provider down between the authorize redirect and the callback: a 503.
     path = authorize(tolerant, staff)
-    settings.AIDIAL = replace(settings.AIDIAL, issuer=f"http://127.0.0.1:{closed_port()}")
+    settings.AIDIAL = replace(settings.AIDIAL, issuer=f"http://127.0.0.1:{free_loopback_port()}")
     assert tolerant.get(path).status_code == 503
     settings.AIDIAL = replace(settings.AIDIAL, issuer=local_idp.issuer)
     services.reset()
@@ -113,10 +109,9 @@ def test_no_secret_reaches_the_logs_on_any_path(
         def fail(*args, failure=failure, **kwargs):
             raise failure
 
-        monkeypatch.setattr(flow, "complete_sign_in", fail)
-        assert tolerant.get(path).status_code >= 500
-        monkeypatch.undo()
-        monkeypatch.setattr(oidc, "exchange_code", keep_token)
+        with monkeypatch.context() as failing:
+            failing.setattr(flow, "complete_sign_in", fail)
+            assert tolerant.get(path).status_code >= 500
 
     # The support form: a refused message, a sent one, and one while the database is down.
     secrets["pasted recovery code"] = who.recovery_codes[1]
@@ -132,6 +127,7 @@ def test_no_secret_reaches_the_logs_on_any_path(
     assert down.post("/support/", {"subject": "Hi", "message": "support-down-body-27182"})
     secrets["support message while down"] = "support-down-body-27182"
 
+    assert tokens, "no token response was captured, so no token would be looked for"
     for index, token in enumerate(tokens):
         secrets[f"id token {index}"] = token["id_token"]
         secrets[f"access token {index}"] = token["access_token"]

@@ -32,18 +32,10 @@ def every_stored_value() -> str:
 
 
 def test_full_flows_leave_no_secret_in_logs_database_or_pages(
-    client, person, browser, local_idp, wired, registration, caplog, capfd, monkeypatch
+    client, person, browser, local_idp, wired, registration, issued_tokens, caplog, capfd
 ):
     caplog.set_level(logging.DEBUG)
-    tokens: list[dict] = []
-    exchange_code = oidc.exchange_code
-
-    def keep_token(*args, **kwargs):
-        token = exchange_code(*args, **kwargs)
-        tokens.append(dict(token))
-        return token
-
-    monkeypatch.setattr(oidc, "exchange_code", keep_token)
+    tokens = issued_tokens
 
     secrets: dict[str, str] = {
         "client secret": registration["client_secret"],

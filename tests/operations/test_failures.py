@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.operations.browser import PortalBrowser, callback_on, sign_in_at_provider
-from tests.support.idp import _free_loopback_port, start_local_idp
+from tests.support.idp import free_loopback_port, start_local_idp
 from tests.support.servers import start_portal
 
 pytestmark = pytest.mark.idp
@@ -21,7 +21,7 @@ def test_the_portal_answers_healthz_and_says_what_is_missing_when_everything_is_
             f"postgresql://postgres@127.0.0.1:{proxies['postgres'].port}/{postgres_database}"
         ),
         AIDIAL_REDIS_URL=f"redis://127.0.0.1:{proxies['redis'].port}/{redis_db}",
-        AIDIAL_OIDC_ISSUER=f"http://127.0.0.1:{_free_loopback_port()}",  # no provider there
+        AIDIAL_OIDC_ISSUER=f"http://127.0.0.1:{free_loopback_port()}",  # no provider there
     )
     try:
         proxies["postgres"].close()
@@ -46,7 +46,7 @@ def test_the_portal_answers_healthz_and_says_what_is_missing_when_everything_is_
 
 
 def test_provider_down_at_sign_in_is_a_503_and_signed_in_sessions_keep_working(tmp_path):
-    public = f"http://127.0.0.1:{_free_loopback_port()}"
+    public = f"http://127.0.0.1:{free_loopback_port()}"
     idp = start_local_idp(tmp_path / "idp", return_url=public + "/settings/")
     registration = idp.add_client(public + "/oidc/callback/")
     who = idp.new_person("aidial_admin", totp=True, domain="outage.test")

@@ -13,7 +13,7 @@ from tests.operations.browser import (
     sign_in_at_provider,
 )
 from tests.operations.conftest import empty_redis_db, throwaway_postgres
-from tests.support.idp import LocalIdp, _free_loopback_port, start_local_idp
+from tests.support.idp import LocalIdp, free_loopback_port, start_local_idp
 from tests.support.servers import PortalServer, start_portal
 
 pytestmark = pytest.mark.idp
@@ -29,7 +29,7 @@ def _cluster(
     tmp_path, postgres_database, redis_db
 ) -> Iterator[tuple[LocalIdp, list[PortalServer]]]:
     # One public address for both instances: the provider only knows the load balancer's.
-    public = f"http://127.0.0.1:{_free_loopback_port()}"
+    public = f"http://127.0.0.1:{free_loopback_port()}"
     idp = start_local_idp(tmp_path / "idp", return_url=public + "/settings/")
     registration = idp.add_client(public + "/oidc/callback/")
     shared = {

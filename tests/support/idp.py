@@ -294,7 +294,8 @@ def _provider_env(data_dir: Path, issuer: str, return_url: str) -> dict[str, str
     return env
 
 
-def _free_loopback_port() -> int:
+def free_loopback_port() -> int:
+    """A loopback port nothing listens on: for a server to take, or to be refused on."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -303,7 +304,7 @@ def _free_loopback_port() -> int:
 def start_local_idp(data_dir: Path, *, return_url: str = "http://testserver/settings/") -> LocalIdp:
     """Start the provider on a free loopback port and wait until discovery answers."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = _free_loopback_port()
+    port = free_loopback_port()
     issuer = f"http://127.0.0.1:{port}"
     log_path = data_dir / "server.log"
     with open(log_path, "ab") as log:

@@ -19,7 +19,7 @@ from typing import Any
 
 from tests.support.idp import (
     LocalIdp,
-    _free_loopback_port,
+    free_loopback_port,
     start_local_idp,
     stop_process,
     wait_until_answering,
@@ -96,7 +96,7 @@ def start_portal(data_dir: Path, *, port: int | None = None, **variables: str) -
 
     `variables` are AIDIAL_* settings (for example `AIDIAL_STEP_UP_MAX_AGE="5"`)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or _free_loopback_port()
+    port = port or free_loopback_port()
     base_url = f"http://127.0.0.1:{port}"
     env = portal_env(data_dir, base_url, **variables)
     log_path = data_dir / "portal.log"
@@ -138,7 +138,7 @@ def start_portal(data_dir: Path, *, port: int | None = None, **variables: str) -
 
 def start_stack(data_dir: Path, **variables: str) -> Stack:
     """A provider and a portal on free loopback ports, each pointing at the other."""
-    port = _free_loopback_port()
+    port = free_loopback_port()
     base_url = f"http://127.0.0.1:{port}"
     idp = start_local_idp(data_dir / "idp", return_url=base_url + "/settings/")
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
@@ -12,11 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.idp import free_loopback_port
 
 
 @dataclass
@@ -45,7 +40,7 @@ class SmtpServer:
     """Start and stop at will on one fixed port, so a test can stage an outage."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self.port = free_loopback_port()
         self.mailbox = Mailbox()
         self._controller: Controller | None = None
 
@@ -62,12 +57,15 @@ class SmtpServer:
     def received(self) -> list[Received]:
         return self.mailbox.received
 
+    def __enter__(self) -> SmtpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
+    with SmtpServer() as server:
         yield server
-    finally:
-        server.stop()

@@ -1,14 +1,8 @@
-import socket
-
 import pytest
 
+from tests.support.idp import free_loopback_port
+
 pytestmark = pytest.mark.django_db
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_healthz_answers_without_a_session_or_provider(client):
@@ -18,7 +12,7 @@ def test_healthz_answers_without_a_session_or_provider(client):
 
 
 def test_readyz_says_the_provider_is_missing(client, portal_config):
-    portal_config(issuer=f"http://127.0.0.1:{closed_port()}")
+    portal_config(issuer=f"http://127.0.0.1:{free_loopback_port()}")
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
@@ -32,7 +26,7 @@ def test_sign_in_page_is_public(client):
 
 
 def test_sign_in_with_the_provider_down_is_a_plain_503(client, portal_config):
-    portal_config(issuer=f"http://127.0.0.1:{closed_port()}")
+    portal_config(issuer=f"http://127.0.0.1:{free_loopback_port()}")
     response = client.post("/login/")
     assert response.status_code == 503
     assert b"The identity provider is unavailable" in response.content

@@ -5,7 +5,6 @@ no link that only brings the person back to it."""
 from __future__ import annotations
 
 import re
-import socket
 
 import pytest
 from django.db import DatabaseError
@@ -13,17 +12,12 @@ from django.test import Client
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aidial_portal.mfa.evidence import Factor
+from tests.support.idp import free_loopback_port
 from tests.support.portal import evidence
 
 pytestmark = pytest.mark.django_db
 HELP_LINK = 'href="/help/">Help</a>'
 HELP_ADDRESS = 'href="mailto:help@aidial.com.au">help@aidial.com.au</a>'
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def names_the_way_out(response, status: int) -> None:
@@ -69,7 +63,7 @@ def test_server_errors_and_outages_name_help_and_the_support_address(
 
 
 def test_provider_down_names_help_and_the_support_address(client, portal_config):
-    portal_config(issuer=f"http://127.0.0.1:{closed_port()}")
+    portal_config(issuer=f"http://127.0.0.1:{free_loopback_port()}")
     names_the_way_out(client.post("/login/"), 503)
 
 
