@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from aidial_portal.config import is_loopback, is_trusted_provider_url
 from aidial_portal.identity.directory import IssuerMismatch, ProviderUnavailable
+from aidial_portal.identity.service_credentials import CredentialsUnavailable, ServiceCredentials
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, Requirement
 
 
@@ -89,6 +90,20 @@ def check_role_policy(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
+@register(Tags.security)
+def check_service_credentials(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    config = settings.AIDIAL
+    if config.service_token and config.service_key_file:
+        return [
+            Error(
+                "Both AIDIAL_ZITADEL_SERVICE_TOKEN and AIDIAL_ZITADEL_SERVICE_KEY_FILE are set.",
+                hint="Set only one: the service user's personal access token, or its key file.",
+                id="aidial.E030",
+            )
+        ]
+    return []
+
+
 @register(Tags.security, deploy=True)
 def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Only with `check --deploy`: reach the issuer and the API with the service token."""
@@ -113,31 +128,48 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 id="aidial.E011",
             )
         ]
-    if config.evidence_mode.value == "session" and not config.service_token:
+    configured = bool(config.service_token or config.service_key_file)
+    if config.evidence_mode.value == "session" and not configured:
         return [
             Error(
-                "AIDIAL_ZITADEL_SERVICE_TOKEN is empty: session evidence cannot be read, so "
+                "Neither AIDIAL_ZITADEL_SERVICE_TOKEN nor AIDIAL_ZITADEL_SERVICE_KEY_FILE is "
+                "set: session evidence cannot be read, so "
                 "mandatory-MFA roles will never be compliant.",
                 hint="Create a service user with session.read and user.read, or use "
                 "AIDIAL_MFA_EVIDENCE=amr for Login V1.",
                 id="aidial.E012",
             )
         ]
-    if config.service_token:
-        return _check_api(config.api_url, config.service_token)
+    if configured:
+        return _check_api(config.api_url, services.service_credentials())
     return []
 
 
-def _check_api(api_url: str, token: str) -> list[CheckMessage]:
+def _check_api(api_url: str, credentials: ServiceCredentials) -> list[CheckMessage]:
+    variable = (
+        "AIDIAL_ZITADEL_SERVICE_KEY_FILE"
+        if settings.AIDIAL.service_key_file
+        else "AIDIAL_ZITADEL_SERVICE_TOKEN"
+    )
     probe = f"{api_url}/v2/users/aidial-deploy-check/authentication_methods"
     try:
-        response = httpx.get(probe, headers={"Authorization": f"Bearer {token}"}, timeout=3.0)
+        authorization = credentials.authorization() or ""
+        response = httpx.get(probe, headers={"Authorization": authorization}, timeout=3.0)
+    except CredentialsUnavailable as error:
+        if error.reason != "provider_unauthorised":
+            return [
+                Error(
+                    f"No access token could be had for {variable}: {error.reason}.",
+                    id="aidial.E013",
+                )
+            ]
+        response = httpx.Response(401)
     except httpx.HTTPError:
         return [Error(f"The Zitadel API at {api_url} could not be reached.", id="aidial.E013")]
     if response.status_code in {401, 403}:
         return [
             Error(
-                "The Zitadel API refused AIDIAL_ZITADEL_SERVICE_TOKEN.",
+                f"The Zitadel API refused {variable}.",
                 hint="The service user needs user.read and session.read.",
                 id="aidial.E014",
             )

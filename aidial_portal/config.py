@@ -30,7 +30,9 @@ class PortalConfig:
     client_secret: str = ""
     extra_audiences: frozenset[str] = frozenset()
     api_url: str = LOCAL_ISSUER
-    service_token: str = ""
+    # Secrets stay out of repr(): settings appear on debug error pages.
+    service_token: str = field(default="", repr=False)
+    service_key_file: str = ""
     evidence_mode: Source = Source.SESSION
     mfa_max_age: int = DEFAULT_MFA_MAX_AGE
     step_up_max_age: int = DEFAULT_STEP_UP_MAX_AGE
@@ -64,6 +66,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         ),
         api_url=env.get("AIDIAL_ZITADEL_API_URL", issuer).rstrip("/"),
         service_token=env.get("AIDIAL_ZITADEL_SERVICE_TOKEN", ""),
+        service_key_file=env.get("AIDIAL_ZITADEL_SERVICE_KEY_FILE", "").strip(),
         evidence_mode=_evidence_mode(env.get("AIDIAL_MFA_EVIDENCE", "session")),
         mfa_max_age=_seconds(env, "AIDIAL_MFA_MAX_AGE", DEFAULT_MFA_MAX_AGE),
         step_up_max_age=_seconds(env, "AIDIAL_STEP_UP_MAX_AGE", DEFAULT_STEP_UP_MAX_AGE),
