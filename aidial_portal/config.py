@@ -19,6 +19,10 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 DATA_DIR = CHECKOUT / "var"
 LOCAL_ISSUER = "http://127.0.0.1:8080"
 DEFAULT_STEP_UP_MAX_AGE = 900
+# Session lifetimes (README, "Session lifetimes", justifies them against NIST SP 800-63B-4 AAL2
+# and OWASP ASVS 5.0).
+DEFAULT_SESSION_MAX_AGE = 12 * 60 * 60
+DEFAULT_SESSION_IDLE_TIMEOUT = 60 * 60
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
 
 
@@ -40,6 +44,8 @@ class PortalConfig:
     management_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     role_table: Mapping[str, str] = field(default_factory=dict)
     metrics_token: str = ""
+    session_max_age: int = DEFAULT_SESSION_MAX_AGE
+    session_idle_timeout: int = DEFAULT_SESSION_IDLE_TIMEOUT
 
     @property
     def redirect_uri(self) -> str:
@@ -74,6 +80,10 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         management_url=env.get("AIDIAL_PROVIDER_MANAGEMENT_URL", security_url),
         role_table=_role_table(env.get("AIDIAL_ROLE_POLICY", "")),
         metrics_token=env.get("AIDIAL_METRICS_TOKEN", ""),
+        session_max_age=_seconds(env, "AIDIAL_SESSION_MAX_AGE", DEFAULT_SESSION_MAX_AGE),
+        session_idle_timeout=_seconds(
+            env, "AIDIAL_SESSION_IDLE_TIMEOUT", DEFAULT_SESSION_IDLE_TIMEOUT
+        ),
     )
 
 

@@ -28,6 +28,7 @@ from aidial_portal.mfa.policy import (
     requirement_for,
     split_roles,
 )
+from aidial_portal.sessions import index as session_index
 from aidial_portal.web import session_state
 
 logger = logging.getLogger("aidial_portal.accounts")
@@ -98,6 +99,15 @@ def complete_sign_in(
             ),
         )
         key = request.session.session_key
+        # Back-channel logout and revalidation find this session through its Zitadel session.
+        session_index.bind(
+            key or "",
+            sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
+            subject=claims["sub"],
+            account_id=account.pk,
+            now=now,
+            max_age=config.session_max_age,
+        )
         for event in transition.events:
             record(event, account=account, session_key=key)
         if evidence.unavailable:

@@ -43,6 +43,9 @@ class EventType(StrEnum):
     REPORT_EXPORTED = "report_exported"
     AUDIT_EXPORTED = "audit_exported"
     AUDIT_PURGED = "audit_purged"
+    BACKCHANNEL_LOGOUT = "backchannel_logout"
+    SESSION_EXPIRED = "session_expired"
+    SESSION_ENDED_AT_PROVIDER = "session_ended_at_provider"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,77 @@
+"""Back-channel logout: the provider says a session ended; end the portal sessions bound to it.
+
+The token is validated by `identity.logout_tokens`; its `jti` is spent in storage every
+instance shares (Redis when configured, the database otherwise), so a replay is refused on any
+instance; the sessions are ended in the shared session store, so every instance sees it on the
+next request. One security event per logout, with the number of sessions ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+
+from aidial_portal import metrics
+from aidial_portal.audit.recording import record
+from aidial_portal.identity import services
+from aidial_portal.identity.logout_tokens import (
+    MAX_AGE,
+    LogoutToken,
+    LogoutTokenRejected,
+    validate_logout_token,
+)
+from aidial_portal.identity.tokens import TokenPolicy
+from aidial_portal.mfa.lifecycle import EventType
+from aidial_portal.sessions import index
+from aidial_portal.sessions.models import SpentLogoutToken
+
+logger = logging.getLogger("aidial_portal.sessions")
+
+
+def log_out(logout_token: str, *, now: float) -> int:
+    """Validate `logout_token`, end the sessions it names; the number ended.
+
+    Raises `LogoutTokenRejected` (nothing ended) or the directory's `ProviderUnavailable`.
+    """
+    config = settings.AIDIAL
+    policy = TokenPolicy(
+        issuer=config.issuer, client_id=config.client_id, extra_audiences=config.extra_audiences
+    )
+    token = validate_logout_token(logout_token, policy=policy, keys=services.directory(), now=now)
+    if not spend(token, issuer=config.issuer, now=now, leeway=policy.leeway):
+        raise LogoutTokenRejected("replayed")
+    ended, accounts = index.end_sessions(sid=token.sid, subject=token.sub)
+    owners = set(accounts)
+    record(
+        EventType.BACKCHANNEL_LOGOUT,
+        account_id=owners.pop() if len(owners) == 1 else None,
+        details={"ended": ended, "by": "sid" if token.sid else "sub"},
+    )
+    metrics.SESSIONS_ENDED.labels(reason="backchannel_logout").inc(ended)
+    logger.info("backchannel_logout", extra={"ended": ended})
+    return ended
+
+
+def spend(token: LogoutToken, *, issuer: str, now: float, leeway: int) -> bool:
+    """Mark the token's `jti` used; False when it was used before (on any instance).
+
+    It is kept until the token would be refused as stale anyway.
+    """
+    digest = hashlib.sha256(f"{issuer}\0{token.jti}".encode()).hexdigest()
+    keep_until = max(token.iat, int(now)) + MAX_AGE + 2 * leeway
+    if getattr(settings, "REDIS_URL", ""):
+        return bool(cache.add(f"logout-jti:{digest}", 1, timeout=max(1, keep_until - int(now))))
+    expires_at = datetime.fromtimestamp(keep_until, UTC)
+    current = datetime.fromtimestamp(now, UTC)
+    try:
+        with transaction.atomic():
+            SpentLogoutToken.objects.create(jti_hash=digest, expires_at=expires_at)
+    except IntegrityError:
+        return False
+    SpentLogoutToken.objects.filter(expires_at__lt=current - timedelta(seconds=1)).delete()
+    return True
