@@ -4,12 +4,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint check-format format bench clean-data
+.PHONY: run test lint check-format format bench clean-data lock
 
-$(STAMP): requirements.txt pyproject.toml
+# Two hashed lock files: requirements.txt is what production installs (the portal's runtime
+# dependencies only); requirements-dev.txt adds the test and lint tools, held to the same pins.
+# The portal and the local provider (its own distribution, local_idp/pyproject.toml) are
+# installed in editable mode; the portal's wheel does not contain the provider.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml local_idp/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --editable .
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps \
+		--editable . --editable ./local_idp
 	@touch $(STAMP)
 
 ## make run: the portal on 127.0.0.1:8000 and the local identity provider on 127.0.0.1:8080
@@ -39,3 +45,13 @@ bench: $(STAMP)
 
 clean-data:
 	rm -rf var
+
+## make lock: re-resolve both lock files after editing pyproject.toml or requirements-dev.in.
+# Existing pins are kept unless a requirement needs another version (pip-compile --upgrade-package).
+PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --allow-unsafe --generate-hashes --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check pip-tools
+	$(PIP_COMPILE) --output-file=requirements.txt pyproject.toml
+	$(PIP_COMPILE) --output-file=requirements-dev.txt requirements-dev.in local_idp/pyproject.toml

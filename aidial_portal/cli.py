@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["idp"]:
-        os.execv(sys.executable, [sys.executable, "-m", "local_idp", *args[1:]])  # noqa: S606
+        run_local_idp(args[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidial_portal.settings")
     if args[:1] == ["serve"]:
         serve(args[1:])
@@ -28,16 +29,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     execute_from_command_line(["aidial-portal", *args])
 
 
+PROVIDER_ABSENT = """\
+aidial-portal idp: the local identity provider is not installed.
+It is a development and test tool, not part of the portal's wheel. From a checkout of the
+repository, `make run` installs it; or install it yourself with
+    pip install --editable ./local_idp
+"""
+
+
+def run_local_idp(argv: Sequence[str]) -> None:
+    """Replace this process with the provider's CLI (the portal never imports the provider)."""
+    if importlib.util.find_spec("local_idp") is None:
+        sys.stderr.write(PROVIDER_ABSENT)
+        sys.exit(2)
+    os.execv(sys.executable, [sys.executable, "-m", "local_idp", *argv])  # noqa: S606
+
+
 def serve(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(prog="aidial-portal serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument(
-        "--workers", type=int, default=int(os.environ.get("AIDIAL_WORKERS", "0")) or None
-    )
+    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=4)
     options = parser.parse_args(argv)
-    workers = options.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
+    from django.conf import settings
+
+    workers = options.workers or settings.AIDIAL.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
     _prepare_metrics_dir(options.port)
 
     from gunicorn.app.wsgiapp import WSGIApplication
@@ -63,9 +80,9 @@ def _prepare_metrics_dir(port: int) -> None:
     """Workers share their Prometheus counters through files; start each server afresh."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
-    from aidial_portal.config import DATA_DIR
+    from django.conf import settings
 
-    path = DATA_DIR / "prometheus" / str(port)
+    path = settings.AIDIAL.data_dir / "prometheus" / str(port)
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 from aidial_portal.mfa.compliance import DEFAULT_MFA_MAX_AGE
 from aidial_portal.mfa.evidence import Source
 
-CHECKOUT = Path(__file__).resolve().parents[1]
-DATA_DIR = CHECKOUT / "var"
+# Relative to the working directory: never inside the installed package (site-packages).
+DEFAULT_DATA_DIR = "var"
+DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 LOCAL_ISSUER = "http://127.0.0.1:8080"
 DEFAULT_STEP_UP_MAX_AGE = 900
 # Session lifetimes (README, "Session lifetimes", justifies them against NIST SP 800-63B-4 AAL2
@@ -28,6 +29,20 @@ SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
 
 @dataclass(frozen=True)
 class PortalConfig:
+    # Deployment: Django's own settings (settings.py), the data directory, the database and
+    # cache, `serve`. Secrets and URLs that may hold a password stay out of repr().
+    debug: bool = False
+    secret_key: str = field(default="", repr=False)
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR).absolute())
+    database_url: str = field(default="", repr=False)
+    redis_url: str = field(default="", repr=False)
+    static_root: Path | None = None
+    log_level: str = "INFO"
+    workers: int | None = None  # None: twice the cores plus one, at most 9
+    # Validated by the system check aidial.E901 (a Django setting of the same name wins).
+    audit_retention_days: str = ""
+
     base_url: str = "http://127.0.0.1:8000"
     issuer: str = LOCAL_ISSUER
     client_id: str = "aidial-portal-dev"
@@ -61,6 +76,16 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
     issuer = env.get("AIDIAL_OIDC_ISSUER", LOCAL_ISSUER).rstrip("/")
     security_url = env.get("AIDIAL_PROVIDER_SECURITY_URL", issuer + SECURITY_PAGE_PATH)
     return PortalConfig(
+        debug=env.get("AIDIAL_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"},
+        secret_key=env.get("AIDIAL_SECRET_KEY", ""),
+        allowed_hosts=_names(env.get("AIDIAL_ALLOWED_HOSTS", ",".join(DEFAULT_ALLOWED_HOSTS))),
+        data_dir=Path(env.get("AIDIAL_DATA_DIR", "").strip() or DEFAULT_DATA_DIR).absolute(),
+        database_url=env.get("AIDIAL_DATABASE_URL", "").strip(),
+        redis_url=env.get("AIDIAL_REDIS_URL", "").strip(),
+        static_root=_optional_path(env.get("AIDIAL_STATIC_ROOT", "")),
+        log_level=env.get("AIDIAL_LOG_LEVEL", "").strip().upper() or "INFO",
+        workers=_workers(env.get("AIDIAL_WORKERS", "")),
+        audit_retention_days=env.get("AIDIAL_AUDIT_RETENTION_DAYS", "").strip(),
         base_url=env.get("AIDIAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         issuer=issuer,
         client_id=env.get("AIDIAL_OIDC_CLIENT_ID", "aidial-portal-dev"),
@@ -133,3 +158,24 @@ def _role_table(raw: str) -> dict[str, str]:
         role, _, requirement = item.partition(":")
         table[role.strip()] = requirement.strip()
     return table
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw.strip()).absolute() if raw.strip() else None
+
+
+def _workers(raw: str) -> int | None:
+    """`AIDIAL_WORKERS`: empty or 0 leaves the choice to `serve`."""
+    if not raw.strip():
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("AIDIAL_WORKERS must be a whole number of processes") from None
+    if value < 0:
+        raise ValueError("AIDIAL_WORKERS must not be negative")
+    return value or None

@@ -1,40 +1,64 @@
-"""`AIDIAL_DATABASE_URL` → Django's DATABASES entry (SQLite or PostgreSQL through psycopg 3)."""
+"""`AIDIAL_DATABASE_URL` → Django's DATABASES entry, parsed by dj-database-url.
+
+Only SQLite and PostgreSQL (psycopg 3) are supported. dj-database-url reads the URL; the
+portal's own connection options are laid over what it returns:
+
+- SQLite: `sqlite:///relative/path` (relative to the working directory) or
+  `sqlite:////absolute/path`; every connection starts its transactions IMMEDIATE and waits up
+  to 20 s for the write lock.
+- PostgreSQL: `postgresql://user:password@host:5432/name?sslmode=require` (query parameters are
+  psycopg connection options); connections are checked before reuse.
+
+Errors never repeat the URL: it may hold a password.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+import dj_database_url
 
-def _sqlite(name: str) -> dict[str, Any]:
-    # IMMEDIATE: a transaction takes the write lock when it starts, so two requests changing
-    # the same markers queue up instead of both reading the old state (SQLite has no row locks).
-    return {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": name,
-        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
-    }
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+POSTGRESQL_ENGINE = "django.db.backends.postgresql"
+SCHEMES = {"sqlite": SQLITE_ENGINE, "postgres": POSTGRESQL_ENGINE, "postgresql": POSTGRESQL_ENGINE}
+
+# IMMEDIATE: a transaction takes the write lock when it starts, so two requests changing the
+# same markers queue up instead of both reading the old state (SQLite has no row locks).
+SQLITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+POSTGRESQL_CONN_MAX_AGE = 60
 
 
 def parse_database_url(url: str, *, default_sqlite: Path) -> dict[str, Any]:
+    """The `default` database for `url`; an empty URL (or `sqlite://`) means `default_sqlite`."""
     if not url:
-        return _sqlite(str(default_sqlite))
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        # sqlite:///relative/or/absolute, sqlite:////abs/path
-        name = unquote(parts.path[1:] if parts.path.startswith("//") else parts.path)
-        return _sqlite(name or str(default_sqlite))
-    if parts.scheme in {"postgres", "postgresql"}:
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": dict(parse_qsl(parts.query)),
-        }
-    raise ValueError("AIDIAL_DATABASE_URL must start with sqlite:// or postgresql://")
+        return _sqlite_overlay({"ENGINE": SQLITE_ENGINE, "NAME": str(default_sqlite)})
+    scheme = url.partition("://")[0].lower()
+    if scheme not in SCHEMES:
+        raise ValueError("AIDIAL_DATABASE_URL must start with sqlite:// or postgresql://")
+    try:
+        parsed: dict[str, Any] = dict(dj_database_url.parse(url))
+    except ValueError:
+        raise ValueError(
+            "AIDIAL_DATABASE_URL is not a valid URL (write special characters in the user "
+            "name or password as %XX)"
+        ) from None
+    if SCHEMES[scheme] == SQLITE_ENGINE:
+        if parsed.get("NAME") in {"", ":memory:"}:
+            parsed["NAME"] = str(default_sqlite)
+        return _sqlite_overlay(parsed)
+    return _postgresql_overlay(parsed)
+
+
+def _sqlite_overlay(parsed: dict[str, Any]) -> dict[str, Any]:
+    return {**parsed, "OPTIONS": {**parsed.get("OPTIONS", {}), **SQLITE_OPTIONS}}
+
+
+def _postgresql_overlay(parsed: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **parsed,
+        "PORT": str(parsed.get("PORT") or ""),
+        "CONN_MAX_AGE": POSTGRESQL_CONN_MAX_AGE,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": dict(parsed.get("OPTIONS", {})),
+    }

@@ -1,28 +1,25 @@
-"""Django settings for the portal. Everything deployment-specific comes from AIDIAL_* variables."""
+"""Django settings for the portal.
+
+Everything deployment-specific comes from AIDIAL_* variables, read in one place: `config.py`
+builds `AIDIAL` (a `PortalConfig`), and this module and the rest of the portal read that object.
+"""
 
 from __future__ import annotations
 
 import os
 from urllib.parse import urlsplit
 
-from aidial_portal.config import DATA_DIR, from_env
+from aidial_portal.config import from_env
 from aidial_portal.database_url import parse_database_url
 
 AIDIAL = from_env(os.environ)
 
-DEBUG = os.environ.get("AIDIAL_DEBUG", "").lower() in {"1", "true", "yes", "on"}
+DEBUG = AIDIAL.debug
 # An empty key is refused by the system checks outside debug; debug gets a throwaway one.
-SECRET_KEY = os.environ.get("AIDIAL_SECRET_KEY", "") or (
-    "insecure-development-key-only-for-debug" if DEBUG else ""
-)
+SECRET_KEY = AIDIAL.secret_key or ("insecure-development-key-only-for-debug" if DEBUG else "")
 # The base URL's own host is always allowed; AIDIAL_ALLOWED_HOSTS adds others.
 ALLOWED_HOSTS = sorted(
-    {urlsplit(AIDIAL.base_url).hostname or "127.0.0.1"}
-    | {
-        host.strip()
-        for host in os.environ.get("AIDIAL_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-        if host.strip()
-    }
+    {urlsplit(AIDIAL.base_url).hostname or "127.0.0.1"} | set(AIDIAL.allowed_hosts)
 )
 
 INSTALLED_APPS = [
@@ -72,16 +69,18 @@ TEMPLATES = [
     }
 ]
 
-if not os.environ.get("AIDIAL_DATABASE_URL"):
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+if not AIDIAL.database_url:
+    AIDIAL.data_dir.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": parse_database_url(
-        os.environ.get("AIDIAL_DATABASE_URL", ""), default_sqlite=DATA_DIR / "portal.sqlite3"
+        AIDIAL.database_url, default_sqlite=AIDIAL.data_dir / "portal.sqlite3"
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Read by administration/retention.py; a test or deployment may set it here instead.
+AIDIAL_AUDIT_RETENTION_DAYS = AIDIAL.audit_retention_days or None
 
-REDIS_URL = os.environ.get("AIDIAL_REDIS_URL", "")
+REDIS_URL = AIDIAL.redis_url
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -120,7 +119,7 @@ if _HTTPS:
 
 STATIC_URL = "/static/"
 # `collectstatic` target for deployments; in development whitenoise serves from the apps.
-STATIC_ROOT = os.environ.get("AIDIAL_STATIC_ROOT") or None
+STATIC_ROOT = AIDIAL.static_root
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -144,7 +143,7 @@ LOGGING = {
             "filters": ["request_id"],
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("AIDIAL_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": AIDIAL.log_level},
     "loggers": {
         # Authlib logs the PKCE code_verifier at DEBUG.
         "authlib": {"level": "INFO"},

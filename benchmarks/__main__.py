@@ -25,6 +25,7 @@ MODULES = {
     "signin": "benchmarks.sign_in_cost",
     "scale": "benchmarks.scale_accounts",
     "instances": "benchmarks.instances",
+    "page": "benchmarks.page_limit",
 }
 GATE_REDIS_DB = 12
 INSTANCES_REDIS_DB = 14
@@ -100,7 +101,25 @@ def _instances(options: Options, work: Path) -> bool:
         infra.flush_redis_db(INSTANCES_REDIS_DB)
 
 
-RUNNERS = {"gate": _gate, "signin": _signin, "scale": _scale, "instances": _instances}
+def _page(options: Options, work: Path) -> bool:
+    redis = "" if infra.redis_problem() else infra.redis_url(GATE_REDIS_DB)
+    if redis:
+        infra.flush_redis_db(GATE_REDIS_DB)
+    env = infra.portal_env(f"sqlite:///{work / 'page.sqlite3'}", redis)
+    try:
+        return _child("page", options, env)
+    finally:
+        if redis:
+            infra.flush_redis_db(GATE_REDIS_DB)
+
+
+RUNNERS = {
+    "gate": _gate,
+    "signin": _signin,
+    "scale": _scale,
+    "instances": _instances,
+    "page": _page,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

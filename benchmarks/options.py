@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import asdict, dataclass, fields, replace
 
-BENCHMARKS = ("gate", "signin", "scale", "instances")
+BENCHMARKS = ("gate", "signin", "scale", "instances", "page")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,12 @@ class Options:
     instance_rounds: int = 3
     instance_seconds: float = 5.0
     instance_clients: int = 50
+    # 5. page limit
+    page_samples: int = 300  # sequential requests per page (server CPU)
+    page_inprocess_samples: int = 500  # in-process requests per handler
+    page_clients: int = 8
+    page_rounds: int = 4
+    page_seconds: float = 2.0
     # servers and load generator (1 and 4)
     workers: int = 2
     threads: int = 4
@@ -57,6 +63,10 @@ QUICK = Options(
     scale_samples=40,
     instance_rounds=1,
     instance_seconds=2.0,
+    page_samples=60,
+    page_inprocess_samples=100,
+    page_rounds=2,
+    page_seconds=1.0,
 )
 
 

@@ -203,8 +203,8 @@ def using(wrapper: Any) -> Iterator[None]:
 
 def sample(client: Any, who: Any, timings: Timings) -> None:
     """One Settings render and one security-event write, each timed."""
+    from aidial_portal.audit.events import EventTag
     from aidial_portal.audit.recording import record
-    from aidial_portal.mfa.lifecycle import EventType
 
     started = time.perf_counter()
     response = client.get("/settings/")
@@ -213,7 +213,7 @@ def sample(client: Any, who: Any, timings: Timings) -> None:
         raise RuntimeError(f"/settings/ answered {response.status_code}")
     started = time.perf_counter()
     record(
-        EventType.GATE_DENIED,
+        EventTag.Session.GATE_DENIED,
         account=who,
         session_key=client.session.session_key,
         reason="mfa_stale",

@@ -1,4 +1,5 @@
-"""The portal's URLconf plus the same protected page twice: once gated, once exempt.
+"""The portal's URLconf plus the same protected page twice (once gated, once exempt) and the
+bare page (`benchmarks.middleware`: a second handler with only session and CSRF middleware).
 
 `/bench/gated/` and `/bench/exempt/` both render the dashboard (one account query, one
 template) through an identical one-line wrapper; only the exempt one is marked
@@ -13,6 +14,7 @@ from aidial_portal.urls import handler404, handler500
 from aidial_portal.urls import urlpatterns as portal_urlpatterns
 from aidial_portal.web.access import compliance_exempt
 from aidial_portal.web.views import pages
+from benchmarks.middleware import BARE_PATH, bare_view
 
 
 def gated_dashboard(request: HttpRequest) -> HttpResponse:
@@ -30,6 +32,7 @@ EXEMPT_PATH = "/bench/exempt/"
 urlpatterns = [
     path(GATED_PATH.strip("/") + "/", gated_dashboard, name="bench-gated"),
     path(EXEMPT_PATH.strip("/") + "/", exempt_dashboard, name="bench-exempt"),
+    path(BARE_PATH.strip("/") + "/", bare_view, name="bench-bare"),
     *portal_urlpatterns,
 ]
 

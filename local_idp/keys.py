@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from joserfc.jwk import RSAKey
 
 from local_idp import config
@@ -26,7 +25,7 @@ DEFAULT_GRACE = timedelta(days=1)
 
 
 def _keys_dir() -> Path:
-    return config.ensure_private_dir(Path(settings.DATA_DIR) / "keys")
+    return config.ensure_private_dir(config.data_dir() / "keys")
 
 
 @contextmanager

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pyotp
-from django.conf import settings
 from django.db import transaction
 
 from local_idp import config, crypto, factors
@@ -164,7 +163,7 @@ def service_token() -> str:
 
 
 def demo_file() -> Path:
-    return Path(settings.DATA_DIR) / DEMO_FILE_NAME
+    return config.data_dir() / DEMO_FILE_NAME
 
 
 def _previous_demo_codes() -> dict[str, list[str]]:

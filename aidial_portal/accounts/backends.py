@@ -8,6 +8,8 @@ from django.http import HttpRequest
 
 from aidial_portal.accounts.models import Account
 
+BACKEND = "aidial_portal.accounts.backends.ProviderAccountBackend"
+
 
 class ProviderAccountBackend:
     def authenticate(self, request: HttpRequest | None, **credentials: Any) -> None:

@@ -28,10 +28,10 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from aidial_portal.accounts.models import Account
-from aidial_portal.administration.keyset import Ordering
-from aidial_portal.administration.permissions import Scope
+from aidial_portal.accounts.permissions import Scope
 from aidial_portal.mfa.evidence import FACTOR_TITLES, Factor
 from aidial_portal.mfa.policy import ROLE_TITLES
+from aidial_portal.web.pagination import Ordering
 
 
 class ReportStatus(StrEnum):
@@ -57,7 +57,7 @@ STATUS_LABELS: dict[ReportStatus, str] = {
     ReportStatus.COMPLIANT: "Compliant",
 }
 
-# `accounts.flows.mfa_status` writes "compliant" or a compliance reason tag.
+# `mfa.compliance.status_as_if_required` writes "compliant" or a compliance reason tag.
 _WITHOUT_MFA = ("challenge_not_satisfied", "mfa_stale")
 _KNOWN = ("compliant", "not_enrolled", *_WITHOUT_MFA)
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from django import forms
 from django.db.models import Q, QuerySet
 
-from aidial_portal.administration.keyset import Ordering
-from aidial_portal.administration.permissions import Scope
+from aidial_portal.accounts.permissions import Scope
+from aidial_portal.audit.events import ALL_EVENT_TYPES
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.mfa.lifecycle import EventType
+from aidial_portal.web.pagination import Ordering
 
 NEWEST_FIRST = Ordering("at", descending=True)
 _DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
@@ -27,7 +27,10 @@ class EventFilter(forms.Form):
     event_type = forms.ChoiceField(
         label="Event type",
         required=False,
-        choices=[("", "Any event"), *((e.value, e.value.replace("_", " ")) for e in EventType)],
+        choices=[
+            ("", "Any event"),
+            *((e.value, e.value.replace("_", " ")) for e in ALL_EVENT_TYPES),
+        ],
     )
     since = forms.DateTimeField(
         label="From (UTC)",

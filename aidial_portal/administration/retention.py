@@ -6,7 +6,6 @@ audit purge --before ...` deletes only events older than this, and records that 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.conf import settings
@@ -18,11 +17,9 @@ ENV_NAME = "AIDIAL_AUDIT_RETENTION_DAYS"
 
 
 def retention_days() -> int:
-    """The configured retention in days (a Django setting wins over the environment)."""
+    """The configured retention in days: the Django setting, from the environment by default."""
     raw = getattr(settings, ENV_NAME, None)
-    if raw is None:
-        raw = os.environ.get(ENV_NAME) or DEFAULT_RETENTION_DAYS
-    days = int(raw)
+    days = int(DEFAULT_RETENTION_DAYS if raw is None else raw)
     if days < MINIMUM_RETENTION_DAYS:
         raise ValueError(f"{ENV_NAME} must be at least {MINIMUM_RETENTION_DAYS} days")
     return days

@@ -14,16 +14,16 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
+from aidial_portal.accounts.permissions import Scope, report_scope
 from aidial_portal.administration import compliance
 from aidial_portal.administration.csv_export import csv_lines
 from aidial_portal.administration.events import NEWEST_FIRST, EventFilter, EventQuery
-from aidial_portal.administration.keyset import paginate
-from aidial_portal.administration.permissions import Scope, report_scope
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.mfa.lifecycle import EventType
-from aidial_portal.web import session_state
 from aidial_portal.web.access import signed_in_account_id
+from aidial_portal.web.pagination import paginate
 
 PAGE_SIZE = 50
 
@@ -50,7 +50,7 @@ def _scope(request: HttpRequest) -> Scope | None:
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
-    return render(request, "administration/forbidden.html", status=403)
+    return render(request, "portal/forbidden.html", status=403)
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
@@ -96,7 +96,7 @@ def compliance_export(request: HttpRequest) -> HttpResponseBase:
     form = compliance.ReportFilter(request.GET or None, scope=scope)
     query = compliance.Query.from_form(form, scope)
     record(
-        EventType.REPORT_EXPORTED,
+        EventTag.Administration.REPORT_EXPORTED,
         account_id=request.user.pk,
         session_key=request.session.session_key,
         reason="mfa_compliance",

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from aidial_portal.accounts.models import Account
+from aidial_portal.audit.events import EventType
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.mfa.lifecycle import EventType
 
 logger = logging.getLogger("aidial_portal.security")
 
@@ -46,7 +46,7 @@ def clean_details(details: Mapping[str, Detail] | None) -> dict[str, Detail]:
 def record(
     event_type: EventType,
     *,
-    account: Account | None = None,
+    account: Model | None = None,
     account_id: int | None = None,
     session_key: str | None = None,
     reason: str = "",

@@ -28,7 +28,12 @@ with warnings.catch_warnings():
 
 from aidial_portal.config import PortalConfig
 from aidial_portal.identity.directory import IssuerMismatch, ProviderDirectory, ProviderUnavailable
-from aidial_portal.identity.tokens import IdTokenRejected, TokenPolicy, validate_id_token
+from aidial_portal.identity.rejections import Rejection
+from aidial_portal.identity.tokens import (
+    IdTokenRejected,
+    TokenPolicy,
+    validate_id_token,
+)
 
 logger = logging.getLogger("aidial_portal.identity")
 
@@ -37,38 +42,24 @@ STATE_TTL = 600
 MAX_PENDING = 5  # sign-ins begun in other tabs of the same browser
 SCOPES = "openid profile email urn:zitadel:iam:org:project:roles"
 ROLES_CLAIM = "urn:zitadel:iam:org:project:roles"
-# Provider errors we name on the error page; anything else is reported as "provider_error".
-KNOWN_PROVIDER_ERRORS = frozenset(
-    {
-        "access_denied",
-        "login_required",
-        "interaction_required",
-        "consent_required",
-        "invalid_request",
-        "invalid_scope",
-        "server_error",
-        "temporarily_unavailable",
-        "unauthorized_client",
-    }
-)
 
 
 class SignInRejected(Exception):
     """A sign-in that must not complete. `reason` is a stable tag for logs and the error page."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: Rejection) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
 class ProviderDown(SignInRejected):
     def __init__(self) -> None:
-        super().__init__("provider_unavailable")
+        super().__init__(Rejection.PROVIDER_UNAVAILABLE)
 
 
 class MisconfiguredIssuer(SignInRejected):
     def __init__(self) -> None:
-        super().__init__("issuer_mismatch")
+        super().__init__(Rejection.ISSUER_MISMATCH)
 
 
 @dataclass(frozen=True)
@@ -146,12 +137,10 @@ def complete(
     pending = _take_pending(session, params.get("state", ""), current)
     if "error" in params:
         error = params["error"]
-        raise SignInRejected(
-            f"provider_{error}" if error in KNOWN_PROVIDER_ERRORS else "provider_error"
-        )
+        raise SignInRejected(Rejection.from_provider_error(error))
     code = params.get("code", "")
     if not code:
-        raise SignInRejected("code_missing")
+        raise SignInRejected(Rejection.CODE_MISSING)
     metadata = _metadata(directory)
     try:
         with _client(config) as client:
@@ -163,12 +152,12 @@ def complete(
             )
     except OAuth2Error as error:
         logger.warning("token_exchange_refused", extra={"reason": error.error or "unknown"})
-        raise SignInRejected("token_exchange_refused") from None
+        raise SignInRejected(Rejection.TOKEN_EXCHANGE_REFUSED) from None
     except (httpx.HTTPError, ValueError):
         raise ProviderDown() from None
     id_token = token.get("id_token")
     if not isinstance(id_token, str):
-        raise SignInRejected("id_token_missing")
+        raise SignInRejected(Rejection.ID_TOKEN_MISSING)
     try:
         claims = validate_id_token(
             id_token,
@@ -182,7 +171,7 @@ def complete(
             now=current,
         )
     except IdTokenRejected as rejected:
-        raise SignInRejected(f"id_token_{rejected.reason}") from None
+        raise SignInRejected(Rejection.from_token(rejected.reason)) from None
     except IssuerMismatch:
         raise MisconfiguredIssuer() from None
     except ProviderUnavailable:
@@ -213,10 +202,10 @@ def auth_time_of(claims: Mapping[str, Any]) -> datetime | None:
 def _check_refresh(claims: Mapping[str, Any], pending: Pending) -> None:
     """Login V2 does not enforce max_age: the relying party checks auth_time itself."""
     if claims["sub"] != pending.expected_sub:
-        raise SignInRejected("refresh_subject_mismatch")
+        raise SignInRejected(Rejection.REFRESH_SUBJECT_MISMATCH)
     auth_time = claims.get("auth_time")
     if not isinstance(auth_time, int) or auth_time < math.floor(pending.started_at):
-        raise SignInRejected("refresh_not_fresh")
+        raise SignInRejected(Rejection.REFRESH_NOT_FRESH)
 
 
 def _take_pending(session: MutableMapping[str, Any], state: str, now: float) -> Pending:
@@ -225,10 +214,10 @@ def _take_pending(session: MutableMapping[str, Any], state: str, now: float) -> 
     stored = in_flight.pop(state, None) if state else None
     session[PENDING_KEY] = in_flight
     if stored is None:
-        raise SignInRejected("state_invalid")
+        raise SignInRejected(Rejection.STATE_INVALID)
     pending = Pending(**stored)
     if now - pending.started_at >= STATE_TTL:
-        raise SignInRejected("state_expired")
+        raise SignInRejected(Rejection.STATE_EXPIRED)
     return pending
 
 

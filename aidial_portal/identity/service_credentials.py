@@ -40,6 +40,7 @@ ASSERTION_LIFETIME: Final = 60
 RENEW_MARGIN: Final = 60
 # Without `expires_in` (optional in RFC 6749) the token is kept this long at most.
 UNDATED_TOKEN_LIFETIME: Final = 300
+_REACHABILITY_REASONS: Final = frozenset({"provider_timeout", "provider_unreachable"})
 # Key files are a few kilobytes; a larger file is not one.
 _MAX_KEY_FILE_SIZE: Final = 64 * 1024
 
@@ -209,7 +210,10 @@ class JwtProfileCredentials:
             raise
         except Exception as error:
             # The directory's ProviderUnavailable carries a tag too; anything else is an error.
-            raise CredentialsUnavailable(getattr(error, "reason", "provider_error")) from None
+            reason = getattr(error, "reason", "")
+            raise CredentialsUnavailable(
+                reason if reason in _REACHABILITY_REASONS else "provider_error"
+            ) from None
         form = {
             "grant_type": JWT_BEARER_GRANT,
             "assertion": self._assertion(now),

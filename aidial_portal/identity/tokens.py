@@ -4,13 +4,8 @@ Library validators accept tokens this portal must refuse (a foreign `aud` when `
 any `iss` when claim options are passed, a token without `exp`, `iat` or `sub`), so every check
 is named here, defaults included, with the issuer and the algorithms pinned by `TokenPolicy`.
 
-Each refusal raises `IdTokenRejected` carrying a stable reason code, and nothing else: no
+Each refusal raises `IdTokenRejected` carrying a `TokenRejection`, and nothing else: no
 token, no claim value, no key material reaches an exception message or a log line.
-
-Reason codes: `malformed`, `algorithm_not_allowed`, `kid_required`, `unknown_kid`,
-`bad_signature`, `missing_claim`, `invalid_claim`, `wrong_issuer`, `wrong_audience`,
-`untrusted_audience`, `wrong_azp`, `expired`, `issued_in_future`, `not_yet_valid`,
-`nonce_mismatch`.
 """
 
 from __future__ import annotations
@@ -19,6 +14,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from joserfc.errors import JoseError
@@ -67,10 +63,30 @@ class TokenPolicy:
             raise ValueError(f"TokenPolicy leeway must be between 0 and {MAX_LEEWAY} seconds")
 
 
-class IdTokenRejected(Exception):
-    """The ID token was refused; `reason` is a stable code, safe to log and to count."""
+class TokenRejection(StrEnum):
+    """Why an ID token was refused: stable codes, safe to log and to count."""
 
-    def __init__(self, reason: str) -> None:
+    MALFORMED = "malformed"
+    ALGORITHM_NOT_ALLOWED = "algorithm_not_allowed"
+    KID_REQUIRED = "kid_required"
+    UNKNOWN_KID = "unknown_kid"
+    BAD_SIGNATURE = "bad_signature"
+    MISSING_CLAIM = "missing_claim"
+    INVALID_CLAIM = "invalid_claim"
+    WRONG_ISSUER = "wrong_issuer"
+    WRONG_AUDIENCE = "wrong_audience"
+    UNTRUSTED_AUDIENCE = "untrusted_audience"
+    WRONG_AZP = "wrong_azp"
+    EXPIRED = "expired"
+    ISSUED_IN_FUTURE = "issued_in_future"
+    NOT_YET_VALID = "not_yet_valid"
+    NONCE_MISMATCH = "nonce_mismatch"
+
+
+class IdTokenRejected(Exception):
+    """The ID token was refused; `reason` says why."""
+
+    def __init__(self, reason: TokenRejection) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -100,7 +116,7 @@ def validate_id_token(
     alg = header["alg"]
     # The allowlist is checked before any key is touched: `none` and HS* never get this far.
     if alg not in policy.algorithms or alg not in SIGNATURE_ALGORITHMS:
-        raise IdTokenRejected("algorithm_not_allowed")
+        raise IdTokenRejected(TokenRejection.ALGORITHM_NOT_ALLOWED)
     # `jku`, `x5u`, `jwk` and `x5c` are never read: keys come from the configured issuer only.
     key = _signing_key(header.get("kid"), alg, keys)
     _verify_signature(signature, key, alg)
@@ -111,20 +127,20 @@ def validate_id_token(
 
 def _parse(token: str) -> tuple[CompactSignature, Mapping[str, Any]]:
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
-        raise IdTokenRejected("malformed")
+        raise IdTokenRejected(TokenRejection.MALFORMED)
     try:
         signature = extract_compact(token.encode("ascii"))
     except (JoseError, ValueError, TypeError) as error:
-        raise IdTokenRejected("malformed") from error
+        raise IdTokenRejected(TokenRejection.MALFORMED) from error
     header = signature.headers()
     # joserfc accepts a header that is JSON but not an object (a list holding "alg").
     if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
-        raise IdTokenRejected("malformed")
+        raise IdTokenRejected(TokenRejection.MALFORMED)
     if _REFUSED_HEADERS & header.keys():
-        raise IdTokenRejected("malformed")
+        raise IdTokenRejected(TokenRejection.MALFORMED)
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
-        raise IdTokenRejected("malformed")
+        raise IdTokenRejected(TokenRejection.MALFORMED)
     return signature, header
 
 
@@ -134,7 +150,7 @@ def _signing_key(kid: str | None, alg: str, source: KeySource) -> Key:
     if kid is None:
         # Without a kid the choice is only unambiguous when the provider publishes one key.
         if len(key_set.keys) != 1:
-            raise IdTokenRejected("kid_required")
+            raise IdTokenRejected(TokenRejection.KID_REQUIRED)
         candidates = _usable(key_set, None, alg, key_type)
     else:
         candidates = _usable(key_set, kid, alg, key_type)
@@ -144,7 +160,7 @@ def _signing_key(kid: str | None, alg: str, source: KeySource) -> Key:
             if refreshed is not None:
                 candidates = _usable(refreshed, kid, alg, key_type)
     if not candidates:
-        raise IdTokenRejected("unknown_kid")
+        raise IdTokenRejected(TokenRejection.UNKNOWN_KID)
     return candidates[0]
 
 
@@ -165,18 +181,18 @@ def _verify_signature(signature: CompactSignature, key: Key, alg: str) -> None:
     try:
         valid = validate_compact(signature, key, registry=registry)
     except (JoseError, ValueError, TypeError) as error:
-        raise IdTokenRejected("bad_signature") from error
+        raise IdTokenRejected(TokenRejection.BAD_SIGNATURE) from error
     if not valid:
-        raise IdTokenRejected("bad_signature")
+        raise IdTokenRejected(TokenRejection.BAD_SIGNATURE)
 
 
 def _claims(payload: bytes) -> dict[str, Any]:
     try:
         claims = json.loads(payload)
     except (ValueError, TypeError) as error:
-        raise IdTokenRejected("malformed") from error
+        raise IdTokenRejected(TokenRejection.MALFORMED) from error
     if not isinstance(claims, dict):
-        raise IdTokenRejected("malformed")
+        raise IdTokenRejected(TokenRejection.MALFORMED)
     return claims
 
 
@@ -185,33 +201,33 @@ def _check_claims(
 ) -> None:
     for name in _REQUIRED_CLAIMS:
         if name not in claims:
-            raise IdTokenRejected("missing_claim")
+            raise IdTokenRejected(TokenRejection.MISSING_CLAIM)
     if claims["iss"] != policy.issuer:
-        raise IdTokenRejected("wrong_issuer")
+        raise IdTokenRejected(TokenRejection.WRONG_ISSUER)
     if not isinstance(claims["sub"], str) or not claims["sub"]:
-        raise IdTokenRejected("invalid_claim")
+        raise IdTokenRejected(TokenRejection.INVALID_CLAIM)
     _check_audience(claims, policy)
     _check_times(claims, policy, now)
     received = claims.get("nonce")
     if not nonce or not isinstance(received, str):
-        raise IdTokenRejected("nonce_mismatch")
+        raise IdTokenRejected(TokenRejection.NONCE_MISMATCH)
     if not hmac.compare_digest(received.encode("utf-8"), nonce.encode("utf-8")):
-        raise IdTokenRejected("nonce_mismatch")
+        raise IdTokenRejected(TokenRejection.NONCE_MISMATCH)
 
 
 def _check_audience(claims: Mapping[str, Any], policy: TokenPolicy) -> None:
     audiences = _audiences(claims["aud"])
     if policy.client_id not in audiences:
-        raise IdTokenRejected("wrong_audience")
+        raise IdTokenRejected(TokenRejection.WRONG_AUDIENCE)
     if audiences - {policy.client_id} - policy.extra_audiences:
-        raise IdTokenRejected("untrusted_audience")
+        raise IdTokenRejected(TokenRejection.UNTRUSTED_AUDIENCE)
     # OIDC Core 3.1.3.7: azp names the party the token was issued to, and must be present
     # when the token has several audiences.
     if "azp" in claims:
         if claims["azp"] != policy.client_id:
-            raise IdTokenRejected("wrong_azp")
+            raise IdTokenRejected(TokenRejection.WRONG_AZP)
     elif len(audiences) > 1:
-        raise IdTokenRejected("missing_claim")
+        raise IdTokenRejected(TokenRejection.MISSING_CLAIM)
 
 
 def _check_times(claims: Mapping[str, Any], policy: TokenPolicy, now: float) -> None:
@@ -220,11 +236,11 @@ def _check_times(claims: Mapping[str, Any], policy: TokenPolicy, now: float) -> 
     if "auth_time" in claims:
         _numeric_date(claims["auth_time"])
     if now > expires + policy.leeway:
-        raise IdTokenRejected("expired")
+        raise IdTokenRejected(TokenRejection.EXPIRED)
     if issued > now + policy.leeway:
-        raise IdTokenRejected("issued_in_future")
+        raise IdTokenRejected(TokenRejection.ISSUED_IN_FUTURE)
     if "nbf" in claims and _numeric_date(claims["nbf"]) > now + policy.leeway:
-        raise IdTokenRejected("not_yet_valid")
+        raise IdTokenRejected(TokenRejection.NOT_YET_VALID)
 
 
 def _audiences(value: object) -> frozenset[str]:
@@ -233,14 +249,14 @@ def _audiences(value: object) -> frozenset[str]:
     elif isinstance(value, list) and value:
         values = value
     else:
-        raise IdTokenRejected("invalid_claim")
+        raise IdTokenRejected(TokenRejection.INVALID_CLAIM)
     if not all(isinstance(item, str) and item for item in values):
-        raise IdTokenRejected("invalid_claim")
+        raise IdTokenRejected(TokenRejection.INVALID_CLAIM)
     return frozenset(str(item) for item in values)
 
 
 def _numeric_date(value: object) -> int:
     # Zitadel issues whole seconds; a bool is an int to Python but never a date.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise IdTokenRejected("invalid_claim")
+        raise IdTokenRejected(TokenRejection.INVALID_CLAIM)
     return value

@@ -33,7 +33,7 @@ from aidial_portal.identity.service_credentials import (
     PersonalAccessToken,
     ServiceCredentials,
 )
-from aidial_portal.mfa.evidence import Evidence, Factor, Source, unavailable
+from aidial_portal.mfa.evidence import Evidence, Factor, Source, Unavailable, unavailable
 
 logger = logging.getLogger("aidial_portal.identity")
 
@@ -48,10 +48,10 @@ RECOGNISED_SESSION_FACTORS: Final[Mapping[str, Factor]] = {
 # Zitadel ids are decimal; this also keeps "/", "." and "%" out of the request path.
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _FIRST_BACKOFF: Final = 0.1
-_STATUS_REASONS: Final[Mapping[int, str]] = {
-    401: "provider_unauthorised",
-    403: "provider_unauthorised",
-    404: "provider_not_found",
+_STATUS_REASONS: Final[Mapping[int, Unavailable]] = {
+    401: Unavailable.PROVIDER_UNAUTHORISED,
+    403: Unavailable.PROVIDER_UNAUTHORISED,
+    404: Unavailable.PROVIDER_NOT_FOUND,
 }
 
 
@@ -91,7 +91,7 @@ class StaticEvidenceReader:
 
 @dataclass(frozen=True)
 class _Failure:
-    reason: str
+    reason: Unavailable
     transient: bool = False
 
 
@@ -102,7 +102,7 @@ class _Renewal:
     done: bool = False
 
 
-_UNAUTHORISED: Final = _Failure("provider_unauthorised")
+_UNAUTHORISED: Final = _Failure(Unavailable.PROVIDER_UNAUTHORISED)
 
 
 class _Malformed(Exception):
@@ -174,7 +174,7 @@ class ZitadelEvidenceReader:
         except Exception as error:
             # A bug here must neither crash the callback nor admit the sign-in.
             logger.error("zitadel evidence read failed: %s", type(error).__name__)
-            evidence = unavailable("provider_error", self._mode)
+            evidence = unavailable(Unavailable.PROVIDER_ERROR, self._mode)
         if evidence.unavailable is not None:
             logger.warning("zitadel evidence unavailable: %s", evidence.unavailable)
         return evidence
@@ -183,14 +183,14 @@ class ZitadelEvidenceReader:
 
     def _read_session(self, sid: str | None, sub: str) -> Evidence:
         if not sid or sid.startswith("V1_") or not _IDENTIFIER.fullmatch(sid):
-            return unavailable("session_not_readable")
+            return unavailable(Unavailable.SESSION_NOT_READABLE)
         if not _IDENTIFIER.fullmatch(sub):
-            return unavailable("invalid_subject")
+            return unavailable(Unavailable.INVALID_SUBJECT)
         authorization = self._authorization()
         if isinstance(authorization, _Failure):
             return unavailable(authorization.reason)
         if authorization is None:
-            return unavailable("provider_unconfigured")
+            return unavailable(Unavailable.PROVIDER_UNCONFIGURED)
         session, methods = self._get_all(
             [f"/v2/sessions/{sid}", f"/v2/users/{sub}/authentication_methods"]
         )
@@ -205,7 +205,7 @@ class ZitadelEvidenceReader:
         verified: dict[Factor, datetime] = {}
         if otp:
             if auth_time is None or auth_time.tzinfo is None:
-                return unavailable("auth_time_missing", Source.AMR)
+                return unavailable(Unavailable.AUTH_TIME_MISSING, Source.AMR)
             verified[Factor.OTP] = auth_time.astimezone(UTC)
         authorization = self._authorization()
         if authorization is None:
@@ -220,7 +220,7 @@ class ZitadelEvidenceReader:
         if isinstance(authorization, _Failure):
             methods = authorization
         elif not _IDENTIFIER.fullmatch(sub):
-            return unavailable("invalid_subject", Source.AMR)
+            return unavailable(Unavailable.INVALID_SUBJECT, Source.AMR)
         else:
             (methods,) = self._get_all([f"/v2/users/{sub}/authentication_methods"])
         if isinstance(methods, _Failure):
@@ -228,7 +228,7 @@ class ZitadelEvidenceReader:
         try:
             enrolled = _method_types(methods)
         except _Malformed:
-            return unavailable("provider_malformed", Source.AMR)
+            return unavailable(Unavailable.PROVIDER_MALFORMED, Source.AMR)
         return Evidence(
             source=Source.AMR,
             totp_enrolled=TOTP_METHOD in enrolled,
@@ -242,7 +242,7 @@ class ZitadelEvidenceReader:
         try:
             return self._credentials.authorization()
         except CredentialsUnavailable as error:
-            return _Failure(error.reason)
+            return _Failure(Unavailable(error.reason))
 
     def _get_all(self, paths: list[str]) -> list[Any]:
         """GET each path within one shared budget; each result is JSON or a `_Failure`."""
@@ -255,7 +255,7 @@ class ZitadelEvidenceReader:
             futures = [pool.submit(self._get_json, path, deadline, renewal) for path in paths]
             done, _ = wait(futures, timeout=max(0.0, deadline - self._clock()))
             return [
-                future.result() if future in done else _Failure("provider_timeout")
+                future.result() if future in done else _Failure(Unavailable.PROVIDER_TIMEOUT)
                 for future in futures
             ]
         finally:
@@ -268,10 +268,10 @@ class ZitadelEvidenceReader:
         authorization = self._authorization()
         while True:
             if not isinstance(authorization, str):
-                return authorization or _Failure("provider_unconfigured")
+                return authorization or _Failure(Unavailable.PROVIDER_UNCONFIGURED)
             remaining = deadline - self._clock()
             if remaining <= 0:
-                return _Failure("provider_timeout")
+                return _Failure(Unavailable.PROVIDER_TIMEOUT)
             result = self._attempt(self._api_url + path, remaining, authorization)
             if result == _UNAUTHORISED and not renewed:
                 # A cached service-user token may have been revoked or expired early.
@@ -312,9 +312,9 @@ class ZitadelEvidenceReader:
                 timeout=remaining,
             )
         except httpx.TimeoutException:
-            return _Failure("provider_timeout", transient=True)
+            return _Failure(Unavailable.PROVIDER_TIMEOUT, transient=True)
         except httpx.HTTPError:
-            return _Failure("provider_unreachable", transient=True)
+            return _Failure(Unavailable.PROVIDER_UNREACHABLE, transient=True)
         if response.status_code == 401:
             return _UNAUTHORISED
         if response.status_code != 200:
@@ -322,14 +322,14 @@ class ZitadelEvidenceReader:
         try:
             return response.json()
         except ValueError:
-            return _Failure("provider_malformed")
+            return _Failure(Unavailable.PROVIDER_MALFORMED)
 
 
 def _status_failure(status: int) -> _Failure:
     # Only a server-side failure may clear up on its own; a 4xx answer will not change.
     if status >= 500:
-        return _Failure("provider_error", transient=True)
-    return _Failure(_STATUS_REASONS.get(status, "provider_error"))
+        return _Failure(Unavailable.PROVIDER_ERROR, transient=True)
+    return _Failure(_STATUS_REASONS.get(status, Unavailable.PROVIDER_ERROR))
 
 
 def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
@@ -337,9 +337,9 @@ def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
         verified, user_id = _session_factors(session)
         enrolled = _method_types(methods)
     except _Malformed:
-        return unavailable("provider_malformed")
+        return unavailable(Unavailable.PROVIDER_MALFORMED)
     if user_id is not None and user_id != sub:
-        return unavailable("session_user_mismatch")
+        return unavailable(Unavailable.SESSION_USER_MISMATCH)
     return Evidence(
         source=Source.SESSION,
         totp_enrolled=TOTP_METHOD in enrolled,

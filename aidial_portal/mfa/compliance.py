@@ -52,6 +52,14 @@ def evaluate(
     return COMPLIANT
 
 
+def status_as_if_required(evidence: Evidence, now: datetime, *, max_age: int) -> str:
+    """The tag the compliance report keeps for an account's last sign-in: "compliant" or the
+    reason it would not be, as if MFA were required (so the report tells "not enrolled" from
+    "skipped MFA" for optional roles too)."""
+    compliance = evaluate(Requirement.REQUIRED, evidence, now, max_age=max_age)
+    return "compliant" if compliance.compliant else str(compliance.reason)
+
+
 def within_step_up(evidence: Evidence, now: datetime, max_age: int) -> bool:
     """A recognised factor was verified in this sign-in no longer than `max_age` seconds ago."""
     verified_at = evidence.verified_at

@@ -37,6 +37,24 @@ class Source(StrEnum):
     AMR = "amr"
 
 
+class Unavailable(StrEnum):
+    """Why the MFA facts of a sign-in could not be read. Stable tags for logs, metrics and
+    events; people see only that the identity provider could not be read."""
+
+    PROVIDER_UNCONFIGURED = "provider_unconfigured"
+    PROVIDER_UNREACHABLE = "provider_unreachable"
+    PROVIDER_TIMEOUT = "provider_timeout"
+    PROVIDER_ERROR = "provider_error"
+    PROVIDER_UNAUTHORISED = "provider_unauthorised"
+    PROVIDER_NOT_FOUND = "provider_not_found"
+    PROVIDER_MALFORMED = "provider_malformed"
+    SESSION_NOT_READABLE = "session_not_readable"
+    SESSION_USER_MISMATCH = "session_user_mismatch"
+    INVALID_SUBJECT = "invalid_subject"
+    AUTH_TIME_MISSING = "auth_time_missing"
+    MALFORMED_SESSION_EVIDENCE = "malformed_session_evidence"
+
+
 @dataclass(frozen=True)
 class Evidence:
     """MFA facts of the current sign-in.
@@ -50,7 +68,7 @@ class Evidence:
     totp_enrolled: bool | None
     recovery_codes_present: bool | None
     verified: Mapping[Factor, datetime] = field(default_factory=dict)
-    unavailable: str | None = None
+    unavailable: Unavailable | None = None
 
     @property
     def recognised_factor(self) -> Factor | None:
@@ -95,17 +113,24 @@ class Evidence:
                 totp_enrolled=_optional_bool(data["totp_enrolled"]),
                 recovery_codes_present=_optional_bool(data["recovery_codes_present"]),
                 verified=verified,
-                unavailable=data.get("unavailable"),
+                unavailable=_optional_reason(data.get("unavailable")),
             )
         except (KeyError, TypeError, ValueError):
-            return unavailable("malformed_session_evidence")
+            return unavailable(Unavailable.MALFORMED_SESSION_EVIDENCE)
 
 
-def unavailable(reason: str, source: Source = Source.SESSION) -> Evidence:
+def unavailable(reason: Unavailable, source: Source = Source.SESSION) -> Evidence:
     """Evidence for a sign-in whose MFA facts could not be read: fails closed."""
     return Evidence(
-        source=source, totp_enrolled=None, recovery_codes_present=None, unavailable=reason
+        source=source,
+        totp_enrolled=None,
+        recovery_codes_present=None,
+        unavailable=Unavailable(reason),
     )
+
+
+def _optional_reason(value: object) -> Unavailable | None:
+    return None if value is None else Unavailable(str(value))
 
 
 def _optional_bool(value: object) -> bool | None:

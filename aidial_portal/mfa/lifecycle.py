@@ -19,16 +19,9 @@ class PendingReason(StrEnum):
     REGENERATION = "regeneration"
 
 
-class EventType(StrEnum):
-    """Security events; the audit log stores these tags, never values."""
+class Change(StrEnum):
+    """What a transition changed, for the audit layer to record (it names its own events)."""
 
-    SIGN_IN_SUCCEEDED = "sign_in_succeeded"
-    SIGN_IN_REJECTED = "sign_in_rejected"
-    GATE_DENIED = "gate_denied"
-    REFRESH_STARTED = "refresh_started"
-    REFRESH_COMPLETED = "refresh_completed"
-    REFRESH_REFUSED = "refresh_refused"
-    EVIDENCE_UNAVAILABLE = "evidence_unavailable"
     ENROLMENT_OBSERVED = "enrolment_observed"
     UNENROLMENT_OBSERVED = "unenrolment_observed"
     RE_ENABLEMENT_OBSERVED = "re_enablement_observed"
@@ -36,16 +29,6 @@ class EventType(StrEnum):
     RECOVERY_CODES_ACKNOWLEDGED = "recovery_codes_acknowledged"
     REGENERATION_DECLARED = "regeneration_declared"
     MANAGEMENT_LAUNCHED = "management_launched"
-    MANAGEMENT_REFUSED = "management_refused"
-    SIGNED_OUT = "signed_out"
-    SUPPORT_REQUEST_SENT = "support_request_sent"
-    SUPPORT_REQUEST_REFUSED = "support_request_refused"
-    REPORT_EXPORTED = "report_exported"
-    AUDIT_EXPORTED = "audit_exported"
-    AUDIT_PURGED = "audit_purged"
-    BACKCHANNEL_LOGOUT = "backchannel_logout"
-    SESSION_EXPIRED = "session_expired"
-    SESSION_ENDED_AT_PROVIDER = "session_ended_at_provider"
 
 
 @dataclass(frozen=True)
@@ -98,7 +81,7 @@ Input = Observed | Acknowledged | RegenerationDeclared | ManagementLaunched
 @dataclass(frozen=True)
 class Transition:
     markers: Markers
-    events: tuple[EventType, ...]
+    events: tuple[Change, ...]
 
 
 def advance(markers: Markers, step: Input) -> Transition:  # noqa: PLR0911 - one return per rule
@@ -113,7 +96,7 @@ def advance(markers: Markers, step: Input) -> Transition:  # noqa: PLR0911 - one
             acknowledged = replace(
                 markers, ack_pending=None, ack_pending_since=None, acknowledged_at=at
             )
-            return Transition(acknowledged, (EventType.RECOVERY_CODES_ACKNOWLEDGED,))
+            return Transition(acknowledged, (Change.RECOVERY_CODES_ACKNOWLEDGED,))
         case RegenerationDeclared(at=at):
             if not markers.enrolled_observed:
                 return Transition(markers, ())
@@ -126,22 +109,22 @@ def advance(markers: Markers, step: Input) -> Transition:  # noqa: PLR0911 - one
                 reminder_since=None,
                 regeneration_declared_at=at,
             )
-            return Transition(declared, (EventType.REGENERATION_DECLARED,))
+            return Transition(declared, (Change.REGENERATION_DECLARED,))
         case ManagementLaunched(at=at):
             launched = replace(markers, management_launched_at=at)
-            return Transition(launched, (EventType.MANAGEMENT_LAUNCHED,))
+            return Transition(launched, (Change.MANAGEMENT_LAUNCHED,))
     raise TypeError(f"unknown lifecycle input {type(step).__name__}")  # pragma: no cover
 
 
 def _observe(markers: Markers, seen: Observed) -> Transition:
-    events: list[EventType] = []
+    events: list[Change] = []
     state = markers
     if seen.enrolled is True and markers.enrolled_observed is not True:
         reason = PendingReason.RE_ENABLEMENT if markers.ever_enrolled else PendingReason.ENROLMENT
         events.append(
-            EventType.RE_ENABLEMENT_OBSERVED
+            Change.RE_ENABLEMENT_OBSERVED
             if reason is PendingReason.RE_ENABLEMENT
-            else EventType.ENROLMENT_OBSERVED
+            else Change.ENROLMENT_OBSERVED
         )
         state = replace(
             state,
@@ -153,7 +136,7 @@ def _observe(markers: Markers, seen: Observed) -> Transition:
         )
     elif seen.enrolled is False and markers.enrolled_observed is not False:
         if markers.enrolled_observed is True:
-            events.append(EventType.UNENROLMENT_OBSERVED)
+            events.append(Change.UNENROLMENT_OBSERVED)
         # Without an authenticator there is no current code set to confirm.
         state = replace(
             state,
@@ -163,7 +146,7 @@ def _observe(markers: Markers, seen: Observed) -> Transition:
             ack_pending_since=None,
         )
     if seen.used_recovery_code:
-        events.append(EventType.RECOVERY_CODE_SIGN_IN)
+        events.append(Change.RECOVERY_CODE_SIGN_IN)
         if not state.reminder_active:
             state = replace(state, reminder_since=seen.at)
     return Transition(state, tuple(events))

@@ -54,6 +54,11 @@ def parse_table(raw: Mapping[str, str]) -> Mapping[str, Requirement]:
     return MappingProxyType({role: Requirement(value) for role, value in raw.items()})
 
 
+def role_table(overrides: Mapping[str, str]) -> Mapping[str, Requirement]:
+    """The user guide's table with a deployment's overrides (checked at start-up)."""
+    return MappingProxyType({**ROLE_REQUIREMENTS, **parse_table(overrides)})
+
+
 def split_roles(roles: Iterable[str], table: Mapping[str, Requirement]) -> RoleSet:
     unique = sorted(set(roles))
     return RoleSet(

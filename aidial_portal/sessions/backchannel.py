@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from aidial_portal import metrics
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.identity import services
 from aidial_portal.identity.logout_tokens import (
@@ -26,7 +27,6 @@ from aidial_portal.identity.logout_tokens import (
     validate_logout_token,
 )
 from aidial_portal.identity.tokens import TokenPolicy
-from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.sessions import index
 from aidial_portal.sessions.models import SpentLogoutToken
 
@@ -48,7 +48,7 @@ def log_out(logout_token: str, *, now: float) -> int:
     ended, accounts = index.end_sessions(sid=token.sid, subject=token.sub)
     owners = set(accounts)
     record(
-        EventType.BACKCHANNEL_LOGOUT,
+        EventTag.Session.BACKCHANNEL_LOGOUT,
         account_id=owners.pop() if len(owners) == 1 else None,
         details={"ended": ended, "by": "sid" if token.sid else "sub"},
     )

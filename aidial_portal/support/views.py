@@ -12,17 +12,17 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
-from aidial_portal.administration.keyset import Ordering, paginate
-from aidial_portal.administration.permissions import may_read_support_requests
+from aidial_portal.accounts import session_state
+from aidial_portal.accounts.permissions import may_read_support_requests
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.support.forms import SupportForm
 from aidial_portal.support.models import SupportRequest
 from aidial_portal.support.refusals import REFUSALS
 from aidial_portal.support.secret_guard import find_secret
-from aidial_portal.web import session_state
 from aidial_portal.web.access import compliance_exempt, signed_in_account_id
 from aidial_portal.web.headers import private
+from aidial_portal.web.pagination import Ordering, paginate
 
 NEWEST_FIRST = Ordering("created_at", descending=True)
 PAGE_SIZE = 50
@@ -47,14 +47,14 @@ def support_page(request: HttpRequest) -> HttpResponse:
                     created_at=timezone.now(),
                 )
                 record(
-                    EventType.SUPPORT_REQUEST_SENT,
+                    EventTag.Support.REQUEST_SENT,
                     account_id=request.user.pk,
                     session_key=request.session.session_key,
                     details={"support_request": support_request.pk},
                 )
                 return HttpResponseRedirect("/support/?sent=1")
             record(
-                EventType.SUPPORT_REQUEST_REFUSED,
+                EventTag.Support.REQUEST_REFUSED,
                 account_id=request.user.pk,
                 session_key=request.session.session_key,
                 reason=kind.value,
@@ -84,7 +84,7 @@ def support_requests(request: HttpRequest) -> HttpResponse:
     if state is None or not may_read_support_requests(state.roles):
         return render(
             request,
-            "administration/forbidden.html",
+            "portal/forbidden.html",
             {"audience": "Support requests are for AiDial administrators and operators."},
             status=403,
         )

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from aidial_portal.web.session_state import SignedIn, account_id, load
+from aidial_portal.accounts.session_state import SignedIn, account_id, load
 
 View = TypeVar("View", bound=Callable[..., Any])
 

@@ -17,12 +17,12 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from aidial_portal import metrics
+from aidial_portal.accounts.session_state import account_id, load
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.compliance import Reason, evaluate
-from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.web.access import is_compliance_exempt, is_public
 from aidial_portal.web.problems import problem, wants_html
-from aidial_portal.web.session_state import account_id, load
 
 REASON_TEXT = {
     Reason.NOT_ENROLLED: "Your role requires multi-factor authentication, and your account "
@@ -78,7 +78,7 @@ def _sign_in_first(request: HttpRequest) -> HttpResponse:
 def _deny(request: HttpRequest, reason: Reason) -> HttpResponse:
     metrics.GATE_DENIALS.labels(reason=reason.value).inc()
     record(
-        EventType.GATE_DENIED,
+        EventTag.Session.GATE_DENIED,
         account_id=account_id(request.session),
         session_key=request.session.session_key,
         reason=reason.value,

@@ -21,10 +21,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from aidial_portal import metrics
+from aidial_portal.accounts.session_state import SignedIn, account_id, load
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.web.access import is_public
-from aidial_portal.web.session_state import SignedIn, account_id, load
 
 LAST_SEEN_KEY = "aidial_seen"
 TOUCH_INTERVAL = 60
@@ -89,7 +89,7 @@ class SessionLifetimeMiddleware:
             touch(request.session, state, now, config.session_idle_timeout)
             return None
         record(
-            EventType.SESSION_EXPIRED,
+            EventTag.Session.EXPIRED,
             account_id=account_id(request.session),
             session_key=request.session.session_key,
             reason=reason,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from aidial_portal.accounts.session_state import SignedIn
 from aidial_portal.config import PortalConfig, is_trusted_provider_url
 from aidial_portal.mfa.compliance import Compliance, evaluate, within_step_up
 from aidial_portal.mfa.evidence import FACTOR_TITLES
 from aidial_portal.mfa.lifecycle import Markers, PendingReason
 from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
-from aidial_portal.web.session_state import SignedIn
 
 PENDING_TEXT = {
     PendingReason.ENROLMENT: "You have enrolled in multi-factor authentication.",

@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from aidial_portal.administration.retention import DEFAULT_RETENTION_DAYS, check_retention
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.audit.recording import record
-from aidial_portal.mfa.lifecycle import EventType
 
 pytestmark = pytest.mark.django_db
 
@@ -25,15 +25,15 @@ def run(*args):
 def test_export_writes_json_lines_in_the_range(make_account):
     account = make_account()
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
-    record(EventType.SIGN_IN_SUCCEEDED, account=account, at=t0 - timedelta(seconds=1))
+    record(EventTag.SignIn.SUCCEEDED, account=account, at=t0 - timedelta(seconds=1))
     record(
-        EventType.GATE_DENIED,
+        EventTag.Session.GATE_DENIED,
         account=account,
         reason="not_enrolled",
         at=t0,
         details={"method": "get"},
     )
-    record(EventType.SIGNED_OUT, account=account, at=t0 + timedelta(hours=1))
+    record(EventTag.SignIn.SIGNED_OUT, account=account, at=t0 + timedelta(hours=1))
     out, _ = run("export", "--since", "2026-03-01T00:00:00Z", "--until", "2026-03-01T01:00:00")
     lines = [json.loads(line) for line in out.splitlines()]
     assert lines == [
@@ -66,10 +66,10 @@ def test_purge_deletes_old_events_and_records_that_it_ran(make_account):
     account = make_account()
     now = timezone.now()
     old = [
-        record(EventType.SIGN_IN_SUCCEEDED, account=account, at=now - timedelta(days=500 + n))
+        record(EventTag.SignIn.SUCCEEDED, account=account, at=now - timedelta(days=500 + n))
         for n in range(3)
     ]
-    kept = record(EventType.SIGN_IN_SUCCEEDED, account=account, at=now - timedelta(days=100))
+    kept = record(EventTag.SignIn.SUCCEEDED, account=account, at=now - timedelta(days=100))
     before = (now - timedelta(days=450)).isoformat()
     _, err = run("purge", "--before", before, "--dry-run")
     assert "3 events" in err

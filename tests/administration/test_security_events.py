@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aidial_portal.administration import views
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.models import AppendOnlyError, SecurityEvent
 from aidial_portal.audit.recording import record
-from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS
 from tests.administration.conftest import ACME, GLOBEX
 from tests.support.portal import evidence
@@ -22,10 +22,15 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 def events(make_account):
     acme = make_account(sub="acme-user", org_id=ACME)
     globex = make_account(sub="globex-user", org_id=GLOBEX)
-    record(EventType.SIGN_IN_SUCCEEDED, account=acme, at=T0)
-    record(EventType.GATE_DENIED, account=acme, reason="not_enrolled", at=T0 + timedelta(hours=1))
-    record(EventType.SIGN_IN_SUCCEEDED, account=globex, at=T0 + timedelta(hours=2))
-    record(EventType.SIGN_IN_REJECTED, reason="bad_signature", at=T0 + timedelta(hours=3))
+    record(EventTag.SignIn.SUCCEEDED, account=acme, at=T0)
+    record(
+        EventTag.Session.GATE_DENIED,
+        account=acme,
+        reason="not_enrolled",
+        at=T0 + timedelta(hours=1),
+    )
+    record(EventTag.SignIn.SUCCEEDED, account=globex, at=T0 + timedelta(hours=2))
+    record(EventTag.SignIn.REJECTED, reason="bad_signature", at=T0 + timedelta(hours=3))
     return acme, globex
 
 

@@ -15,10 +15,10 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from benchmarks import gate_overhead, infra, instances, scale_accounts, sign_in_cost
+from benchmarks import gate_overhead, infra, instances, page_limit, scale_accounts, sign_in_cost
 from benchmarks.loadgen import LoadGenerator, Target
 from benchmarks.options import QUICK, Options
-from benchmarks.portal import account, signed_in_client
+from benchmarks.portal import account, session_cookie, signed_in_client
 from benchmarks.report import percentile, table
 from benchmarks.urls import exempt_dashboard, gated_dashboard
 from tests.support.idp import LocalIdp
@@ -67,6 +67,22 @@ def test_gate_alone_makes_no_query_and_no_network_call(db: None) -> None:
     assert gate_overhead.decision_seconds(key, gated_dashboard, 100) > 0
     cpu = gate_overhead.request_cpu(client, ["/bench/gated/", "/bench/exempt/"], 2)
     assert [len(values) for values in cpu.values()] == [2, 2]
+
+
+@pytest.mark.urls("benchmarks.urls")
+def test_page_limit_ladder_adds_the_portal_middleware_one_at_a_time(db: None) -> None:
+    who = account("smoke-page")
+    cookie = session_cookie(signed_in_client(who))
+    steps = page_limit.ladder(list(settings.MIDDLEWARE))
+    assert steps[0][1] == page_limit.BARE_MIDDLEWARE
+    assert steps[-1][1] == list(settings.MIDDLEWARE)
+    assert [len(names) for _, names in steps] == list(range(2, len(settings.MIDDLEWARE) + 1))
+    cpu = page_limit.request_cpu_ladder(steps, cookie, 2)
+    assert len(cpu) == len(steps)
+    assert min(cpu) > 0
+    whole = page_limit.request_cpu_ladder([("all", list(settings.MIDDLEWARE))], cookie, 2, "/")
+    assert whole[0] > 0
+    assert page_limit.template_cpu(who, 2) > 0
 
 
 def test_interleaved_load_counts_requests_and_errors(http_servers: list[Any]) -> None:

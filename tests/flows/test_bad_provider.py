@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from aidial_portal.accounts import session_state
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.identity import oidc
-from aidial_portal.web import session_state
 from tests.identity.provider import DROP, mint, public, signing_key, unsigned
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
+from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.mfa.evidence import Factor, Source
-from aidial_portal.web import session_state
 from tests.flows.conftest import callback_path
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]
@@ -303,7 +303,7 @@ def test_a_marker_never_changes_without_its_security_event(
     def broken(*args, **kwargs):
         raise RuntimeError("the event table is unavailable")
 
-    monkeypatch.setattr("aidial_portal.accounts.flows.record", broken)
+    monkeypatch.setattr("aidial_portal.accounts.lifecycle.record", broken)
     client.raise_request_exception = False
     response = client.post("/settings/recovery-codes/acknowledge/")
     assert response.status_code == 500

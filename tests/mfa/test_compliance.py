@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aidial_portal.mfa.compliance import Reason, evaluate, within_step_up
+from aidial_portal.mfa.compliance import Reason, evaluate, status_as_if_required, within_step_up
 from aidial_portal.mfa.evidence import Evidence, Factor, Source, unavailable
 from aidial_portal.mfa.policy import Requirement
 
@@ -82,3 +82,10 @@ def test_step_up_window():
         evidence(verified={Factor.TOTP: NOW - timedelta(seconds=901)}), NOW, 900
     )
     assert not within_step_up(evidence(verified={}), NOW, 900)
+
+
+def test_the_report_status_treats_an_optional_role_as_if_mfa_were_required():
+    assert status_as_if_required(evidence(enrolled=False), NOW, max_age=60) == "not_enrolled"
+    assert status_as_if_required(evidence(), NOW, max_age=60) == "challenge_not_satisfied"
+    fresh = evidence(verified={Factor.TOTP: NOW})
+    assert status_as_if_required(fresh, NOW, max_age=60) == "compliant"

@@ -5,7 +5,7 @@ import pytest
 
 from aidial_portal.mfa.lifecycle import (
     Acknowledged,
-    EventType,
+    Change,
     ManagementLaunched,
     Markers,
     Observed,
@@ -32,7 +32,7 @@ CASES = [
         Observed(T1, enrolled=True),
         PendingReason.ENROLMENT,
         False,
-        (EventType.ENROLMENT_OBSERVED,),
+        (Change.ENROLMENT_OBSERVED,),
     ),
     (
         "enrolment seen again changes nothing",
@@ -48,7 +48,7 @@ CASES = [
         Observed(T1, enrolled=True),
         PendingReason.RE_ENABLEMENT,
         False,
-        (EventType.RE_ENABLEMENT_OBSERVED,),
+        (Change.RE_ENABLEMENT_OBSERVED,),
     ),
     (
         "removal is observed and clears a pending acknowledgement",
@@ -56,7 +56,7 @@ CASES = [
         Observed(T1, enrolled=False),
         None,
         False,
-        (EventType.UNENROLMENT_OBSERVED,),
+        (Change.UNENROLMENT_OBSERVED,),
     ),
     (
         "unknown enrolment changes nothing",
@@ -72,7 +72,7 @@ CASES = [
         Observed(T1, enrolled=True, used_recovery_code=True),
         None,
         True,
-        (EventType.RECOVERY_CODE_SIGN_IN,),
+        (Change.RECOVERY_CODE_SIGN_IN,),
     ),
     (
         "a second recovery-code sign-in keeps the first reminder time",
@@ -80,7 +80,7 @@ CASES = [
         Observed(T1, enrolled=True, used_recovery_code=True),
         None,
         True,
-        (EventType.RECOVERY_CODE_SIGN_IN,),
+        (Change.RECOVERY_CODE_SIGN_IN,),
     ),
     (
         "acknowledging clears the prompt",
@@ -88,7 +88,7 @@ CASES = [
         Acknowledged(T1),
         None,
         False,
-        (EventType.RECOVERY_CODES_ACKNOWLEDGED,),
+        (Change.RECOVERY_CODES_ACKNOWLEDGED,),
     ),
     ("acknowledging twice records once", ENROLLED, Acknowledged(T1), None, False, ()),
     (
@@ -97,7 +97,7 @@ CASES = [
         RegenerationDeclared(T1),
         PendingReason.REGENERATION,
         False,
-        (EventType.REGENERATION_DECLARED,),
+        (Change.REGENERATION_DECLARED,),
     ),
     (
         "declaring regeneration without a reminder asks again",
@@ -105,7 +105,7 @@ CASES = [
         RegenerationDeclared(T1),
         PendingReason.REGENERATION,
         False,
-        (EventType.REGENERATION_DECLARED,),
+        (Change.REGENERATION_DECLARED,),
     ),
     (
         "declaring twice records once",
@@ -122,7 +122,7 @@ CASES = [
         ManagementLaunched(T1),
         None,
         False,
-        (EventType.MANAGEMENT_LAUNCHED,),
+        (Change.MANAGEMENT_LAUNCHED,),
     ),
 ]
 

@@ -5,6 +5,7 @@ from aidial_portal.mfa.policy import (
     Requirement,
     parse_table,
     requirement_for,
+    role_table,
     split_roles,
 )
 
@@ -61,3 +62,11 @@ def test_override_table_rejects_an_unknown_requirement():
 def test_table_cannot_be_changed_at_run_time():
     with pytest.raises(TypeError):
         ROLE_REQUIREMENTS["partner_admin"] = Requirement.OPTIONAL  # type: ignore[index]
+
+
+def test_a_deployment_override_adds_and_changes_rows_and_keeps_the_rest():
+    table = role_table({"client_admin": "required", "auditor": "optional"})
+    assert table["client_admin"] is Requirement.REQUIRED
+    assert table["auditor"] is Requirement.OPTIONAL
+    assert table["partner_admin"] is Requirement.REQUIRED
+    assert ROLE_REQUIREMENTS["client_admin"] is Requirement.OPTIONAL

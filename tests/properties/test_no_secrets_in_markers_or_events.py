@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aidial_portal.accounts.flows import change_lifecycle
+from aidial_portal.accounts.lifecycle import change_lifecycle
 from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.audit.events import ALL_EVENT_TYPES, EventTag, EventType
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import (
     Acknowledged,
-    EventType,
     ManagementLaunched,
     Observed,
     RegenerationDeclared,
@@ -152,7 +152,7 @@ def as_input(step: tuple[Any, ...], at: datetime) -> Any:
 @given(
     steps=lifecycle_steps,
     recorded=st.lists(
-        st.tuples(st.sampled_from(list(EventType)), reasons, details), min_size=1, max_size=5
+        st.tuples(st.sampled_from(ALL_EVENT_TYPES), reasons, details), min_size=1, max_size=5
     ),
     session_key=long_tokens,
 )
@@ -189,7 +189,7 @@ def test_lowercase_tokens_are_not_kept_as_tags(token: str) -> None:
     account = new_account()
     session_key = "Session-Key-Of-The-Test-0123456789"
     record(
-        EventType.SIGNED_OUT,
+        EventTag.SignIn.SIGNED_OUT,
         account=account,
         session_key=session_key,
         reason=token,

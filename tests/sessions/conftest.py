@@ -13,13 +13,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from aidial_portal.accounts.flows import BACKEND
+from aidial_portal.accounts import session_state
+from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
 from aidial_portal.identity import services
 from aidial_portal.identity.logout_tokens import BACKCHANNEL_LOGOUT_EVENT
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
 from aidial_portal.sessions import index
-from aidial_portal.web import session_state
 from tests.identity.provider import (
     CLIENT_ID,
     DROP,

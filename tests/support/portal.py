@@ -11,11 +11,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from aidial_portal.accounts.flows import BACKEND
+from aidial_portal.accounts import session_state
+from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
 from aidial_portal.mfa.evidence import Evidence, Factor, Source
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
-from aidial_portal.web import session_state
 
 ISSUER = "http://127.0.0.1:8080"
 

@@ -80,6 +80,7 @@ def portal_env(data_dir: Path, base_url: str, **variables: str) -> dict[str, str
         {
             "AIDIAL_BASE_URL": base_url,
             "AIDIAL_SECRET_KEY": secrets.token_urlsafe(50),
+            "AIDIAL_DATA_DIR": str(data_dir),
             "AIDIAL_DATABASE_URL": f"sqlite:///{data_dir / 'portal.sqlite3'}",
             "AIDIAL_LOG_LEVEL": "INFO",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),

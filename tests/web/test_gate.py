@@ -5,10 +5,10 @@ from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from aidial_portal.accounts import session_state
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.mfa.evidence import Factor
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
-from aidial_portal.web import session_state
 from aidial_portal.web.access import (
     NotSignedIn,
     is_compliance_exempt,

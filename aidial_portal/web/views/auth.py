@@ -2,40 +2,34 @@
 
 from __future__ import annotations
 
-import logging
-import time
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from aidial_portal import metrics
-from aidial_portal.accounts.flows import complete_sign_in
-from aidial_portal.audit.recording import record
+from aidial_portal.accounts import session_state
+from aidial_portal.accounts import sign_in as flow
 from aidial_portal.identity import oidc, services
-from aidial_portal.mfa.lifecycle import EventType
-from aidial_portal.web import session_state
+from aidial_portal.identity.rejections import Rejection
 from aidial_portal.web.access import compliance_exempt, public
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
 
-logger = logging.getLogger("aidial_portal.identity")
-
-REJECTION_TEXT = {
-    "provider_access_denied": "The sign-in was cancelled or refused at the identity provider.",
-    "state_invalid": "This sign-in link has already been used or does not belong to this "
-    "browser. Start again from the sign-in page.",
-    "state_expired": "The sign-in took longer than 10 minutes. Start again.",
-    "refresh_not_fresh": "The identity provider did not ask for your credentials again, so "
-    "your security status could not be refreshed. Try again.",
-    "refresh_subject_mismatch": "You signed in at the identity provider as a different "
-    "person. Your portal session was not changed.",
-    "issuer_mismatch": "The portal is not configured correctly for its identity provider. "
-    "Please tell your administrator; no one can sign in until this is fixed.",
+# What a person reads on the error page, by reason; every other reason gets GENERIC_REJECTION.
+REJECTION_TEXT: dict[Rejection, str] = {
+    Rejection.PROVIDER_ACCESS_DENIED: "The sign-in was cancelled or refused at the identity "
+    "provider.",
+    Rejection.STATE_INVALID: "This sign-in link has already been used or does not belong to "
+    "this browser. Start again from the sign-in page.",
+    Rejection.STATE_EXPIRED: "The sign-in took longer than 10 minutes. Start again.",
+    Rejection.REFRESH_NOT_FRESH: "The identity provider did not ask for your credentials "
+    "again, so your security status could not be refreshed. Try again.",
+    Rejection.REFRESH_SUBJECT_MISMATCH: "You signed in at the identity provider as a "
+    "different person. Your portal session was not changed.",
+    Rejection.ISSUER_MISMATCH: "The portal is not configured correctly for its identity "
+    "provider. Please tell your administrator; no one can sign in until this is fixed.",
 }
 GENERIC_REJECTION = (
     "The sign-in could not be completed safely, so it was refused. Please try again; if it "
@@ -65,30 +59,16 @@ def refresh(request: HttpRequest) -> HttpResponse:
     next_path = safe_next(request.POST.get("next"), default="")
     if next_path:
         back += "?" + urlencode({"next": next_path})
-    response = _begin(
-        request, next_path=back, refresh_for=state.subject, login_hint=state.login_hint
-    )
-    if response.status_code == 302:
-        record(
-            EventType.REFRESH_STARTED,
-            account_id=session_state.account_id(request.session),
-            session_key=request.session.session_key,
-        )
-    return response
-
-
-def _begin(
-    request: HttpRequest, *, next_path: str, refresh_for: str = "", login_hint: str = ""
-) -> HttpResponse:
     try:
-        url = oidc.begin(
-            request.session,
-            config=settings.AIDIAL,
-            directory=services.directory(),
-            next_path=next_path,
-            refresh_for=refresh_for,
-            login_hint=login_hint,
-        )
+        url = flow.begin_refresh(request, state, next_path=back)
+    except oidc.SignInRejected as rejected:
+        return _rejected(request, rejected)
+    return HttpResponseRedirect(url)
+
+
+def _begin(request: HttpRequest, *, next_path: str) -> HttpResponse:
+    try:
+        url = flow.begin(request, next_path=next_path)
     except oidc.SignInRejected as rejected:
         return _rejected(request, rejected)
     return HttpResponseRedirect(url)
@@ -97,40 +77,16 @@ def _begin(
 @public
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
-    started = time.perf_counter()
     try:
-        sign_in = oidc.complete(
-            request.session,
-            request.GET,
-            config=settings.AIDIAL,
-            directory=services.directory(),
-        )
+        sign_in = flow.complete(request)
     except oidc.SignInRejected as rejected:
         return private(_rejected(request, rejected))
-    claims = sign_in.claims
-    with metrics.PROVIDER_CALL_SECONDS.time():
-        evidence = services.evidence_reader().read(
-            sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
-            sub=claims["sub"],
-            amr=[value for value in claims.get("amr", []) if isinstance(value, str)],
-            auth_time=oidc.auth_time_of(claims),
-        )
-    complete_sign_in(request, sign_in, evidence, timezone.now())
-    metrics.CALLBACK_SECONDS.observe(time.perf_counter() - started)
     return private(HttpResponseRedirect(safe_next(sign_in.pending.next_path)), forms=False)
 
 
 def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpResponse:
+    """The page for a refused sign-in (the flow has logged and recorded it)."""
     reason = rejected.reason
-    logger.warning("sign_in_rejected", extra={"reason": reason})
-    metrics.SIGN_INS.labels(result=reason).inc()
-    state = session_state.load(request.session)
-    record(
-        EventType.REFRESH_REFUSED if state is not None else EventType.SIGN_IN_REJECTED,
-        account_id=session_state.account_id(request.session) if state is not None else None,
-        session_key=request.session.session_key,
-        reason=reason,
-    )
     status = 503 if isinstance(rejected, oidc.ProviderDown | oidc.MisconfiguredIssuer) else 400
     template = "portal/provider_unavailable.html" if status == 503 else "portal/sign_in_error.html"
     return render(
@@ -139,7 +95,7 @@ def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpRespon
         {
             "reason": reason,
             "message": REJECTION_TEXT.get(reason, GENERIC_REJECTION),
-            "signed_in": state is not None,
+            "signed_in": session_state.load(request.session) is not None,
         },
         status=status,
     )
@@ -148,13 +104,7 @@ def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpRespon
 @public
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    if session_state.load(request.session) is not None:
-        record(
-            EventType.SIGNED_OUT,
-            account_id=session_state.account_id(request.session),
-            session_key=request.session.session_key,
-        )
-    logout(request)
+    flow.sign_out(request)
     config = settings.AIDIAL
     try:
         endpoint = services.directory().metadata().get("end_session_endpoint")

@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
 from aidial_portal.mfa.policy import ROLE_TITLES
-from aidial_portal.web import session_state
 from aidial_portal.web.access import compliance_exempt, public, signed_in_account_id
 
 

@@ -10,15 +10,16 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from aidial_portal.accounts.flows import change_lifecycle, role_table
+from aidial_portal.accounts.lifecycle import change_lifecycle
 from aidial_portal.accounts.models import Account
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import (
     Acknowledged,
-    EventType,
     ManagementLaunched,
     RegenerationDeclared,
 )
+from aidial_portal.mfa.policy import role_table
 from aidial_portal.web.access import compliance_exempt, signed_in, signed_in_account_id
 from aidial_portal.web.gate import REASON_TEXT
 from aidial_portal.web.headers import private
@@ -33,7 +34,11 @@ from aidial_portal.web.security_status import (
 def _status(request: HttpRequest, account: Account) -> SecurityStatus:
     config = settings.AIDIAL
     return security_status(
-        signed_in(request), account.markers(), config, dict(role_table(config)), timezone.now()
+        signed_in(request),
+        account.markers(),
+        config,
+        dict(role_table(config.role_table)),
+        timezone.now(),
     )
 
 
@@ -95,7 +100,7 @@ def manage_mfa(request: HttpRequest) -> HttpResponse:
     refusal = management_refusal(state, config, timezone.now())
     if refusal is not None:
         record(
-            EventType.MANAGEMENT_REFUSED,
+            EventTag.Mfa.MANAGEMENT_REFUSED,
             account_id=signed_in_account_id(request),
             session_key=request.session.session_key,
             reason=refusal,

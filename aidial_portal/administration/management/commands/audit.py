@@ -21,9 +21,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from aidial_portal.administration.retention import retention_days
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.audit.recording import record
-from aidial_portal.mfa.lifecycle import EventType
 
 PURGE_BATCH = 5000
 
@@ -83,7 +83,7 @@ class Command(BaseCommand):
             self.stdout.write(event_line(event))
             count += 1
         record(
-            EventType.AUDIT_EXPORTED,
+            EventTag.Administration.AUDIT_EXPORTED,
             reason="cli",
             details={
                 "events": count,
@@ -117,7 +117,7 @@ class Command(BaseCommand):
                 rows = SecurityEvent.objects.filter(pk__in=batch)
                 deleted += rows._raw_delete(rows.db)
             record(
-                EventType.AUDIT_PURGED,
+                EventTag.Administration.AUDIT_PURGED,
                 reason="retention",
                 details={
                     "deleted": deleted,

@@ -23,10 +23,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from aidial_portal import metrics
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.identity import services
 from aidial_portal.identity.session_status import SessionStatus, SessionStatusReader, State
-from aidial_portal.mfa.lifecycle import EventType
 from aidial_portal.sessions import index
 
 DEFAULT_CONCURRENCY = 8
@@ -92,7 +92,7 @@ def revalidate(reader: SessionStatusReader, *, now: datetime, concurrency: int) 
             summary["ended"] += 1
             metrics.SESSIONS_ENDED.labels(reason="revalidation").inc()
             record(
-                EventType.SESSION_ENDED_AT_PROVIDER,
+                EventTag.Session.ENDED_AT_PROVIDER,
                 account_id=bound.account_id,
                 reason=status.reason,
             )

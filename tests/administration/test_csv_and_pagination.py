@@ -3,7 +3,7 @@
 import pytest
 
 from aidial_portal.administration.csv_export import csv_lines, safe_cell
-from aidial_portal.administration.keyset import decode
+from aidial_portal.web.pagination import decode
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,23 @@ from typing import Any
 
 from django import template
 
-from aidial_portal.administration.permissions import may_read_support_requests, may_view_reports
-from aidial_portal.web import session_state
+from aidial_portal.accounts import session_state
+from aidial_portal.accounts.permissions import may_read_support_requests, may_view_reports
 
 register = template.Library()
 
 COMPLIANCE_URL = "/admin/compliance/"
 EVENTS_URL = "/admin/events/"
 SUPPORT_REQUESTS_URL = "/support/requests/"
+
+
+@register.simple_tag(takes_context=True)
+def signed_in(context: dict[str, Any]) -> bool:
+    """Whether the session holds a sign-in: the navigation's test, without loading the account
+    (`request.user` would cost every page a second query for a row the view may have read)."""
+    request = context.get("request")
+    session = getattr(request, "session", None)
+    return session is not None and session_state.load(session) is not None
 
 
 @register.simple_tag(takes_context=True)
