@@ -64,7 +64,7 @@ def spend(token: LogoutToken, *, issuer: str, now: float, leeway: int) -> bool:
     """
     digest = hashlib.sha256(f"{issuer}\0{token.jti}".encode()).hexdigest()
     keep_until = max(token.iat, int(now)) + MAX_AGE + 2 * leeway
-    if getattr(settings, "REDIS_URL", ""):
+    if settings.AIDIAL.redis_url:
         return bool(cache.add(f"logout-jti:{digest}", 1, timeout=max(1, keep_until - int(now))))
     expires_at = datetime.fromtimestamp(keep_until, UTC)
     current = datetime.fromtimestamp(now, UTC)

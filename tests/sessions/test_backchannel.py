@@ -12,7 +12,7 @@ from django.test import Client
 from joserfc.jwk import RSAKey
 
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.sessions.models import SessionBinding
+from aidial_portal.sessions.models import SessionBinding, SpentLogoutToken
 from tests.identity.provider import (
     CLIENT_ID,
     DROP,
@@ -217,3 +217,38 @@ def test_sign_out_removes_the_binding(provider: FakeKeys, signed_in: Callable[..
 def test_the_issuer_is_checked_against_the_configuration(provider: FakeKeys) -> None:
     # Sanity: the fixture's token is what a correctly configured portal accepts.
     assert logout_claims()["iss"] == ISSUER
+
+
+@pytest.fixture
+def shared_redis(settings: Any, portal_config: Callable[..., None]) -> Any:
+    """The cache on Redis database 12, as every instance of a deployment shares it."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=6379, db=12)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("Redis (127.0.0.1:6379) is not answering on this machine")
+    client.flushdb()
+    url = "redis://127.0.0.1:6379/12"
+    portal_config(redis_url=url)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "aidial",
+        }
+    }
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def test_with_redis_a_token_is_spent_there_and_refused_the_second_time(
+    provider: FakeKeys, shared_redis: Any, signed_in: Callable[..., Person]
+) -> None:
+    token = logout_token()
+    assert post_logout(Client(), token).status_code == 200
+    assert not SpentLogoutToken.objects.exists()  # Redis holds it, not the database
+    assert any(b"logout-jti:" in key for key in shared_redis.keys("*"))
+    assert post_logout(Client(), token).json()["error_description"] == "replayed"
