@@ -10,7 +10,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -37,20 +37,87 @@ def _parser() -> argparse.ArgumentParser:
     add_user = commands.add_parser("add-user", help="create a user")
     add_user.add_argument("--login", required=True)
     add_user.add_argument("--password", required=True)
-    add_user.add_argument("--role", action="append", default=[], dest="roles")
-    add_user.add_argument("--org")
+    add_user.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        dest="roles",
+        help="a role in the user's own organisation (repeatable)",
+    )
+    add_user.add_argument("--org", help="the user's own organisation (created if missing)")
+    add_user.add_argument(
+        "--grant",
+        action="append",
+        default=[],
+        dest="grants",
+        metavar="ORG:ROLE",
+        help="a role in an existing organisation, by name or id (repeatable)",
+    )
     add_user.add_argument("--totp", action="store_true", help="also set up TOTP")
+    add_user.add_argument(
+        "--otp-sms", metavar="PHONE", default="", help="also set up codes by SMS to PHONE"
+    )
+    add_user.add_argument("--otp-email", action="store_true", help="also set up codes by e-mail")
+
+    outbox = commands.add_parser(
+        "outbox", help="the SMS and e-mail codes the provider has 'sent' to a user"
+    )
+    outbox.add_argument("--login", required=True)
+
+    add_org = commands.add_parser("add-org", help="create an organisation (prints id and domain)")
+    add_org.add_argument("name")
 
     add_client = commands.add_parser("add-client", help="register an OIDC client")
     add_client.add_argument("--redirect-uri", action="append", required=True, dest="redirect_uris")
     add_client.add_argument("--post-logout-uri", action="append", default=[], dest="logout_uris")
     add_client.add_argument("--public", action="store_true", help="no secret; PKCE required")
+    add_client.add_argument(
+        "--id-token-roles",
+        action="store_true",
+        help='Zitadel\'s "User roles inside ID Token" (off by default)',
+    )
+    add_client.add_argument(
+        "--id-token-userinfo",
+        action="store_true",
+        help='Zitadel\'s "User Info inside ID Token" (off by default)',
+    )
+    add_client.add_argument(
+        "--clock-skew",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="subtracted from iat and auth_time, 0 to 5 (default 0)",
+    )
+    add_client.add_argument(
+        "--backchannel-logout-uri",
+        default="",
+        metavar="URI",
+        help="where logout tokens are POSTed when a session of this client ends",
+    )
+
+    project = commands.add_parser("project-id", help="the project's id and settings")
+    assertion = project.add_mutually_exclusive_group()
+    assertion.add_argument(
+        "--assert-roles",
+        action="store_true",
+        default=None,
+        help='turn on the project\'s "Assert Roles on Authentication"',
+    )
+    assertion.add_argument(
+        "--no-assert-roles", action="store_false", dest="assert_roles", help="turn it off"
+    )
 
     commands.add_parser("service-token", help="issue a personal access token of the service user")
+    service_key = commands.add_parser(
+        "service-key",
+        help="write a key file of the service user (Zitadel's JSON, mode 0600); prints its path",
+    )
+    service_key.add_argument("--out", metavar="PATH", help="where to write it (default: data dir)")
 
     seed = commands.add_parser("seed-demo", help="create (or refresh) the demo accounts")
     seed.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
     seed.add_argument("--post-logout-uri", action="append", default=[], dest="logout_uris")
+    seed.add_argument("--backchannel-logout-uri", default="", metavar="URI")
 
     demo_code = commands.add_parser("demo-code", help="the current TOTP code of a demo account")
     demo_code.add_argument("--login", required=True)
@@ -81,28 +148,46 @@ def _report(result: dict[str, Any]) -> int:
     return 0
 
 
+def _result(args: argparse.Namespace) -> dict[str, Any]:
+    """Do what a managing command asks; its one JSON answer."""
+    from local_idp import keys, outbox, provisioning
+
+    handlers: dict[str, Callable[[], dict[str, Any]]] = {
+        "add-user": lambda: provisioning.add_user(
+            args.login,
+            args.password,
+            args.roles,
+            args.org,
+            totp=args.totp,
+            grants=args.grants,
+            otp_sms=args.otp_sms,
+            otp_email=args.otp_email,
+        ),
+        "outbox": lambda: {"messages": outbox.messages(args.login)},
+        "add-org": lambda: provisioning.add_org(args.name),
+        "add-client": lambda: provisioning.add_client(
+            args.redirect_uris,
+            args.logout_uris,
+            public=args.public,
+            id_token_roles=args.id_token_roles,
+            id_token_userinfo=args.id_token_userinfo,
+            clock_skew=args.clock_skew,
+            backchannel_logout_uri=args.backchannel_logout_uri,
+        ),
+        "project-id": lambda: provisioning.project_settings(args.assert_roles),
+        "service-token": lambda: {"token": provisioning.service_token()},
+        "service-key": lambda: provisioning.service_key(args.out),
+        "seed-demo": lambda: provisioning.seed_demo(
+            args.redirect_uris, args.logout_uris, args.backchannel_logout_uri
+        ),
+        "demo-code": lambda: {"code": provisioning.demo_code(args.login)},
+        "rotate-key": lambda: keys.rotate(timedelta(seconds=max(args.grace, 0))),
+    }
+    return handlers[args.command]()
+
+
 def _run(args: argparse.Namespace) -> int:
-    from local_idp import provisioning
-
-    if args.command == "add-user":
-        return _report(
-            provisioning.add_user(args.login, args.password, args.roles, args.org, totp=args.totp)
-        )
-    if args.command == "add-client":
-        return _report(
-            provisioning.add_client(args.redirect_uris, args.logout_uris, public=args.public)
-        )
-    if args.command == "service-token":
-        return _report({"token": provisioning.service_token()})
-    if args.command == "seed-demo":
-        return _report(provisioning.seed_demo(args.redirect_uris, args.logout_uris))
-    if args.command == "demo-code":
-        return _report({"code": provisioning.demo_code(args.login)})
-    if args.command == "rotate-key":
-        from local_idp import keys
-
-        return _report(keys.rotate(timedelta(seconds=max(args.grace, 0))))
-    raise AssertionError(args.command)
+    return _report(_result(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

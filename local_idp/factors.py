@@ -1,4 +1,4 @@
-"""Checking and managing a user's factors: password, TOTP, recovery codes.
+"""Checking and managing a user's factors: password, TOTP, recovery codes, SMS/e-mail codes.
 
 Views call these; nothing here knows about HTTP. Failed checks are counted per login name so
 that five wrong passwords or codes within five minutes lock further attempts out.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,11 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from local_idp import crypto
+from local_idp import crypto, outbox
 from local_idp.models import (
     SESSION_LIFETIME,
     FailedAttempt,
     IdpSession,
+    OtpChallenge,
     RecoveryCode,
     TotpDevice,
     User,
@@ -36,6 +38,19 @@ TOTP_ISSUER = "AiDial local IdP"
 class SecondFactor(enum.Enum):
     TOTP = "totp"
     RECOVERY_CODE = "recovery_code"
+    OTP_SMS = "otp_sms"
+    OTP_EMAIL = "otp_email"
+
+
+# The session field each second factor's check is recorded in.
+SESSION_FIELDS = {
+    SecondFactor.TOTP: "totp_verified_at",
+    SecondFactor.RECOVERY_CODE: "recovery_code_verified_at",
+    SecondFactor.OTP_SMS: "otp_sms_verified_at",
+    SecondFactor.OTP_EMAIL: "otp_email_verified_at",
+}
+OTP_CODE_LIFETIME = timedelta(minutes=5)
+OTP_CODE_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -188,11 +203,67 @@ def remove_totp(user: User) -> None:
     RecoveryCode.objects.filter(user=user).delete()
 
 
+# One-time codes by SMS and e-mail ----------------------------------------------------------
+OTP_KINDS = {SecondFactor.OTP_SMS: OtpChallenge.SMS, SecondFactor.OTP_EMAIL: OtpChallenge.EMAIL}
+
+
+def has_otp(user: User, factor: SecondFactor) -> bool:
+    return user.otp_sms if factor is SecondFactor.OTP_SMS else user.otp_email
+
+
+def otp_destination(user: User, factor: SecondFactor) -> str:
+    return user.phone if factor is SecondFactor.OTP_SMS else user.email
+
+
+@transaction.atomic
+def send_otp_code(user: User, factor: SecondFactor, purpose: str, to: str = "") -> None:
+    """A new code for ``user`` (the previous one stops working), "sent" to the outbox."""
+    kind = OTP_KINDS[factor]
+    code = "".join(secrets.choice("0123456789") for _ in range(OTP_CODE_DIGITS))
+    OtpChallenge.objects.filter(user=user, kind=kind).delete()
+    OtpChallenge.objects.create(user=user, kind=kind, code_digest=crypto.digest("otp-code", code))
+    outbox.deliver(user.login_name, kind, to or otp_destination(user, factor), code, purpose)
+
+
+def use_otp_code(user: User, factor: SecondFactor, code: str) -> bool:
+    """Accept the latest code sent for ``factor`` once, within its lifetime."""
+    code = code.strip().replace(" ", "")
+    if len(code) != OTP_CODE_DIGITS or not code.isdigit():
+        return False
+    used = OtpChallenge.objects.filter(
+        user=user,
+        kind=OTP_KINDS[factor],
+        code_digest=crypto.digest("otp-code", code),
+        created_at__gt=timezone.now() - OTP_CODE_LIFETIME,
+    ).delete()[0]
+    return used == 1
+
+
+def check_otp(user: User, factor: SecondFactor, code: str) -> CodeCheck:
+    """A code sent by SMS or e-mail; a wrong one counts as a failure."""
+    if has_otp(user, factor) and use_otp_code(user, factor, code):
+        return CodeCheck(factor)
+    record_failure(user.login_name)
+    return CodeCheck(None)
+
+
+def set_otp(user: User, factor: SecondFactor, enabled: bool, phone: str = "") -> None:
+    if factor is SecondFactor.OTP_SMS:
+        user.otp_sms = enabled
+        if phone:
+            user.phone = phone
+        user.save(update_fields=["otp_sms", "phone"])
+    else:
+        user.otp_email = enabled
+        user.save(update_fields=["otp_email"])
+
+
 # Sessions --------------------------------------------------------------------------------
 def start_session(
     user: User, password_at: datetime, second_factor: SecondFactor | None, second_at: datetime
 ) -> IdpSession:
     """A new session with the factors checked during this sign-in (a new ``sid``)."""
+    checks = {SESSION_FIELDS[second_factor]: second_at} if second_factor else {}
     return IdpSession.objects.create(
         user=user,
         created_at=password_at,
@@ -200,14 +271,10 @@ def start_session(
         sequence=2 if second_factor else 1,
         user_verified_at=password_at,
         password_verified_at=password_at,
-        totp_verified_at=second_at if second_factor is SecondFactor.TOTP else None,
-        recovery_code_verified_at=(
-            second_at if second_factor is SecondFactor.RECOVERY_CODE else None
-        ),
         expires_at=password_at + SESSION_LIFETIME,
+        **checks,
     )
 
 
 def record_second_factor(session: IdpSession, factor: SecondFactor) -> None:
-    field = "totp_verified_at" if factor is SecondFactor.TOTP else "recovery_code_verified_at"
-    session.record_check(field, timezone.now())
+    session.record_check(SESSION_FIELDS[factor], timezone.now())

@@ -55,6 +55,8 @@ class Project(models.Model):
     objects: ClassVar[models.Manager[Project]] = models.Manager()
     id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
     name = models.CharField(max_length=200, unique=True)
+    # Zitadel's "Assert Roles on Authentication" (projectRoleAssertion): off by default.
+    assert_roles = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.name
@@ -83,17 +85,52 @@ class User(models.Model):
     email = models.EmailField(blank=True)
     email_verified = models.BooleanField(default=True)
     password = models.CharField(max_length=256, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    otp_sms = models.BooleanField(default=False)
+    otp_email = models.BooleanField(default=False)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
     organization_id: str
-    roles = models.JSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.login_name
 
     @property
+    def roles(self) -> list[str]:
+        """The roles this user holds in their own organisation."""
+        return list(
+            Grant.objects.filter(user=self, organization_id=self.organization_id)
+            .order_by("id")
+            .values_list("role", flat=True)
+        )
+
+    @property
     def has_totp(self) -> bool:
         return TotpDevice.objects.filter(user=self).exists()
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.otp_sms or self.otp_email or self.has_totp
+
+
+class Grant(models.Model):
+    """One project role held in one organisation (Zitadel's user grant, one role per row)."""
+
+    objects: ClassVar[models.Manager[Grant]] = models.Manager()
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    organization_id: str
+    role = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization", "role"], name="one_grant_per_role_and_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} in {self.organization_id}"
 
 
 class TotpDevice(models.Model):
@@ -126,9 +163,42 @@ class PersonalAccessToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE)
     token_digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set for access tokens issued by the JWT profile grant; a personal access token has none.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"personal access token {self.pk}"
+
+
+class OtpChallenge(models.Model):
+    """A one-time code sent by SMS or e-mail, waiting to be checked (stored as a digest)."""
+
+    objects: ClassVar[models.Manager[OtpChallenge]] = models.Manager()
+    SMS = "sms"
+    EMAIL = "email"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE)
+    kind = models.CharField(max_length=8, choices=[(SMS, "SMS"), (EMAIL, "E-mail")])
+    code_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} code {self.pk}"
+
+
+class ServiceKey(models.Model):
+    """A service user's key for the JWT profile grant; only its public half is kept."""
+
+    objects: ClassVar[models.Manager[ServiceKey]] = models.Manager()
+    id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
+    user = models.ForeignKey(User, on_delete=models.CASCADE)
+    user_id: str
+    public_key_pem = models.TextField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"key {self.id}"
 
 
 class FailedAttempt(models.Model):
@@ -153,6 +223,11 @@ class Client(models.Model):
     project_id: str
     redirect_uris = models.JSONField(default=list)
     post_logout_redirect_uris = models.JSONField(default=list)
+    # Zitadel's application settings, off (zero) by default as in Zitadel.
+    id_token_role_assertion = models.BooleanField(default=False)
+    id_token_userinfo_assertion = models.BooleanField(default=False)
+    clock_skew = models.PositiveIntegerField(default=0)
+    backchannel_logout_uri = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -208,8 +283,12 @@ class IdpSession(models.Model):
     password_verified_at = models.DateTimeField(null=True, blank=True)
     totp_verified_at = models.DateTimeField(null=True, blank=True)
     recovery_code_verified_at = models.DateTimeField(null=True, blank=True)
+    otp_sms_verified_at = models.DateTimeField(null=True, blank=True)
+    otp_email_verified_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
     terminated_at = models.DateTimeField(null=True, blank=True)
+    # The clients this session signed in to (back-channel logout tells each of them).
+    clients = models.ManyToManyField(Client, blank=True)
 
     def __str__(self) -> str:
         return f"session {self.id}"
@@ -219,23 +298,33 @@ class IdpSession(models.Model):
         return self.terminated_at is None and self.expires_at > timezone.now()
 
     @property
+    def _otp_checks(self) -> list[datetime]:
+        return [
+            t
+            for t in (self.totp_verified_at, self.otp_sms_verified_at, self.otp_email_verified_at)
+            if t
+        ]
+
+    @property
     def auth_time(self) -> datetime:
-        """The latest password or TOTP check; a recovery-code check does not move it."""
-        checks = [t for t in (self.password_verified_at, self.totp_verified_at) if t]
+        """The latest password, TOTP, SMS or e-mail code check; a recovery-code check does not
+        move it."""
+        checks = [t for t in (self.password_verified_at, *self._otp_checks) if t]
         return max(checks) if checks else self.user_verified_at
 
     @property
     def second_factor_at(self) -> datetime | None:
-        checks = [t for t in (self.totp_verified_at, self.recovery_code_verified_at) if t]
+        checks = [t for t in (*self._otp_checks, self.recovery_code_verified_at) if t]
         return max(checks) if checks else None
 
     @property
     def amr(self) -> list[str]:
-        """Zitadel's mapping: password ``pwd``; TOTP or recovery code one ``otp``; ``mfa`` at 2+."""
+        """Zitadel's mapping: password ``pwd``; TOTP, SMS code, e-mail code or recovery code one
+        shared ``otp``; ``mfa`` at two or more."""
         values: list[str] = []
         if self.password_verified_at:
             values.append("pwd")
-        if self.totp_verified_at or self.recovery_code_verified_at:
+        if self._otp_checks or self.recovery_code_verified_at:
             values.append("otp")
         if len(values) >= 2:
             values.append("mfa")

@@ -17,10 +17,8 @@ from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant as _Authorizati
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
-from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
-from authlib.oidc.rpinitiated import EndSessionRequest
-from django.utils import timezone
-from joserfc.jwk import KeySet
+from authlib.oidc.core.grants.util import create_half_hash
+from joserfc import jwt
 
 from local_idp import claims, config, crypto, keys
 from local_idp.models import (
@@ -67,13 +65,14 @@ class AuthorizationCodeGrant(_AuthorizationCodeGrant):
             auth_time=session.auth_time,
             amr=session.amr,
         )
+        session.clients.add(request.client)
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
         found = (
             AuthorizationCode.objects.filter(
                 code_digest=crypto.digest("authorization-code", code), client=client
             )
-            .select_related("session", "user", "user__organization")
+            .select_related("session", "user", "user__organization", "client__project")
             .first()
         )
         if found is None or found.is_expired:
@@ -122,9 +121,11 @@ class OpenIDCode(_OpenIDCode):
         now = int(time.time())
         return {
             "iss": config.issuer(),
-            "aud": [client.client_id, client.project_id],
+            "aud": audience(client),
             "azp": client.client_id,
-            "iat": now,
+            "client_id": client.client_id,
+            # Zitadel subtracts the application's clock skew from iat and auth_time.
+            "iat": now - client.clock_skew,
             "exp": now + ID_TOKEN_LIFETIME,
         }
 
@@ -132,49 +133,54 @@ class OpenIDCode(_OpenIDCode):
         self, authorization_code: AuthorizationCode
     ) -> dict[str, Any]:
         token_claims: dict[str, Any] = super().get_authorization_code_claims(authorization_code)
+        token_claims["auth_time"] = (
+            authorization_code.get_auth_time() - authorization_code.client.clock_skew
+        )
         token_claims["sid"] = authorization_code.session_id
         return token_claims
 
-    def generate_user_info(self, user: User, scope: str) -> UserInfo:
-        return claims.user_claims(user, scope, the_project())
-
-
-class EndSessionEndpoint(_EndSessionEndpoint):
-    def get_server_jwks(self) -> KeySet:
-        return KeySet.import_key_set(keys.public_jwks())  # type: ignore[arg-type]
-
-    def get_algorithms(self) -> list[str]:
-        return ["RS256"]
-
-    def resolve_client_from_id_token_claims(self, id_token_claims: dict[str, Any]) -> Any:
-        client_id = id_token_claims.get("azp")
-        if not client_id:
-            return super().resolve_client_from_id_token_claims(id_token_claims)
-        return self.server.query_client(client_id)
-
-    def is_post_logout_redirect_uri_legitimate(
-        self, request: Any, post_logout_redirect_uri: str, client: Any, logout_hint: str | None
-    ) -> bool:
-        # Like Zitadel: a `client_id` whose registered post-logout URI matches is enough, so a
-        # relying party that keeps no ID token (the portal stores no tokens) can still return.
-        return client is not None
-
-    def end_session(self, end_session_request: EndSessionRequest) -> None:
-        # Terminating the browser's session is the view's job (it has the cookie); here the
-        # session named by the ID token ends too.
-        token_claims = end_session_request.id_token_claims or {}
-        sid = token_claims.get("sid")
-        if sid:
-            IdpSession.objects.filter(pk=sid, terminated_at__isnull=True).update(
-                terminated_at=timezone.now()
+    def encode_id_token(self, token: dict[str, Any], request: OAuth2Request) -> str:
+        client: Client = request.client
+        token_claims = self.get_client_claims(client)
+        if request.authorization_code:
+            token_claims.update(self.get_authorization_code_claims(request.authorization_code))
+        access_token = token.get("access_token")
+        if access_token:
+            token_claims["at_hash"] = create_half_hash(access_token, "RS256").decode("ascii")
+        token_claims.update(
+            claims.id_token_user_claims(
+                request.user,
+                token["scope"],
+                client.project,
+                roles=client.id_token_role_assertion,
+                userinfo=client.id_token_userinfo_assertion,
             )
+        )
+        key = keys.current_signing_key()
+        return jwt.encode({"alg": "RS256", "kid": key.kid or ""}, token_claims, key, ["RS256"])
+
+    def generate_user_info(self, user: User, scope: str) -> UserInfo:
+        # Not called: encode_id_token above decides what the ID token carries.
+        return UserInfo(claims.userinfo_claims(user, scope, the_project()))
+
+
+def audience(client: Client) -> list[str]:
+    """Every application's client id in the project, then the project id, as Zitadel does."""
+    client_ids = list(
+        Client.objects.filter(project_id=client.project_id)
+        .order_by("created_at", "id")
+        .values_list("client_id", flat=True)
+    )
+    if client.client_id not in client_ids:
+        client_ids.append(client.client_id)
+    return [*client_ids, client.project_id]
 
 
 class AccessTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> AccessToken | None:
         return (
             AccessToken.objects.filter(token_digest=crypto.digest("access-token", token_string))
-            .select_related("user", "user__organization", "client")
+            .select_related("user", "user__organization", "client__project")
             .first()
         )
 
@@ -185,7 +191,6 @@ def server() -> IdentityProvider:
     provider.register_grant(
         AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)]
     )
-    provider.register_endpoint(EndSessionEndpoint)
     return provider
 
 

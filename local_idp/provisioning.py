@@ -15,6 +15,7 @@ from local_idp import config, crypto, factors
 from local_idp.models import (
     ROLE_KEYS,
     Client,
+    Grant,
     Organization,
     PersonalAccessToken,
     RecoveryCode,
@@ -60,6 +61,62 @@ def organization(name: str) -> Organization:
     return org
 
 
+def _org_json(org: Organization) -> dict[str, str]:
+    return {"org_id": org.id, "name": org.name, "primary_domain": org.primary_domain}
+
+
+@transaction.atomic
+def add_org(name: str) -> dict[str, Any]:
+    """An organisation with an 18-digit id and a primary domain; an existing name is reused."""
+    name = name.strip()
+    if not name:
+        raise ProvisioningError("an organisation needs a name")
+    if name.isdigit():
+        raise ProvisioningError("an organisation name cannot be all digits (ids are)")
+    existed = Organization.objects.filter(name=name).exists()
+    return {**_org_json(organization(name)), "created": not existed}
+
+
+def find_organization(name_or_id: str) -> Organization:
+    """An existing organisation, by id or by name."""
+    org = (
+        Organization.objects.filter(pk=name_or_id).first()
+        or Organization.objects.filter(name=name_or_id).first()
+    )
+    if org is None:
+        raise ProvisioningError(
+            f"no organisation {name_or_id!r}; create it first with `idp add-org NAME`"
+        )
+    return org
+
+
+def parse_grant(text: str) -> tuple[str, str]:
+    """``ORG:ROLE`` (ORG an organisation name or id) into its two parts."""
+    org, sep, role = text.rpartition(":")
+    if not sep or not org.strip() or not role.strip():
+        raise ProvisioningError(f"a grant is ORG:ROLE (organisation name or id), not {text!r}")
+    return org.strip(), role.strip()
+
+
+def _grants_json(user: User) -> list[dict[str, str]]:
+    return [
+        {
+            "org_id": g.organization.id,
+            "org_name": g.organization.name,
+            "primary_domain": g.organization.primary_domain,
+            "role": g.role,
+        }
+        for g in Grant.objects.filter(user=user).select_related("organization").order_by("id")
+    ]
+
+
+def _set_grants(user: User, grants: list[tuple[Organization, str]]) -> None:
+    """Replace the user's grants with ``grants`` (duplicates collapse to one)."""
+    Grant.objects.filter(user=user).delete()
+    for org, role in dict.fromkeys(grants):
+        Grant.objects.create(user=user, organization=org, role=role)
+
+
 def _check_roles(roles: list[str]) -> list[str]:
     unknown = [r for r in roles if r not in ROLE_KEYS]
     if unknown:
@@ -87,23 +144,55 @@ def enrol_totp(user: User) -> Enrolment:
 
 @transaction.atomic
 def add_user(
-    login: str, password: str, roles: list[str], org_name: str | None, *, totp: bool
+    login: str,
+    password: str,
+    roles: list[str],
+    org_name: str | None,
+    *,
+    totp: bool,
+    grants: list[str] | None = None,
+    otp_sms: str = "",
+    otp_email: bool = False,
 ) -> dict[str, Any]:
+    """A human user of ``org_name``; ``roles`` are held in that organisation, ``grants``
+    (``ORG:ROLE``) in any existing organisation."""
     # A user with no role is allowed: a person the portal must show its "No access" page.
     roles = _check_roles(roles)
+    other: list[tuple[Organization, str]] = []
+    for text in grants or []:
+        org_ref, role = parse_grant(text)
+        _check_roles([role])
+        other.append((find_organization(org_ref), role))
     if User.objects.filter(login_name__iexact=login).exists():
         raise ProvisioningError(f"a user with login name {login!r} exists already")
-    org = organization(org_name or (ROLE_ORGS[roles[0]] if roles else ACME))
+    if org_name:
+        org = organization(org_name)
+    elif roles:
+        org = organization(ROLE_ORGS[roles[0]])
+    elif other:
+        org = other[0][0]
+    else:
+        org = organization(ACME)
     user = User(
         login_name=login,
         display_name=_display_name(login),
         email=login if "@" in login else f"{login}@{org.primary_domain}",
         organization=org,
-        roles=roles,
     )
+    if otp_sms and not re.match(r"^\+[1-9][0-9]{7,14}$", otp_sms):
+        raise ProvisioningError(f"not a phone number in international format: {otp_sms!r}")
+    user.phone = otp_sms
+    user.otp_sms = bool(otp_sms)
+    user.otp_email = otp_email
     factors.set_password(user, password)
     user.save()
-    result: dict[str, Any] = {"user_id": user.id, "login": user.login_name, "org_id": org.id}
+    _set_grants(user, [(org, role) for role in roles] + other)
+    result: dict[str, Any] = {
+        "user_id": user.id,
+        "login": user.login_name,
+        "org_id": org.id,
+        "grants": _grants_json(user),
+    }
     if totp:
         enrolment = enrol_totp(user)
         result["totp_secret"] = enrolment.secret
@@ -118,6 +207,9 @@ def _redirect_uri_list(uris: list[str]) -> list[str]:
     return list(dict.fromkeys(uris))
 
 
+MAX_CLOCK_SKEW = 5  # seconds; Zitadel's limit for an application's clock skew
+
+
 @transaction.atomic
 def add_client(
     redirect_uris: list[str],
@@ -125,8 +217,20 @@ def add_client(
     *,
     public: bool,
     client_id: str | None = None,
+    id_token_roles: bool = False,
+    id_token_userinfo: bool = False,
+    clock_skew: int = 0,
+    backchannel_logout_uri: str = "",
 ) -> dict[str, Any]:
-    """A client of the one project; re-using ``client_id`` gives it a fresh secret and URIs."""
+    """A client of the one project, with Zitadel's default application settings unless told
+    otherwise; re-using ``client_id`` gives it a fresh secret, URIs and settings."""
+    if not 0 <= clock_skew <= MAX_CLOCK_SKEW:
+        raise ProvisioningError(
+            f"the clock skew must be 0 to {MAX_CLOCK_SKEW} seconds (Zitadel's limit), "
+            f"not {clock_skew}"
+        )
+    if backchannel_logout_uri:
+        _redirect_uri_list([backchannel_logout_uri])
     project = the_project()
     secret = "" if public else crypto.new_token(32)
     client_id = client_id or f"{new_resource_id()}@aidial-portal"
@@ -138,14 +242,36 @@ def add_client(
             "secret_digest": crypto.digest("client-secret", secret) if secret else "",
             "redirect_uris": _redirect_uri_list(redirect_uris),
             "post_logout_redirect_uris": _redirect_uri_list(post_logout_uris),
+            "id_token_role_assertion": id_token_roles,
+            "id_token_userinfo_assertion": id_token_userinfo,
+            "clock_skew": clock_skew,
+            "backchannel_logout_uri": backchannel_logout_uri,
         },
     )
-    return {"client_id": client_id, "client_secret": secret, "project_id": project.id}
+    return {
+        "client_id": client_id,
+        "client_secret": secret,
+        "project_id": project.id,
+        "id_token_roles": id_token_roles,
+        "id_token_userinfo": id_token_userinfo,
+        "clock_skew": clock_skew,
+        "backchannel_logout_uri": backchannel_logout_uri,
+    }
 
 
 @transaction.atomic
-def service_token() -> str:
-    """A new personal access token of the portal's service user (only its digest is kept)."""
+def project_settings(assert_roles: bool | None = None) -> dict[str, Any]:
+    """The project's id and settings; ``assert_roles`` changes "assert roles on
+    authentication" when given."""
+    project = the_project()
+    if assert_roles is not None and project.assert_roles != assert_roles:
+        project.assert_roles = assert_roles
+        project.save(update_fields=["assert_roles"])
+    return {"project_id": project.id, "name": project.name, "assert_roles": project.assert_roles}
+
+
+def service_user() -> User:
+    """The portal's service user (a machine user), created on first use."""
     user = User.objects.filter(login_name=SERVICE_USER_LOGIN).first()
     if user is None:
         user = User.objects.create(
@@ -153,8 +279,22 @@ def service_token() -> str:
             login_name=SERVICE_USER_LOGIN,
             display_name="AiDial Portal service",
             organization=organization(AIDIAL),
-            roles=[],
         )
+    return user
+
+
+@transaction.atomic
+def service_key(out: str | None = None) -> dict[str, Any]:
+    """A new key file of the service user (mode 0600): its path, user id and key id."""
+    from local_idp import service_users
+
+    return service_users.new_key_file(service_user(), Path(out) if out else None)
+
+
+@transaction.atomic
+def service_token() -> str:
+    """A new personal access token of the portal's service user (only its digest is kept)."""
+    user = service_user()
     token = crypto.new_token(40)
     PersonalAccessToken.objects.create(
         user=user, token_digest=crypto.digest("personal-access-token", token)
@@ -190,28 +330,41 @@ def _codes_still_valid(user: User, codes: list[str]) -> bool:
     return len(codes) == crypto.RECOVERY_CODE_COUNT and digests == unused
 
 
-def seed_demo(redirect_uris: list[str], post_logout_uris: list[str]) -> dict[str, Any]:
+# Demo people beyond one per role: (login base, own organisation, [(organisation, role), ...]).
+MULTI_ORG_DEMO = ("two.orgs", BRIGHT, [(BRIGHT, "partner_admin"), (ACME, "client_staff")])
+
+
+def _demo_people() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    people = [(role, ROLE_ORGS[role], [(ROLE_ORGS[role], role)]) for role in ROLE_KEYS]
+    return [*people, MULTI_ORG_DEMO]
+
+
+def seed_demo(
+    redirect_uris: list[str], post_logout_uris: list[str], backchannel_logout_uri: str = ""
+) -> dict[str, Any]:
     previous_codes = _previous_demo_codes()
     accounts: list[dict[str, Any]] = []
     secrets_out: list[dict[str, Any]] = []
     with transaction.atomic():
-        for role in ROLE_KEYS:
-            org = organization(ROLE_ORGS[role])
+        for base, own_org, grant_specs in _demo_people():
+            org = organization(own_org)
+            grants = [(organization(name), role) for name, role in grant_specs]
             for with_totp in (False, True):
-                login = f"{role}.mfa@{DEMO_DOMAIN}" if with_totp else f"{role}@{DEMO_DOMAIN}"
+                login = f"{base}.mfa@{DEMO_DOMAIN}" if with_totp else f"{base}@{DEMO_DOMAIN}"
                 user = User.objects.filter(login_name=login).first() or User(login_name=login)
                 user.display_name = _display_name(login).replace(".mfa", "")
                 user.email = login
                 user.organization = org
-                user.roles = [role]
                 factors.set_password(user, DEMO_PASSWORD)
                 user.save()
+                _set_grants(user, grants)
                 accounts.append(
                     {
                         "login": login,
                         "password": DEMO_PASSWORD,
-                        "roles": [role],
+                        "roles": [role for _, role in grant_specs],
                         "org": org.name,
+                        "grants": [{"org": name, "role": role} for name, role in grant_specs],
                         "totp": with_totp,
                     }
                 )
@@ -241,8 +394,13 @@ def seed_demo(redirect_uris: list[str], post_logout_uris: list[str]) -> dict[str
     result: dict[str, Any] = {"accounts": accounts}
     if redirect_uris:
         result["client"] = add_client(
-            redirect_uris, post_logout_uris, public=False, client_id=DEV_CLIENT_ID
+            redirect_uris,
+            post_logout_uris,
+            public=False,
+            client_id=DEV_CLIENT_ID,
+            backchannel_logout_uri=backchannel_logout_uri,
         )
+    result["project_id"] = the_project().id
     result["service_token"] = service_token()
     path = demo_file()
     config.write_private_file(

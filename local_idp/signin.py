@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
-from local_idp import crypto
+from local_idp import crypto, logout
 from local_idp.models import IdpSession, User
 
 SESSION_KEY = "local_idp.session_id"
@@ -54,7 +54,7 @@ def sign_in(request: HttpRequest, session: IdpSession) -> None:
 def sign_out(request: HttpRequest) -> None:
     session = current_session(request)
     if session is not None:
-        IdpSession.objects.filter(pk=session.pk).update(terminated_at=timezone.now())
+        logout.end_sessions([session.pk])
     request.session.flush()
 
 

@@ -51,6 +51,8 @@ def main() -> int:
         PORTAL + "/oidc/callback/",
         "--post-logout-uri",
         PORTAL + "/signed-out/",
+        "--backchannel-logout-uri",
+        PORTAL + "/oidc/backchannel-logout/",
         env=env,
     )
     client = seed["client"]
@@ -62,6 +64,8 @@ def main() -> int:
         "AIDIAL_OIDC_CLIENT_ID": client["client_id"],
         "AIDIAL_OIDC_CLIENT_SECRET": client["client_secret"],
         "AIDIAL_OIDC_EXTRA_AUDIENCES": client["project_id"],
+        # The portal asks for roles with the project's audience scope (Zitadel's way).
+        "AIDIAL_ZITADEL_PROJECT_ID": client["project_id"],
         "AIDIAL_ZITADEL_SERVICE_TOKEN": seed["service_token"],
         "AIDIAL_WORKERS": env.get("AIDIAL_WORKERS", "2"),
     }
@@ -101,7 +105,11 @@ def print_welcome(seed: dict[str, Any]) -> None:
     ]
     for account in seed["accounts"]:
         marker = "TOTP enrolled" if account["totp"] else "no MFA yet"
-        lines.append(f"  {account['login']:<42} {', '.join(account['roles']):<18} {marker}")
+        grants = account.get("grants") or [
+            {"org": account["org"], "role": r} for r in account["roles"]
+        ]
+        held = ", ".join(f"{g['role']} ({g['org']})" for g in grants)
+        lines.append(f"  {account['login']:<36} {marker:<14} {held}")
     lines += [
         "",
         "For a TOTP account, get its current code with:",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -52,9 +53,14 @@ def personal_access_token_required(view: View) -> View:
         token = _bearer_token(request)
         if not token:
             return api_error(401, GRPC_UNAUTHENTICATED, "Authorization header is missing.")
-        known = PersonalAccessToken.objects.filter(
-            token_digest=crypto.digest("personal-access-token", token)
-        ).exists()
+        # A personal access token, or an unexpired token from the JWT profile grant.
+        known = (
+            PersonalAccessToken.objects.filter(
+                token_digest=crypto.digest("personal-access-token", token)
+            )
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+            .exists()
+        )
         if not known:
             return api_error(401, GRPC_UNAUTHENTICATED, "The token is not valid.")
         return view(request, *args, **kwargs)
@@ -80,6 +86,10 @@ def session_json(session: IdpSession) -> dict[str, Any]:
         found["totp"] = {"verifiedAt": rfc3339(session.totp_verified_at)}
     if session.recovery_code_verified_at:
         found["recoveryCode"] = {"verifiedAt": rfc3339(session.recovery_code_verified_at)}
+    if session.otp_sms_verified_at:
+        found["otpSms"] = {"verifiedAt": rfc3339(session.otp_sms_verified_at)}
+    if session.otp_email_verified_at:
+        found["otpEmail"] = {"verifiedAt": rfc3339(session.otp_email_verified_at)}
     return {
         "session": {
             "id": session.id,
@@ -97,7 +107,10 @@ def session_json(session: IdpSession) -> dict[str, Any]:
 @personal_access_token_required
 def get_session(request: HttpRequest, session_id: str) -> HttpResponse:
     session = (
-        IdpSession.objects.filter(pk=session_id, terminated_at__isnull=True)
+        # An ended or expired session is gone, as in Zitadel (revalidation relies on the 404).
+        IdpSession.objects.filter(
+            pk=session_id, terminated_at__isnull=True, expires_at__gt=timezone.now()
+        )
         .select_related("user")
         .first()
     )
@@ -112,6 +125,10 @@ def authentication_methods(user: User) -> list[str]:
         methods.append("AUTHENTICATION_METHOD_TYPE_PASSWORD")
     if TotpDevice.objects.filter(user=user).exists():
         methods.append("AUTHENTICATION_METHOD_TYPE_TOTP")
+    if user.otp_sms:
+        methods.append("AUTHENTICATION_METHOD_TYPE_OTP_SMS")
+    if user.otp_email:
+        methods.append("AUTHENTICATION_METHOD_TYPE_OTP_EMAIL")
     if RecoveryCode.objects.filter(user=user, used_at__isnull=True).exists():
         methods.append("AUTHENTICATION_METHOD_TYPE_RECOVERY_CODE")
     return methods

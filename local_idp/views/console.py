@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -42,6 +43,10 @@ def _security_context(request: HttpRequest, session: IdpSession, **extra: Any) -
     return {
         "login_name": user.login_name,
         "has_totp": user.has_totp,
+        "has_otp_sms": user.otp_sms,
+        "phone": user.phone,
+        "has_otp_email": user.otp_email,
+        "email": user.email,
         "recovery_codes_left": factors.unused_recovery_codes(user),
         "needs_code_to_remove": not _recent_second_factor(session),
         "notice": request.session.pop(NOTICE_KEY, ""),
@@ -152,4 +157,92 @@ def remove_totp(request: HttpRequest) -> HttpResponse:
     request.session[NOTICE_KEY] = (
         "The authenticator app was removed, and with it your recovery codes."
     )
+    return redirect(SECURITY_PAGE)
+
+
+# One-time codes by SMS and e-mail -----------------------------------------------------------
+PENDING_OTP_KEY = "local_idp.pending_otp"
+OTP_FACTORS = {"sms": factors.SecondFactor.OTP_SMS, "email": factors.SecondFactor.OTP_EMAIL}
+OTP_NAMES = {"sms": "SMS codes", "email": "e-mail codes"}
+PHONE = re.compile(r"^\+[1-9][0-9]{7,14}$")
+
+
+@never_cache
+@require_POST
+def add_otp(request: HttpRequest, channel: str) -> HttpResponse:
+    """Start adding SMS or e-mail codes: a code is sent, and entering it confirms."""
+    session = _require_session(request)
+    if isinstance(session, HttpResponse):
+        return session
+    user = session.user
+    factor = OTP_FACTORS[channel]
+    phone = ""
+    if channel == "sms":
+        phone = request.POST.get("phone", "").replace(" ", "")
+        if not PHONE.match(phone):
+            context = _security_context(
+                request,
+                session,
+                error="Enter the mobile number in international format, e.g. +61412345678.",
+            )
+            return render(request, "local_idp/security.html", context, status=400)
+    elif not user.email:
+        context = _security_context(request, session, error="Your account has no e-mail address.")
+        return render(request, "local_idp/security.html", context, status=400)
+    factors.send_otp_code(user, factor, "enrolment", to=phone)
+    request.session[PENDING_OTP_KEY] = {"channel": channel, "phone": phone}
+    return redirect("/ui/console/users/me/otp/verify")
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@require_http_methods(["GET", "POST"])
+def verify_otp(request: HttpRequest) -> HttpResponse:
+    session = _require_session(request)
+    if isinstance(session, HttpResponse):
+        return session
+    user = session.user
+    pending = request.session.get(PENDING_OTP_KEY)
+    if not pending or pending.get("channel") not in OTP_FACTORS:
+        return redirect(SECURITY_PAGE)
+    channel = pending["channel"]
+    factor = OTP_FACTORS[channel]
+    context = {
+        "channel": channel,
+        "destination": pending.get("phone") or user.email,
+        "error": "",
+    }
+    if request.method == "GET":
+        return render(request, "local_idp/otp_setup.html", context)
+    if factors.is_locked_out(user.login_name):
+        context["error"] = LOCKED_OUT
+        return render(request, "local_idp/otp_setup.html", context, status=429)
+    if not factors.use_otp_code(user, factor, request.POST.get("code", "")):
+        factors.record_failure(user.login_name)
+        context["error"] = "The code is not valid. Enter the latest code we sent you."
+        return render(request, "local_idp/otp_setup.html", context, status=400)
+    factors.set_otp(user, factor, True, phone=pending.get("phone", ""))
+    request.session.pop(PENDING_OTP_KEY, None)
+    # Entering a correct code proves the new factor, so this session has checked it.
+    factors.record_second_factor(session, factor)
+    request.session[NOTICE_KEY] = f"Sign-in with {OTP_NAMES[channel]} is set up."
+    return redirect(SECURITY_PAGE)
+
+
+@never_cache
+@require_POST
+def remove_otp(request: HttpRequest, channel: str) -> HttpResponse:
+    session = _require_session(request)
+    if isinstance(session, HttpResponse):
+        return session
+    if not _recent_second_factor(session):
+        context = _security_context(
+            request,
+            session,
+            error="To remove a second factor, sign in again with a code first "
+            "(a code checked within the last five minutes).",
+        )
+        return render(request, "local_idp/security.html", context, status=400)
+    factors.set_otp(session.user, OTP_FACTORS[channel], False)
+    request.session[NOTICE_KEY] = f"Sign-in with {OTP_NAMES[channel]} was removed."
     return redirect(SECURITY_PAGE)

@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from local_idp import factors, signin
+from local_idp.models import User
 from local_idp.views.common import error_page
 
 WRONG_CREDENTIALS = "The login name or password is not correct."
@@ -56,7 +57,7 @@ def login(request: HttpRequest) -> HttpResponse:  # noqa: PLR0911 - one return p
 
     now = timezone.now()
     query = urlencode({"authRequestID": intent_id})
-    if user.has_totp:
+    if user.has_second_factor:
         signin.set_pending(request, intent_id, user, now)
         return redirect(f"/ui/login/mfa/verify?{query}")
     session = factors.start_session(user, now, None, now)
@@ -65,6 +66,26 @@ def login(request: HttpRequest) -> HttpResponse:  # noqa: PLR0911 - one return p
         # Zitadel's MFA-init prompt: offer set-up, allow skipping.
         return redirect(f"/ui/login/mfa/prompt?{query}")
     return redirect(signin.finish_url(request, intent_id))
+
+
+# The second factors a sign-in can be completed with, by their name in the URL.
+METHODS = {
+    "totp": factors.SecondFactor.TOTP,
+    "sms": factors.SecondFactor.OTP_SMS,
+    "email": factors.SecondFactor.OTP_EMAIL,
+}
+WRONG_OTP_CODE = "The code is not valid. Enter the latest code we sent you, within five minutes."
+
+
+def _methods(user: User) -> list[str]:
+    available = []
+    if user.has_totp:
+        available.append("totp")
+    if user.otp_sms:
+        available.append("sms")
+    if user.otp_email:
+        available.append("email")
+    return available
 
 
 @never_cache
@@ -76,16 +97,36 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     if pending is None or signin.get_intent(request, intent_id) is None:
         return _expired(request)
     user, password_at = pending
-    context = {"intent_id": intent_id, "login_name": user.login_name, "error": ""}
+    available = _methods(user)
+    if not available:
+        return _expired(request)
+    method = request.GET.get("method", "")
+    if method not in available:
+        method = available[0]
+    factor = METHODS[method]
+    context = {
+        "intent_id": intent_id,
+        "login_name": user.login_name,
+        "error": "",
+        "method": method,
+        "others": [m for m in available if m != method],
+        "destination": factors.otp_destination(user, factor) if method != "totp" else "",
+    }
     if request.method == "GET":
+        if method != "totp":
+            factors.send_otp_code(user, factor, "sign-in")
         return render(request, "local_idp/mfa_verify.html", context)
 
     if factors.is_locked_out(user.login_name):
         context["error"] = LOCKED_OUT
         return render(request, "local_idp/mfa_verify.html", context, status=429)
-    check = factors.check_second_factor(user, request.POST.get("code", ""))
+    code = request.POST.get("code", "")
+    if method == "totp":
+        check = factors.check_second_factor(user, code)
+    else:
+        check = factors.check_otp(user, factor, code)
     if check.factor is None:
-        context["error"] = WRONG_CODE
+        context["error"] = WRONG_CODE if method == "totp" else WRONG_OTP_CODE
         return render(request, "local_idp/mfa_verify.html", context, status=401)
     session = factors.start_session(user, password_at, check.factor, timezone.now())
     signin.complete_sign_in(request, intent_id, session)

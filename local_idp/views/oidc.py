@@ -10,14 +10,14 @@ from authlib.integrations.django_oauth2.resource_protector import return_error_r
 from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from local_idp import claims, config, keys, oauth, signin
-from local_idp.models import IdpSession, the_project
+from local_idp import claims, config, keys, oauth, service_users, signin
+from local_idp.models import IdpSession
 from local_idp.views.common import error_page
 
 
@@ -32,10 +32,10 @@ def discovery(request: HttpRequest) -> JsonResponse:
             "userinfo_endpoint": f"{issuer}/oidc/v1/userinfo",
             "jwks_uri": f"{issuer}/oauth/v2/keys",
             "end_session_endpoint": f"{issuer}/oidc/v1/end_session",
-            "scopes_supported": ["openid", "profile", "email", *claims.STATIC_SCOPES[3:]],
+            "scopes_supported": list(claims.STATIC_SCOPES),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": ["authorization_code", service_users.JWT_BEARER],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": [
@@ -59,7 +59,8 @@ def discovery(request: HttpRequest) -> JsonResponse:
                 "preferred_username",
                 "email",
                 "email_verified",
-                claims.ROLES_SCOPE,
+                "client_id",
+                claims.ROLES_CLAIM,
             ],
             "prompt_values_supported": ["none", "login"],
             "request_parameter_supported": False,
@@ -158,7 +159,26 @@ def authorize_callback(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def token(request: HttpRequest) -> HttpResponse:
+    if request.POST.get("grant_type") == service_users.JWT_BEARER:
+        return _jwt_profile_grant(request)
     response: HttpResponse = oauth.server().create_token_response(request)
+    return response
+
+
+def _jwt_profile_grant(request: HttpRequest) -> HttpResponse:
+    try:
+        answer = service_users.jwt_profile_grant(
+            request.POST.get("assertion", ""), request.POST.get("scope", "")
+        )
+    except service_users.GrantError as error:
+        refused = JsonResponse(
+            {"error": error.error, "error_description": error.description}, status=400
+        )
+        refused["Cache-Control"] = "no-store"
+        return refused
+    response = JsonResponse(answer)
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
     return response
 
 
@@ -170,21 +190,6 @@ def userinfo(request: HttpRequest) -> HttpResponse:
     except OAuth2Error as error:
         refused: HttpResponse = return_error_response(error)
         return refused
-    info = claims.user_claims(access_token.user, access_token.scope, the_project())
-    return JsonResponse(dict(info))
-
-
-@never_cache
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def end_session(request: HttpRequest) -> HttpResponse:
-    server = oauth.server()
-    try:
-        end_request = server.validate_endpoint_request("end_session", request)
-    except OAuth2Error as error:
-        return error_page(request, "The sign-out request is not valid", error.description or "")
-    signin.sign_out(request)
-    response: HttpResponse | None = server.create_endpoint_response("end_session", end_request)
-    if response is not None:
-        return response
-    return render(request, "local_idp/signed_out.html")
+    project = access_token.client.project
+    info = claims.userinfo_claims(access_token.user, access_token.scope, project)
+    return JsonResponse(info)

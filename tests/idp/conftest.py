@@ -24,7 +24,17 @@ __all__ = ["hosted_login", "local_idp"]
 PASSWORD = "Correct-horse-7!"
 REDIRECT_URI = "http://rp.example.test/callback"
 POST_LOGOUT_URI = "http://rp.example.test/signed-out"
-PORTAL_SCOPES = "openid profile email urn:zitadel:iam:org:project:roles"
+ROLES_CLAIM = "urn:zitadel:iam:org:project:roles"
+
+
+def portal_scopes(project_id: str) -> str:
+    """What the portal asks for: profile, e-mail, and the project's roles (Zitadel's way)."""
+    return (
+        "openid profile email urn:zitadel:iam:org:projects:roles "
+        f"urn:zitadel:iam:org:project:id:{project_id}:aud"
+    )
+
+
 _users = itertools.count(1)
 
 
@@ -64,7 +74,7 @@ class RelyingParty:
         params: dict[str, str | None] = {
             "client_id": self.client_id,
             "response_type": "code",
-            "scope": PORTAL_SCOPES,
+            "scope": portal_scopes(self.project_id),
             "redirect_uri": REDIRECT_URI,
             "state": secrets.token_urlsafe(12),
             "nonce": secrets.token_urlsafe(12),
@@ -143,6 +153,17 @@ def rp(local_idp: LocalIdp) -> RelyingParty:
 
 
 @pytest.fixture(scope="session")
+def asserting_rp(local_idp: LocalIdp) -> RelyingParty:
+    """A client with both of Zitadel's ID-token assertion settings on."""
+    client = local_idp.add_client(
+        REDIRECT_URI, post_logout_uri=POST_LOGOUT_URI, id_token_roles=True, id_token_userinfo=True
+    )
+    return RelyingParty(
+        local_idp, client["client_id"], client["client_secret"], client["project_id"]
+    )
+
+
+@pytest.fixture(scope="session")
 def public_rp(local_idp: LocalIdp) -> RelyingParty:
     client = local_idp.add_client(REDIRECT_URI, public=True)
     return RelyingParty(local_idp, client["client_id"], "", client["project_id"], public=True)
@@ -159,10 +180,23 @@ def make_user(local_idp: LocalIdp) -> Callable[..., dict[str, Any]]:
     between tests."""
 
     def make(
-        roles: list[str] | None = None, *, totp: bool = False, org: str | None = None
+        roles: list[str] | None = None,
+        *,
+        totp: bool = False,
+        org: str | None = None,
+        grants: list[tuple[str, str]] | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         login = f"user{next(_users)}.{secrets.token_hex(3)}@example.test"
-        created = local_idp.add_user(login, PASSWORD, roles or ["client_staff"], org=org, totp=totp)
+        created = local_idp.add_user(
+            login,
+            PASSWORD,
+            ["client_staff"] if roles is None else roles,
+            org=org,
+            totp=totp,
+            grants=grants or (),
+            **extra,
+        )
         return {**created, "password": PASSWORD}
 
     return make

