@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks.registry import registry
 from django.core.exceptions import ImproperlyConfigured
 
 from aidial_portal.config import is_loopback, is_trusted_provider_url
@@ -104,7 +105,23 @@ def check_service_credentials(app_configs: Any, **kwargs: Any) -> list[CheckMess
     return []
 
 
-@register(Tags.security, deploy=True)
+# Checks that call out over the network: `check --deploy` runs them, start-up does not (the
+# portal must start, and keep signed-in people working, while the provider is down).
+NETWORK = "network"
+
+
+def start_up_messages() -> list[CheckMessage]:
+    """What `aidial-portal serve` checks before it starts: every check but the network ones,
+    with Django's deployment checks when the portal is served over https outside debug."""
+    deployed = settings.AIDIAL.base_url.startswith("https://") and not settings.DEBUG
+    found: list[CheckMessage] = []
+    for check in registry.get_checks(include_deployment_checks=deployed):
+        if NETWORK not in getattr(check, "tags", ()):
+            found.extend(check(app_configs=None, databases=None))
+    return [message for message in found if not message.is_silenced()]
+
+
+@register(Tags.security, NETWORK, deploy=True)
 def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Only with `check --deploy`: reach the issuer and the API with the service token."""
     from aidial_portal.identity import services

@@ -21,12 +21,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args[:1] == ["idp"]:
         run_local_idp(args[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidial_portal.settings")
-    if args[:1] == ["serve"]:
-        serve(args[1:])
-        return
-    from django.core.management import execute_from_command_line
+    from aidial_portal.config import ConfigError
 
-    execute_from_command_line(["aidial-portal", *args])
+    try:
+        if args[:1] == ["serve"]:
+            serve(args[1:])
+            return
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["aidial-portal", *args])
+    except ConfigError as error:
+        # The message names the variable and what is wrong with it; a traceback adds nothing.
+        sys.exit(f"aidial-portal: {error}")
 
 
 PROVIDER_ABSENT = """\
@@ -55,6 +61,7 @@ def serve(argv: Sequence[str]) -> None:
     from django.conf import settings
 
     workers = options.workers or settings.AIDIAL.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
+    _refuse_to_start_on_check_errors()
     _prepare_metrics_dir(options.port)
 
     from gunicorn.app.wsgiapp import WSGIApplication
@@ -74,6 +81,26 @@ def serve(argv: Sequence[str]) -> None:
         "aidial_portal.wsgi:application",
     ]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+
+
+def _refuse_to_start_on_check_errors() -> None:
+    """Run the system checks before any worker starts: a configuration that would answer 500
+    to every sign-in never starts. Warnings are printed; errors stop start-up."""
+    import django
+    from django.core.checks import ERROR
+
+    django.setup()
+    from aidial_portal.checks import start_up_messages
+
+    messages = start_up_messages()
+    for message in messages:
+        print(message, file=sys.stderr)
+    errors = [message for message in messages if message.level >= ERROR]
+    if errors:
+        sys.exit(
+            f"aidial-portal serve: not starting: the system checks found {len(errors)} "
+            f"error{'s' if len(errors) > 1 else ''} (above)."
+        )
 
 
 def _prepare_metrics_dir(port: int) -> None:

@@ -27,6 +27,10 @@ DEFAULT_SESSION_IDLE_TIMEOUT = 60 * 60
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
 
 
+class ConfigError(ValueError):
+    """An AIDIAL_* variable holds a value the portal cannot use; the message names it."""
+
+
 @dataclass(frozen=True)
 class PortalConfig:
     # Deployment: Django's own settings (settings.py), the data directory, the database and
@@ -61,6 +65,8 @@ class PortalConfig:
     metrics_token: str = ""
     session_max_age: int = DEFAULT_SESSION_MAX_AGE
     session_idle_timeout: int = DEFAULT_SESSION_IDLE_TIMEOUT
+    # Trust X-Forwarded-Proto from a reverse proxy in front of every instance.
+    trust_proxy: bool = False
 
     @property
     def redirect_uri(self) -> str:
@@ -72,7 +78,7 @@ class PortalConfig:
 
 
 def from_env(env: Mapping[str, str]) -> PortalConfig:
-    """Read the AIDIAL_* variables. Malformed numbers raise ValueError naming the variable."""
+    """Read the AIDIAL_* variables. Malformed values raise ConfigError naming the variable."""
     issuer = env.get("AIDIAL_OIDC_ISSUER", LOCAL_ISSUER).rstrip("/")
     security_url = env.get("AIDIAL_PROVIDER_SECURITY_URL", issuer + SECURITY_PAGE_PATH)
     return PortalConfig(
@@ -109,6 +115,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         session_idle_timeout=_seconds(
             env, "AIDIAL_SESSION_IDLE_TIMEOUT", DEFAULT_SESSION_IDLE_TIMEOUT
         ),
+        trust_proxy=_flag(env, "AIDIAL_TRUST_PROXY"),
     )
 
 
@@ -135,7 +142,18 @@ def _evidence_mode(value: str) -> Source:
     try:
         return Source(value.strip().lower())
     except ValueError:
-        raise ValueError(f"AIDIAL_MFA_EVIDENCE must be 'session' or 'amr', not {value!r}") from None
+        raise ConfigError(
+            f"AIDIAL_MFA_EVIDENCE must be 'session' or 'amr', not {value!r}"
+        ) from None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, not {raw!r}")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
@@ -145,9 +163,9 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number of seconds") from None
+        raise ConfigError(f"{name} must be a whole number of seconds") from None
     if value <= 0:
-        raise ValueError(f"{name} must be positive")
+        raise ConfigError(f"{name} must be positive")
     return value
 
 
@@ -175,7 +193,7 @@ def _workers(raw: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError("AIDIAL_WORKERS must be a whole number of processes") from None
+        raise ConfigError("AIDIAL_WORKERS must be a whole number of processes") from None
     if value < 0:
-        raise ValueError("AIDIAL_WORKERS must not be negative")
+        raise ConfigError("AIDIAL_WORKERS must not be negative")
     return value or None

@@ -19,6 +19,8 @@ from typing import Any
 
 import dj_database_url
 
+from aidial_portal.config import ConfigError
+
 SQLITE_ENGINE = "django.db.backends.sqlite3"
 POSTGRESQL_ENGINE = "django.db.backends.postgresql"
 SCHEMES = {"sqlite": SQLITE_ENGINE, "postgres": POSTGRESQL_ENGINE, "postgresql": POSTGRESQL_ENGINE}
@@ -35,11 +37,11 @@ def parse_database_url(url: str, *, default_sqlite: Path) -> dict[str, Any]:
         return _sqlite_overlay({"ENGINE": SQLITE_ENGINE, "NAME": str(default_sqlite)})
     scheme = url.partition("://")[0].lower()
     if scheme not in SCHEMES:
-        raise ValueError("AIDIAL_DATABASE_URL must start with sqlite:// or postgresql://")
+        raise ConfigError("AIDIAL_DATABASE_URL must start with sqlite:// or postgresql://")
     try:
         parsed: dict[str, Any] = dict(dj_database_url.parse(url))
     except ValueError:
-        raise ValueError(
+        raise ConfigError(
             "AIDIAL_DATABASE_URL is not a valid URL (write special characters in the user "
             "name or password as %XX)"
         ) from None

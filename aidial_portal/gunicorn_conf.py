@@ -1,5 +1,13 @@
 """gunicorn settings for `aidial-portal serve`: its own log lines are JSON too."""
 
+import os
+
+from aidial_portal.config import from_env
+
+# gunicorn believes X-Forwarded-Proto from loopback peers by default; only a trusted proxy
+# may say a request came over https.
+forwarded_allow_ips = "127.0.0.1,::1" if from_env(os.environ).trust_proxy else ""
+
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,

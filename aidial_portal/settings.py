@@ -43,7 +43,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "aidial_portal.web.signed_in_account.SignedInAccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "aidial_portal.web.lifetime.SessionLifetimeMiddleware",
     "aidial_portal.web.gate.MfaGateMiddleware",
@@ -53,7 +53,10 @@ ROOT_URLCONF = "aidial_portal.urls"
 WSGI_APPLICATION = "aidial_portal.wsgi.application"
 AUTH_USER_MODEL = "accounts.Account"
 AUTHENTICATION_BACKENDS = ["aidial_portal.accounts.backends.ProviderAccountBackend"]
-LOGIN_URL = "/login/"
+LOGIN_URL = "login"
+# Mounted under a path prefix when AIDIAL_BASE_URL has one: every URL the portal writes (pages,
+# forms, redirects, static files) carries it; the proxy or gunicorn takes it off the path.
+FORCE_SCRIPT_NAME = urlsplit(AIDIAL.base_url).path.rstrip("/") or None
 
 TEMPLATES = [
     {
@@ -114,10 +117,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if _HTTPS:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 31_536_000
+# Only a proxy the operator vouches for may say the request came over https: otherwise any
+# client could send the header and make a plain-http request count as secure.
+if AIDIAL.trust_proxy:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-STATIC_URL = "/static/"
+# Relative, so that it follows the path prefix the portal is mounted under (SCRIPT_NAME).
+STATIC_URL = "static/"
 # `collectstatic` target for deployments; in development whitenoise serves from the apps.
 STATIC_ROOT = AIDIAL.static_root
 STORAGES = {

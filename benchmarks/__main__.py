@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -15,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchmarks import infra
+from benchmarks import infra, services
 from benchmarks.options import BENCHMARKS, Options, add_size_arguments, from_arguments
 from benchmarks.report import machine
 from benchmarks.scale_accounts import LARGE_DATABASE_ENV
@@ -26,6 +27,8 @@ MODULES = {
     "scale": "benchmarks.scale_accounts",
     "instances": "benchmarks.instances",
     "page": "benchmarks.page_limit",
+    "faults": "benchmarks.faults",
+    "reports": "benchmarks.reports_scale",
 }
 GATE_REDIS_DB = 12
 INSTANCES_REDIS_DB = 14
@@ -113,12 +116,46 @@ def _page(options: Options, work: Path) -> bool:
             infra.flush_redis_db(GATE_REDIS_DB)
 
 
+def _reports(options: Options, work: Path) -> bool:
+    problem = infra.postgres_problem()
+    if problem:
+        print(f"6. Reports at scale: SKIPPED (needs PostgreSQL). {problem}.")
+        return True
+    tag = secrets.token_hex(4)
+    names = [f"bench_reports_{name}_{tag}" for name in SCALE_NAMES]
+    small, large = (infra.postgres_url(name) for name in names)
+    try:
+        for name in names:
+            infra.recreate_postgres_database(name, small)
+        return _child(
+            "reports", options, infra.portal_env(small, extra={LARGE_DATABASE_ENV: large})
+        )
+    finally:
+        for name in names:
+            infra.drop_postgres_database(name, small)
+
+
+def _faults(options: Options, work: Path) -> bool:
+    problem = services.problem()
+    if problem:
+        print(f"7. Faults under load: SKIPPED. {problem}.")
+        return True
+    try:
+        return _child("faults", options, infra.portal_env("", ""))
+    finally:
+        killed = services.stop_leftovers(work)
+        if killed:
+            print(f"[faults] killed left-over services: {killed}")
+
+
 RUNNERS = {
     "gate": _gate,
     "signin": _signin,
     "scale": _scale,
     "instances": _instances,
     "page": _page,
+    "reports": _reports,
+    "faults": _faults,
 }
 
 

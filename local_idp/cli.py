@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_user.add_argument("--otp-email", action="store_true", help="also set up codes by e-mail")
 
+    terminate = commands.add_parser(
+        "terminate-sessions",
+        help="end every session of a user (clients with a back-channel URI are told)",
+    )
+    terminate.add_argument("--login", required=True)
+
     outbox = commands.add_parser(
         "outbox", help="the SMS and e-mail codes the provider has 'sent' to a user"
     )
@@ -164,6 +170,7 @@ def _result(args: argparse.Namespace) -> dict[str, Any]:
             otp_email=args.otp_email,
         ),
         "outbox": lambda: {"messages": outbox.messages(args.login)},
+        "terminate-sessions": lambda: provisioning.terminate_sessions(args.login),
         "add-org": lambda: provisioning.add_org(args.name),
         "add-client": lambda: provisioning.add_client(
             args.redirect_uris,

@@ -3,22 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.utils import timezone
 
 from local_idp.models import IdpSession
 
 
-def end_sessions(session_ids: Iterable[str]) -> list[str]:
-    """End the sessions that are still active; the ids of those that ended now."""
+@dataclass(frozen=True)
+class Ended:
+    session_ids: list[str]
+    notified: int  # back-channel logout tokens delivered
+
+
+def end_sessions(session_ids: Iterable[str]) -> Ended:
+    """End the sessions that are still active, then tell the clients they signed in to."""
+    from local_idp import backchannel
+
     ids = list(session_ids)
-    ended = list(
-        IdpSession.objects.filter(pk__in=ids, terminated_at__isnull=True).values_list(
-            "pk", flat=True
+    now = timezone.now()
+    ended = []
+    for session_id in ids:
+        # One conditional update each, so a session ends (and is announced) exactly once.
+        won = IdpSession.objects.filter(pk=session_id, terminated_at__isnull=True).update(
+            terminated_at=now
         )
+        if won:
+            ended.append(session_id)
+    sessions = IdpSession.objects.filter(pk__in=ended).select_related("user")
+    return Ended(ended, backchannel.notify(sessions))
+
+
+def active_session_ids(login: str) -> list[str]:
+    return list(
+        IdpSession.objects.filter(
+            user__login_name__iexact=login.strip(),
+            terminated_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        ).values_list("pk", flat=True)
     )
-    if ended:
-        IdpSession.objects.filter(pk__in=ended, terminated_at__isnull=True).update(
-            terminated_at=timezone.now()
-        )
-    return ended

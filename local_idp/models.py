@@ -276,6 +276,7 @@ class IdpSession(models.Model):
     objects: ClassVar[models.Manager[IdpSession]] = models.Manager()
     id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
     user = models.ForeignKey(User, on_delete=models.CASCADE)
+    user_id: str
     created_at = models.DateTimeField(default=timezone.now)
     changed_at = models.DateTimeField(default=timezone.now)
     sequence = models.BigIntegerField(default=1)

@@ -418,6 +418,20 @@ def seed_demo(
     return result
 
 
+def terminate_sessions(login: str) -> dict[str, Any]:
+    """End every active session of ``login``; back-channel logout tells its clients."""
+    from local_idp import logout
+
+    if not User.objects.filter(login_name__iexact=login.strip()).exists():
+        raise ProvisioningError(f"no user with login name {login!r}")
+    ended = logout.end_sessions(logout.active_session_ids(login))
+    return {
+        "ended": len(ended.session_ids),
+        "session_ids": ended.session_ids,
+        "logout_tokens_delivered": ended.notified,
+    }
+
+
 def demo_code(login: str) -> str:
     """The code a demo account's authenticator would show now (or the next one, if the
     current one has been used already)."""

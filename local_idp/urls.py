@@ -28,4 +28,9 @@ urlpatterns = [
     path("ui/console/users/me/otp/verify", console.verify_otp),
     path("v2/sessions/<str:session_id>", api.get_session),
     path("v2/users/<str:user_id>/authentication_methods", api.list_authentication_methods),
+    path("zitadel.session.v2.SessionService/GetSession", api.connect_get_session),
+    path(
+        "zitadel.user.v2.UserService/ListAuthenticationMethodTypes",
+        api.connect_list_authentication_method_types,
+    ),
 ]

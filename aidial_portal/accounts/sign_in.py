@@ -145,8 +145,14 @@ def complete_sign_in(
         )
         transition = advance(account.markers(), observed)
         account.set_markers(transition.markers)
-        account.set_unusable_password()
+        if account.has_usable_password():
+            # Once, for a new account: changing it again would change Django's session hash
+            # for every other session of this person.
+            account.set_unusable_password()
         account.save()
+        # A new session key at every trust change. Django's login() cycles it only for a
+        # session that is not signed in yet; a refresh by the same person needs it too.
+        request.session.cycle_key()
         login(request, account, backend=BACKEND)
         session_state.store(
             request.session,

@@ -29,6 +29,7 @@ from django.db.models import Q, QuerySet
 
 from aidial_portal.accounts.models import Account
 from aidial_portal.accounts.permissions import Scope
+from aidial_portal.mfa.compliance import COMPLIANT_TAG, Reason
 from aidial_portal.mfa.evidence import FACTOR_TITLES, Factor
 from aidial_portal.mfa.policy import ROLE_TITLES
 from aidial_portal.web.pagination import Ordering
@@ -58,27 +59,29 @@ STATUS_LABELS: dict[ReportStatus, str] = {
 }
 
 # `mfa.compliance.status_as_if_required` writes "compliant" or a compliance reason tag.
-_WITHOUT_MFA = ("challenge_not_satisfied", "mfa_stale")
-_KNOWN = ("compliant", "not_enrolled", *_WITHOUT_MFA)
+_COMPLIANT = COMPLIANT_TAG
+_NOT_ENROLLED = Reason.NOT_ENROLLED.value
+_WITHOUT_MFA = (Reason.CHALLENGE_NOT_SATISFIED.value, Reason.MFA_STALE.value)
+_KNOWN = (_COMPLIANT, _NOT_ENROLLED, *_WITHOUT_MFA)
 
 STATUS_FILTERS: dict[ReportStatus, Q] = {
-    ReportStatus.NOT_ENROLLED: Q(last_status="not_enrolled"),
+    ReportStatus.NOT_ENROLLED: Q(last_status=_NOT_ENROLLED),
     ReportStatus.WITHOUT_MFA: Q(last_status__in=_WITHOUT_MFA),
     ReportStatus.EVIDENCE_UNAVAILABLE: ~Q(last_status__in=_KNOWN),
-    ReportStatus.REMINDER_ACTIVE: Q(last_status="compliant", reminder_since__isnull=False),
-    ReportStatus.ACK_PENDING: Q(last_status="compliant", reminder_since__isnull=True)
+    ReportStatus.REMINDER_ACTIVE: Q(last_status=_COMPLIANT, reminder_since__isnull=False),
+    ReportStatus.ACK_PENDING: Q(last_status=_COMPLIANT, reminder_since__isnull=True)
     & ~Q(ack_pending=""),
-    ReportStatus.COMPLIANT: Q(last_status="compliant", reminder_since__isnull=True, ack_pending=""),
+    ReportStatus.COMPLIANT: Q(last_status=_COMPLIANT, reminder_since__isnull=True, ack_pending=""),
 }
 
 
 def status_of(account: Account) -> ReportStatus:
     """The same precedence as STATUS_FILTERS, for one loaded row."""
-    if account.last_status == "not_enrolled":
+    if account.last_status == _NOT_ENROLLED:
         return ReportStatus.NOT_ENROLLED
     if account.last_status in _WITHOUT_MFA:
         return ReportStatus.WITHOUT_MFA
-    if account.last_status != "compliant":
+    if account.last_status != _COMPLIANT:
         return ReportStatus.EVIDENCE_UNAVAILABLE
     if account.reminder_since is not None:
         return ReportStatus.REMINDER_ACTIVE

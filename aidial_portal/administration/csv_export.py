@@ -1,21 +1,38 @@
-"""CSV that a spreadsheet opens as data, never as formulas.
+"""CSV that a spreadsheet opens as data, never as formulas, in any locale.
 
 A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is read as a formula (or
-DDE call) by Excel, LibreOffice and Google Sheets. Such cells are prefixed with `'`, which the
-spreadsheet shows as text (OWASP "CSV Injection").
+DDE call) by Excel, LibreOffice and Google Sheets (OWASP "CSV Injection"). A spreadsheet set up
+for a locale whose list separator is `;` (or that splits on tabs) also starts a new cell after
+each `;` or tab inside a value, so a formula after any separator runs too.
+
+So every cell is quoted (a quoted `;` or tab stays inside its cell in every locale), and a cell
+with a formula prefix at its start or after any separator is prefixed with `'`, which every
+spreadsheet shows as text. The check runs on the NFKC form too: a full-width equals sign is `=`.
 """
 
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A formula prefix at the start of the value or of any piece a spreadsheet might split off
+# (at `,`, `;`, tab, CR or LF), after any blanks or quotes a spreadsheet would skip.
+_FORMULA_ANYWHERE = re.compile(r"(?:^|[,;\t\r\n])[\s\"'\u00a0\u200b\ufeff]*[=+\-@\t\r]")
+
+
+def is_formula_like(text: str) -> bool:
+    return any(
+        variant.startswith(FORMULA_TRIGGERS) or _FORMULA_ANYWHERE.search(variant)
+        for variant in (text, unicodedata.normalize("NFKC", text))
+    )
 
 
 def safe_cell(value: object) -> str:
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_TRIGGERS):
+    if is_formula_like(text):
         return "'" + text
     return text
 
@@ -28,7 +45,7 @@ class _Echo:
 
 
 def csv_lines(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     yield writer.writerow([safe_cell(cell) for cell in header])
     for row in rows:
         yield writer.writerow([safe_cell(cell) for cell in row])

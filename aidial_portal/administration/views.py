@@ -97,7 +97,7 @@ def compliance_export(request: HttpRequest) -> HttpResponseBase:
     query = compliance.Query.from_form(form, scope)
     record(
         EventTag.Administration.REPORT_EXPORTED,
-        account_id=request.user.pk,
+        account_id=signed_in_account_id(request),
         session_key=request.session.session_key,
         reason="mfa_compliance",
         details={

@@ -26,6 +26,7 @@ class Compliance:
 
 
 COMPLIANT = Compliance(compliant=True)
+COMPLIANT_TAG = "compliant"  # `status_as_if_required` for a compliant sign-in
 
 
 def evaluate(
@@ -57,7 +58,7 @@ def status_as_if_required(evidence: Evidence, now: datetime, *, max_age: int) ->
     reason it would not be, as if MFA were required (so the report tells "not enrolled" from
     "skipped MFA" for optional roles too)."""
     compliance = evaluate(Requirement.REQUIRED, evidence, now, max_age=max_age)
-    return "compliant" if compliance.compliant else str(compliance.reason)
+    return COMPLIANT_TAG if compliance.compliant else str(compliance.reason)
 
 
 def within_step_up(evidence: Evidence, now: datetime, max_age: int) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from enum import StrEnum
 
@@ -65,9 +66,12 @@ _CLIENT_SECRET = re.compile(
 
 # Zitadel's recovery codes: `XXXXX-XXXXX`, ten alphanumerics with a hyphen. The token must not
 # be part of a longer hyphenated chain (`INV-2026-00042`, licence keys, UUIDs).
-_RECOVERY = re.compile(r"(?<![\w-])([A-Za-z0-9]{5})-([A-Za-z0-9]{5})(?![\w-])")
-_RECOVERY_CONTEXT = re.compile(r"\b(?:recovery|backup)\s+codes?\b", re.IGNORECASE)
-_RECOVERY_PLAIN = re.compile(r"(?<![\w-])([A-Z0-9]{5})[ ]?([A-Z0-9]{5})(?![\w-])")
+# People retype the hyphen as another separator, so `_`, `.` and `/` count as one too.
+_RECOVERY = re.compile(r"(?<![\w./-])([A-Za-z0-9]{5})[-_./]([A-Za-z0-9]{5})(?![\w-]|[./]\w)")
+# "recovery code", "Backup-Codes", "RECOVERY_CODE", "recoverycode": any case, any separator.
+_RECOVERY_CONTEXT = re.compile(r"\b(?:recovery|backup)[\s_-]*codes?\b", re.IGNORECASE)
+# With that wording nearby, a code with its separator dropped or turned into a space.
+_RECOVERY_PLAIN = re.compile(r"(?<![\w-])([A-Za-z0-9]{5})[ ]?([A-Za-z0-9]{5})(?![\w-])")
 
 # One-time codes: 6 to 8 digits (or 3+3 / 4+4 groups), presented as a code. The number must
 # stand alone: not inside a phone number (`0412 345 678`), a date or an amount.
@@ -114,10 +118,34 @@ _LONG_TOKEN = re.compile(r"(?<![\w/.@:-])([A-Za-z0-9_+/=-]{24,})(?![\w/.@-])")
 _MIN_TOKEN_ENTROPY = 3.5  # bits per character
 
 
+# Pasted text carries look-alikes: full-width letters and digits, every kind of dash, no-break
+# and zero-width spaces. NFKC folds most of them; the rest are mapped here.
+_DASHES = dict.fromkeys(
+    map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d"),
+    "-",
+)
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"), None)
+_SPACES = dict.fromkeys(
+    map(
+        ord,
+        "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+        "\u2009\u200a\u202f\u205f\u3000",
+    ),
+    " ",
+)
+
+
+def normalise(text: str) -> str:
+    """The text as the rules expect it: NFKC, plain hyphens and spaces, nothing invisible."""
+    text = unicodedata.normalize("NFKC", text)
+    return text.translate(_INVISIBLE).translate(_DASHES).translate(_SPACES)
+
+
 def find_secret(text: str) -> SecretKind | None:
     """The kind of secret `text` appears to contain, or None when it looks ordinary."""
+    normalised = normalise(text)
     for kind, check in _CHECKS:
-        if check(text):
+        if check(normalised) or (normalised != text and check(text)):
             return kind
     return None
 
@@ -197,7 +225,12 @@ def _has_recovery_code(text: str) -> bool:
         for match in _RECOVERY_PLAIN.finditer(text):
             code = match.group(1) + match.group(2)
             letters = sum(ch.isalpha() for ch in code)
-            if letters and (letters < 10 or code.isupper()):
+            # Letters and digits in any case ("k7mpqx3rtw"), or ten capitals; not a word.
+            if (
+                letters
+                and (letters < 10 or code.isupper())
+                and not _prefix_then_number(match.group(1), match.group(2))
+            ):
                 return True
     return False
 

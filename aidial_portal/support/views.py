@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -40,22 +41,23 @@ def support_page(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             kind = find_secret(f"{data['subject']}\n{data['message']}")
             if kind is None:
+                account_id = signed_in_account_id(request)
                 support_request = SupportRequest.objects.create(
-                    account_id=signed_in_account_id(request),
+                    account_id=account_id,
                     subject=data["subject"],
                     message=data["message"],
                     created_at=timezone.now(),
                 )
                 record(
                     EventTag.Support.REQUEST_SENT,
-                    account_id=request.user.pk,
+                    account_id=account_id,
                     session_key=request.session.session_key,
                     details={"support_request": support_request.pk},
                 )
-                return HttpResponseRedirect("/support/?sent=1")
+                return HttpResponseRedirect(reverse("support:support") + "?sent=1")
             record(
                 EventTag.Support.REQUEST_REFUSED,
-                account_id=request.user.pk,
+                account_id=signed_in_account_id(request),
                 session_key=request.session.session_key,
                 reason=kind.value,
             )

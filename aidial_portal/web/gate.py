@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from aidial_portal import metrics
@@ -71,7 +72,9 @@ class MfaGateMiddleware:
 
 def _sign_in_first(request: HttpRequest) -> HttpResponse:
     if wants_html(request):
-        return HttpResponseRedirect("/login/?" + urlencode({"next": request.get_full_path()}))
+        return HttpResponseRedirect(
+            reverse("login") + "?" + urlencode({"next": request.get_full_path()})
+        )
     return problem(401, "Sign in first", "not_signed_in")
 
 
@@ -85,5 +88,13 @@ def _deny(request: HttpRequest, reason: Reason) -> HttpResponse:
         details={"method": (request.method or "").lower()},
     )
     if wants_html(request):
-        return HttpResponseRedirect("/settings/?" + urlencode({"next": request.get_full_path()}))
+        return HttpResponseRedirect(
+            reverse("settings") + "?" + urlencode({"next": request.get_full_path()})
+        )
     return problem(403, "Multi-factor authentication required", reason.value, REASON_TEXT[reason])
+
+
+def _to(route: str, request: HttpRequest) -> HttpResponse:
+    """Redirect to a named page that sends the person back here afterwards."""
+    query = urlencode({"next": request.get_full_path()})
+    return HttpResponseRedirect(f"{reverse(route)}?{query}")

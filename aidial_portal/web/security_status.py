@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from aidial_portal.accounts.session_state import SignedIn
 from aidial_portal.config import PortalConfig, is_trusted_provider_url
@@ -16,6 +17,29 @@ PENDING_TEXT = {
     PendingReason.ENROLMENT: "You have enrolled in multi-factor authentication.",
     PendingReason.RE_ENABLEMENT: "You have enrolled in multi-factor authentication again.",
     PendingReason.REGENERATION: "You told us you regenerated your recovery codes.",
+}
+
+
+class ManagementRefusal(StrEnum):
+    """Why Manage MFA is not offered now: a stable tag for the security event."""
+
+    MANDATORY_ROLE = "mandatory_role"
+    NO_ROLE = "no_role"
+    MANAGEMENT_URL_UNTRUSTED = "management_url_untrusted"
+    NOT_ENROLLED = "not_enrolled"
+    STEP_UP_REQUIRED = "step_up_required"
+
+
+_NOT_AVAILABLE = "MFA management at the provider is not available for your account."
+REFUSAL_TEXT: dict[ManagementRefusal, str] = {
+    ManagementRefusal.MANDATORY_ROLE: "Your role requires multi-factor authentication, so MFA "
+    "cannot be disabled while you hold it.",
+    ManagementRefusal.STEP_UP_REQUIRED: "To manage MFA, refresh your security status first, so "
+    "that the portal knows you passed a multi-factor check recently.",
+    ManagementRefusal.NOT_ENROLLED: "You have no authenticator app enrolled, so there is "
+    "nothing to manage yet.",
+    ManagementRefusal.NO_ROLE: _NOT_AVAILABLE,
+    ManagementRefusal.MANAGEMENT_URL_UNTRUSTED: _NOT_AVAILABLE,
 }
 
 
@@ -84,18 +108,22 @@ def security_status(
         setup_url=config.security_url if (security_trusted and enrolled is False) else "",
         review_url=config.security_url if (security_trusted and enrolled is True) else "",
         can_manage=refusal is None,
-        manage_needs_refresh=refusal == "step_up_required",
+        manage_needs_refresh=refusal is ManagementRefusal.STEP_UP_REQUIRED,
     )
 
 
-def management_refusal(state: SignedIn, config: PortalConfig, now: datetime) -> str | None:
+def management_refusal(
+    state: SignedIn, config: PortalConfig, now: datetime
+) -> ManagementRefusal | None:
     """Why a launch of provider MFA management must be refused now, or None to allow it."""
+    if state.requirement is Requirement.REQUIRED:
+        return ManagementRefusal.MANDATORY_ROLE
     if state.requirement is not Requirement.OPTIONAL:
-        return "mandatory_role" if state.requirement is Requirement.REQUIRED else "no_role"
+        return ManagementRefusal.NO_ROLE
     if not is_trusted_provider_url(config.management_url, config.issuer):
-        return "management_url_untrusted"
+        return ManagementRefusal.MANAGEMENT_URL_UNTRUSTED
     if state.evidence.totp_enrolled is not True:
-        return "not_enrolled"
+        return ManagementRefusal.NOT_ENROLLED
     if not within_step_up(state.evidence, now, config.step_up_max_age):
-        return "step_up_required"
+        return ManagementRefusal.STEP_UP_REQUIRED
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -47,22 +48,28 @@ def get_only(view: View) -> View:
     return wrapped
 
 
+def _authentication_problem(request: HttpRequest) -> str:
+    """Why the caller is not authenticated; empty when they are."""
+    token = _bearer_token(request)
+    if not token:
+        return "Authorization header is missing."
+    # A personal access token, or an unexpired token from the JWT profile grant.
+    known = (
+        PersonalAccessToken.objects.filter(
+            token_digest=crypto.digest("personal-access-token", token)
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .exists()
+    )
+    return "" if known else "The token is not valid."
+
+
 def personal_access_token_required(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        token = _bearer_token(request)
-        if not token:
-            return api_error(401, GRPC_UNAUTHENTICATED, "Authorization header is missing.")
-        # A personal access token, or an unexpired token from the JWT profile grant.
-        known = (
-            PersonalAccessToken.objects.filter(
-                token_digest=crypto.digest("personal-access-token", token)
-            )
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-            .exists()
-        )
-        if not known:
-            return api_error(401, GRPC_UNAUTHENTICATED, "The token is not valid.")
+        problem = _authentication_problem(request)
+        if problem:
+            return api_error(401, GRPC_UNAUTHENTICATED, problem)
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -106,17 +113,21 @@ def session_json(session: IdpSession) -> dict[str, Any]:
 @get_only
 @personal_access_token_required
 def get_session(request: HttpRequest, session_id: str) -> HttpResponse:
-    session = (
-        # An ended or expired session is gone, as in Zitadel (revalidation relies on the 404).
+    session = live_session(session_id)
+    if session is None:
+        return api_error(404, GRPC_NOT_FOUND, "Session not found.")
+    return JsonResponse(session_json(session))
+
+
+def live_session(session_id: str) -> IdpSession | None:
+    """An ended or expired session is gone, as in Zitadel (revalidation relies on that)."""
+    return (
         IdpSession.objects.filter(
             pk=session_id, terminated_at__isnull=True, expires_at__gt=timezone.now()
         )
         .select_related("user")
         .first()
     )
-    if session is None:
-        return api_error(404, GRPC_NOT_FOUND, "Session not found.")
-    return JsonResponse(session_json(session))
 
 
 def authentication_methods(user: User) -> list[str]:
@@ -141,10 +152,80 @@ def list_authentication_methods(request: HttpRequest, user_id: str) -> HttpRespo
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         return api_error(404, GRPC_NOT_FOUND, "User not found.")
+    return JsonResponse(methods_json(user))
+
+
+def methods_json(user: User) -> dict[str, Any]:
     methods = authentication_methods(user)
-    return JsonResponse(
-        {
-            "details": {"totalResult": str(len(methods)), "timestamp": rfc3339(timezone.now())},
-            "authMethodTypes": methods,
-        }
-    )
+    return {
+        "details": {"totalResult": str(len(methods)), "timestamp": rfc3339(timezone.now())},
+        "authMethodTypes": methods,
+    }
+
+
+# Connect paths (what the official SDK calls): POST with a JSON body, Connect-style errors ----
+CONNECT_STATUS = {
+    "invalid_argument": 400,
+    "unauthenticated": 401,
+    "not_found": 404,
+    "unimplemented": 501,
+}
+
+
+class ConnectError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def connect_error(code: str, message: str) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message}, status=CONNECT_STATUS[code])
+
+
+def connect_unary(handler: Callable[[dict[str, Any]], dict[str, Any]]) -> View:
+    @csrf_exempt  # a bearer-token API: no cookie, so nothing for CSRF to protect
+    @wraps(handler)
+    def view(request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            response = HttpResponse(status=405)
+            response["Allow"] = "POST"
+            return response
+        problem = _authentication_problem(request)
+        if problem:
+            return connect_error("unauthenticated", problem)
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return connect_error("invalid_argument", "The request body is not JSON.")
+        if not isinstance(body, dict):
+            return connect_error("invalid_argument", "The request body must be a JSON object.")
+        try:
+            return JsonResponse(handler(body))
+        except ConnectError as error:
+            return connect_error(error.code, error.message)
+
+    return view
+
+
+def _required_id(body: dict[str, Any], field: str) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value:
+        raise ConnectError("invalid_argument", f"{field} is required.")
+    return value
+
+
+@connect_unary
+def connect_get_session(body: dict[str, Any]) -> dict[str, Any]:
+    session = live_session(_required_id(body, "sessionId"))
+    if session is None:
+        raise ConnectError("not_found", "Session not found.")
+    return session_json(session)
+
+
+@connect_unary
+def connect_list_authentication_method_types(body: dict[str, Any]) -> dict[str, Any]:
+    user = User.objects.filter(pk=_required_id(body, "userId")).first()
+    if user is None:
+        raise ConnectError("not_found", "User not found.")
+    return methods_json(user)

@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from local_idp import config
 
-API_PREFIXES = ("/v2/", "/oauth/", "/oidc/", "/.well-known/")
+API_PREFIXES = ("/v2/", "/oauth/", "/oidc/", "/.well-known/", "/zitadel.")
 
 # gRPC status codes, as Zitadel's REST gateway reports them.
 GRPC_NOT_FOUND = 5

@@ -184,3 +184,90 @@ def test_options_reports_and_guards() -> None:
         infra.drop_postgres_database("test", infra.postgres_url("postgres"))
     with pytest.raises(ValueError, match="12 and 14"):
         infra.flush_redis_db(15)
+
+
+def test_faults_run_end_to_end_at_a_tiny_size() -> None:
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from benchmarks import services
+
+    if services.problem():
+        pytest.skip(services.problem())
+    # Not pytest's tmp_path: pytest keeps its base directory 0700, and the postgres user must
+    # reach the cluster's directory (`python -m benchmarks` uses its own temporary directory).
+    tmp_path = Path(tempfile.mkdtemp(prefix="aidial-bench-smoke-"))
+    options = QUICK.__class__(
+        **{
+            **QUICK.__dict__,
+            "fault_clients": 4,
+            "fault_outage": 0.5,
+            "fault_steady": 0.5,
+            "workers": 1,
+            "threads": 2,
+            "work_dir": str(tmp_path),
+        }
+    )
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "benchmarks.faults", options.to_json()],
+            cwd=infra.REPO_ROOT,
+            env=infra.portal_env("", ""),
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        leftovers = services.stop_leftovers(tmp_path)
+        shutil.rmtree(tmp_path, ignore_errors=True)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "after PostgreSQL returns" in completed.stdout
+    assert "lost: 0 events, 0 markers behind" in completed.stdout
+    assert leftovers == []  # the benchmark stopped its own services
+
+
+def test_reports_at_scale_run_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
+    import secrets
+    import subprocess
+    import sys
+
+    from benchmarks.scale_accounts import LARGE_DATABASE_ENV
+
+    if infra.postgres_problem():
+        pytest.skip(infra.postgres_problem())
+    tag = secrets.token_hex(4)
+    names = [f"bench_reports_smoke_{size}_{tag}" for size in ("small", "large")]
+    small, large = (infra.postgres_url(name) for name in names)
+    options = QUICK.__class__(
+        **{
+            **QUICK.__dict__,
+            "reports_small": 30,
+            "reports_small_events": 100,
+            "reports_large": 120,
+            "reports_large_events": 600,
+            "reports_samples": 1,
+            "work_dir": str(tmp_path),
+        }
+    )
+    try:
+        for name in names:
+            infra.recreate_postgres_database(name, small)
+        completed = subprocess.run(
+            [sys.executable, "-m", "benchmarks.reports_scale", options.to_json()],
+            cwd=infra.REPO_ROOT,
+            env=infra.portal_env(small, extra={LARGE_DATABASE_ENV: large}),
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        for name in names:
+            infra.drop_postgres_database(name, small)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "events: deep keyset page (middle)" in completed.stdout
+    assert "CSV export" in completed.stdout
+    assert "Limit" in completed.stdout  # the plans

@@ -17,6 +17,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from tests.idp import sdk_contract
 from tests.support.idp import HostedLogin, LocalIdp, hosted_login, local_idp
 
 __all__ = ["hosted_login", "local_idp"]
@@ -211,9 +212,12 @@ def password_user(local_idp: LocalIdp) -> dict[str, Any]:
 
 @pytest.fixture
 def api(local_idp: LocalIdp, service_token: str) -> Iterator[httpx.Client]:
+    """The Zitadel API with the service user's token; every answer is checked against the
+    official SDK's models (tests/idp/sdk_contract.py)."""
     with httpx.Client(
         base_url=local_idp.issuer,
         timeout=10.0,
         headers={"Authorization": f"Bearer {service_token}"},
+        event_hooks={"response": [sdk_contract.check_response]},
     ) as client:
         yield client

@@ -191,7 +191,7 @@ def test_project_id_command_names_the_clients_project(
 
 
 def test_auth_time_has_the_applications_clock_skew_subtracted(
-    local_idp: LocalIdp, make_user, hosted_login: HostedLogin, service_token: str
+    local_idp: LocalIdp, make_user, hosted_login: HostedLogin, api: httpx.Client
 ) -> None:
     client = local_idp.add_client(REDIRECT_URI, post_logout_uri=POST_LOGOUT_URI, clock_skew=5)
     skewed = RelyingParty(
@@ -201,11 +201,7 @@ def test_auth_time_has_the_applications_clock_skew_subtracted(
 
     signed_in = skewed.sign_in(hosted_login, user["login"])
 
-    session = httpx.get(
-        local_idp.url(f"/v2/sessions/{signed_in.claims['sid']}"),
-        headers={"Authorization": f"Bearer {service_token}"},
-        timeout=10,
-    ).json()["session"]
+    session = api.get(f"/v2/sessions/{signed_in.claims['sid']}").json()["session"]
     checked = datetime.fromisoformat(session["factors"]["password"]["verifiedAt"])
     assert signed_in.claims["auth_time"] == int(checked.timestamp()) - 5
     assert signed_in.claims["iat"] <= int(time.time()) - 5

@@ -15,6 +15,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from tests.idp import sdk_contract
 from tests.support.idp import REPO_ROOT, LocalIdp
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -97,6 +98,7 @@ def test_the_jwt_profile_grant_gives_a_token_the_zitadel_api_accepts(
         timeout=10,
     )
     assert methods.status_code == 200
+    sdk_contract.check_response(methods)
     assert methods.json()["authMethodTypes"] == ["AUTHENTICATION_METHOD_TYPE_PASSWORD"]
 
 

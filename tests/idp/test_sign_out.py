@@ -6,14 +6,17 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from tests.idp import sdk_contract
 from tests.idp.conftest import POST_LOGOUT_URI, RelyingParty, SignIn
 from tests.support.idp import HostedLogin, LocalIdp, Page
 
 
 def _session_status(idp: LocalIdp, token: str, sid: str) -> int:
-    return httpx.get(
+    response = httpx.get(
         idp.url(f"/v2/sessions/{sid}"), headers={"Authorization": f"Bearer {token}"}, timeout=10
-    ).status_code
+    )
+    sdk_contract.check_response(response)
+    return response.status_code
 
 
 def _still_signed_in(rp: RelyingParty, browser: HostedLogin) -> bool:

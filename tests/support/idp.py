@@ -189,6 +189,12 @@ class LocalIdp:
             args += ["--backchannel-logout-uri", backchannel_logout_uri]
         return self.cli(*args)
 
+    def terminate_sessions(self, login: str) -> dict[str, Any]:
+        """End every session of ``login`` at the provider (``idp terminate-sessions``); clients
+        with a back-channel logout URI are sent a logout token before this returns.
+        ``ended``, ``session_ids``, ``logout_tokens_delivered``."""
+        return self.cli("terminate-sessions", "--login", login)
+
     def project_id(self) -> str:
         """The id of the one project every client belongs to."""
         return str(self.cli("project-id")["project_id"])

@@ -66,6 +66,20 @@ def grouped(seed: str, lower: bool = False) -> str:
     return text.lower() if lower else text
 
 
+HYPHEN, NO_BREAK_HYPHEN, EN_DASH, EM_DASH = "\u2010", "\u2011", "\u2013", "\u2014"
+MINUS, FULL_WIDTH_HYPHEN = "\u2212", "\uff0d"
+
+
+def separated(code: str, separator: str) -> str:
+    """A recovery code retyped with another separator (or none)."""
+    return code.replace("-", separator)
+
+
+def full_width(text: str) -> str:
+    """Text as a CJK keyboard or a chat app types it: full-width letters and digits."""
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
 def positives() -> list[tuple[SecretKind, str]]:
     """Secret-bearing messages, each labelled with the kind it carries."""
     rc, otp, seed = SecretKind.RECOVERY_CODE, SecretKind.ONE_TIME_CODE, SecretKind.TOTP_SEED
@@ -183,6 +197,36 @@ def positives() -> list[tuple[SecretKind, str]]:
         (SecretKind.JWT, f"here is the JWT {jwt()}"),
         (SecretKind.CLIENT_SECRET, f"secret: {_choice('0123456789abcdef', 64)}"),
         (SecretKind.CLIENT_SECRET, f"token {token(30)}"),
+    ]
+    # Pasted from phones, word processors and chat apps: look-alike characters, other
+    # separators and recovery-code wording in any case (issue 10, item 3).
+    nbsp, zwsp, thin = "\u00a0", "\u200b", "\u2009"
+    items += [
+        (rc, f"my recovery code is {separated(recovery_code(), EN_DASH)}"),
+        (rc, f"Code {separated(recovery_code(), EM_DASH)} was refused"),
+        (rc, f"{separated(recovery_code(), NO_BREAK_HYPHEN)} from my list"),
+        (rc, f"is {separated(recovery_code(), MINUS)} still valid?"),
+        (rc, f"used {separated(recovery_code(), HYPHEN)} yesterday"),
+        (rc, f"tried {separated(recovery_code(), FULL_WIDTH_HYPHEN)} twice"),
+        (rc, f"my code is {full_width(recovery_code())}"),
+        (rc, f"recovery code {separated(recovery_code(), zwsp + '-' + zwsp)} is rejected"),
+        (rc, f"code: {zwsp.join(recovery_code())}"),
+        (rc, f"recovery{nbsp}code {separated(recovery_code(), nbsp)} no good"),
+        (rc, f"RECOVERY-CODE: {separated(recovery_code(), '').lower()}"),
+        (rc, f"backup-code {separated(recovery_code(), '_')} didn't work"),
+        (rc, f"Backup Code: {separated(recovery_code(), '.').lower()}"),
+        (rc, f"recoverycode {separated(recovery_code(), ' ')}"),
+        (rc, f"the Recovery_Codes were {separated(recovery_code(), '').lower()} and more"),
+        (rc, f"backup codes {recovery_code().lower()} {recovery_code().lower()}"),
+        (rc, f"I typed {separated(recovery_code(), '/')} like it says on the sheet"),
+        (rc, f"BACKUP CODE {separated(recovery_code(), ' ')}"),
+        (otp, f"OTP\uff1a{full_width(totp_code())}"),
+        (otp, f"code{nbsp}{totp_code()} did not work"),
+        (otp, f"2FA code {totp_code()[:3]}{thin}{totp_code()[3:]} rejected"),
+        (otp, f"one{NO_BREAK_HYPHEN}time code {totp_code()}"),
+        (seed, f"setup key {grouped(totp_seed()).replace(' ', zwsp)}"),
+        (seed, f"key: {full_width(totp_seed())}"),
+        (SecretKind.BEARER_TOKEN, f"Authorization\uff1a Bearer {token()}"),
     ]
     return items
 
@@ -336,4 +380,23 @@ def negatives() -> list[str]:
         "Reset link expired after 15 minutes, can you send a new one?",
         "UUID 123e4567-e89b-12d3-a456-426614174000 in the CSV",
         "Order #A1B2C-D3E4F shipped",  # refused: exactly the shape of a recovery code
+        # Ordinary text with look-alike characters and recovery-code wording.
+        "Order ORD\u201312345 arrived damaged.",
+        "The training runs 9:00\u201312:00 on Friday \u2014 can I still join?",
+        "Our third\u2011party cross\u2011check tool flagged the invoice.",
+        "Please call 0412\u00a0345\u00a0678 after lunch.",
+        "Booking ABCD\u20131234 confirmed for the workshop.",
+        "I read the recovery\u2011codes page \u2014 where do I regenerate them?",
+        "Backup codes: I lost the printout, what now?",
+        "Invoice INV\u20112026\u201100042 is overdue.",
+        "The Recovery-Code page says I have 8 left.",
+        "My RECOVERY CODES ran out; where is the regenerate button?",
+        "I saved my backup-codes in our password manager, is that OK?",
+        "Use \u2018Refresh security status\u2019 \u2013 it worked after that.",
+        "Our team\u00a0name is Platypus Analytics.",
+        "Where do I find recovery_codes in the settings page?",
+        "The file is at reports/march/final.pdf on the shared drive.",
+        "Backup code question: does each one work only once?",
+        "recovery codes for order 12345 and invoice 67890 are not related, sorry",
+        "Price went from $12\u00a0345 to $13\u00a0000 \u2212 why?",
     ]

@@ -92,3 +92,22 @@ def test_report_measured_rates(capsys):
             f"false positives {fp:.1%} of {len(ordinary)}"
         )
     assert recall >= MIN_RECALL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my recovery code is K7MPQ\u2013X3RTW",  # en dash
+        "my recovery code is K7MPQ\u2011X3RTW",  # no-break hyphen
+        "my recovery code is K7MPQ\u2212X3RTW",  # minus sign
+        "my recovery code is \uff2b\uff17\uff2d\uff30\uff31\uff0d\uff38\uff13\uff32\uff34\uff37",
+        "my recovery code is K7MPQ\u200b-\u200bX3RTW",  # zero-width spaces
+        "recovery\u00a0code K7MPQ\u00a0X3RTW",  # no-break spaces
+        "RECOVERY-CODE: k7mpqx3rtw",
+        "backup code k7mpq_x3rtw",
+        "Backup-Codes: k7mpq.x3rtw",
+        "recoverycode K7MPQX3RTW",
+    ],
+)
+def test_realistic_pastes_of_a_recovery_code_are_refused(text):
+    assert find_secret(text) is SecretKind.RECOVERY_CODE

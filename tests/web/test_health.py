@@ -55,3 +55,16 @@ def test_unknown_page_is_a_plain_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert b"Page not found" in response.content
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+        {"HTTP_FORWARDED": "for=203.0.113.9"},
+        {"HTTP_X_REAL_IP": "203.0.113.9"},
+        {"HTTP_X_FORWARDED_HOST": "portal.example.com"},
+    ],
+)
+def test_metrics_without_a_token_refuse_a_request_forwarded_by_a_local_proxy(client, header):
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", **header).status_code == 403

@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.urls import reverse
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.permissions import may_read_support_requests, may_view_reports
 
 register = template.Library()
-
-COMPLIANCE_URL = "/admin/compliance/"
-EVENTS_URL = "/admin/events/"
-SUPPORT_REQUESTS_URL = "/support/requests/"
 
 
 @register.simple_tag(takes_context=True)
@@ -34,8 +31,8 @@ def administration_links(context: dict[str, Any]) -> list[dict[str, str]]:
         return []
     links = []
     if may_view_reports(state.roles):
-        links.append({"label": "MFA compliance", "url": COMPLIANCE_URL})
-        links.append({"label": "Security events", "url": EVENTS_URL})
+        links.append({"label": "MFA compliance", "url": reverse("administration:compliance")})
+        links.append({"label": "Security events", "url": reverse("administration:events")})
     if may_read_support_requests(state.roles):
-        links.append({"label": "Support requests", "url": SUPPORT_REQUESTS_URL})
+        links.append({"label": "Support requests", "url": reverse("support:requests")})
     return links

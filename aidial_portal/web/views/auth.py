@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aidial_portal.accounts import session_state
@@ -54,8 +55,8 @@ def refresh(request: HttpRequest) -> HttpResponse:
     """Refresh security status: a fresh sign-in that returns to Settings."""
     state = session_state.load(request.session)
     if state is None:  # the gate lets only signed-in sessions through; never trust it blindly
-        return HttpResponseRedirect("/login/")
-    back = "/settings/"
+        return HttpResponseRedirect(reverse("login"))
+    back = reverse("settings")
     next_path = safe_next(request.POST.get("next"), default="")
     if next_path:
         back += "?" + urlencode({"next": next_path})
@@ -111,7 +112,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     except Exception:
         endpoint = None
     if not isinstance(endpoint, str):
-        return HttpResponseRedirect("/signed-out/")
+        return HttpResponseRedirect(reverse("signed-out"))
     query = urlencode(
         {
             "client_id": config.client_id,

@@ -53,7 +53,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     if token:
         allowed = hmac.compare_digest(offered.encode(), token.encode())
     else:
-        allowed = is_loopback(request.META.get("REMOTE_ADDR", ""))
+        allowed = is_loopback(request.META.get("REMOTE_ADDR", "")) and not _forwarded(request)
     if not allowed:
         return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
     registry = REGISTRY
@@ -62,6 +62,17 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+# Headers a proxy adds: a request carrying one came through a proxy on this host, so its
+# loopback peer address says nothing about who sent it.
+FORWARDING_HEADERS = ("HTTP_FORWARDED", "HTTP_X_REAL_IP", "HTTP_X_CLIENT_IP")
+
+
+def _forwarded(request: HttpRequest) -> bool:
+    return any(
+        name in FORWARDING_HEADERS or name.startswith("HTTP_X_FORWARDED_") for name in request.META
+    )
 
 
 def _database() -> str:

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,6 +26,7 @@ from aidial_portal.web.gate import REASON_TEXT
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
 from aidial_portal.web.security_status import (
+    REFUSAL_TEXT,
     SecurityStatus,
     management_refusal,
     security_status,
@@ -71,7 +73,7 @@ def open_setup(request: HttpRequest) -> HttpResponse:
     """Open MFA setup: the trusted provider security page, only while not enrolled."""
     status = _status(request, Account.objects.get(pk=signed_in_account_id(request)))
     if not status.setup_url:
-        return HttpResponseRedirect("/settings/")
+        return HttpResponseRedirect(reverse("settings"))
     return HttpResponseRedirect(status.setup_url)
 
 
@@ -79,7 +81,7 @@ def open_setup(request: HttpRequest) -> HttpResponse:
 @require_POST
 def acknowledge(request: HttpRequest) -> HttpResponse:
     change_lifecycle(request, signed_in_account_id(request), Acknowledged(at=timezone.now()))
-    return HttpResponseRedirect(safe_next(request.POST.get("next"), default="/settings/"))
+    return HttpResponseRedirect(safe_next(request.POST.get("next"), default=reverse("settings")))
 
 
 @compliance_exempt
@@ -105,11 +107,16 @@ def manage_mfa(request: HttpRequest) -> HttpResponse:
             session_key=request.session.session_key,
             reason=refusal,
         )
-        return render(request, "portal/manage_refused.html", {"reason": refusal}, status=403)
+        return render(
+            request,
+            "portal/manage_refused.html",
+            {"reason": refusal, "message": REFUSAL_TEXT[refusal]},
+            status=403,
+        )
     change_lifecycle(request, signed_in_account_id(request), ManagementLaunched(at=timezone.now()))
     return HttpResponseRedirect(config.management_url)
 
 
 def _back(request: HttpRequest) -> str:
     next_path = safe_next(request.POST.get("next"), default="")
-    return "/settings/" + ("?" + urlencode({"next": next_path}) if next_path else "")
+    return reverse("settings") + ("?" + urlencode({"next": next_path}) if next_path else "")
