@@ -22,7 +22,6 @@ from aidial_portal.audit.recording import record
 from aidial_portal.identity import services
 from aidial_portal.identity.logout_tokens import (
     MAX_AGE,
-    LogoutToken,
     LogoutTokenRejected,
     validate_logout_token,
 )
@@ -43,9 +42,15 @@ def log_out(logout_token: str, *, now: float) -> int:
         issuer=config.issuer, client_id=config.client_id, extra_audiences=config.extra_audiences
     )
     token = validate_logout_token(logout_token, policy=policy, keys=services.directory(), now=now)
-    if not spend(token, issuer=config.issuer, now=now, leeway=policy.leeway):
+    digest = _jti_digest(config.issuer, token.jti)
+    if not spend(digest, iat=token.iat, now=now, leeway=policy.leeway):
         raise LogoutTokenRejected("replayed")
-    ended, accounts = index.end_sessions(sid=token.sid, subject=token.sub)
+    try:
+        ended, accounts = index.end_sessions(sid=token.sid, subject=token.sub)
+    except Exception:
+        # Nothing (or not everything) was ended: the provider's retry must not be "replayed".
+        unspend(digest)
+        raise
     owners = set(accounts)
     record(
         EventTag.Session.BACKCHANNEL_LOGOUT,
@@ -57,13 +62,16 @@ def log_out(logout_token: str, *, now: float) -> int:
     return ended
 
 
-def spend(token: LogoutToken, *, issuer: str, now: float, leeway: int) -> bool:
-    """Mark the token's `jti` used; False when it was used before (on any instance).
+def _jti_digest(issuer: str, jti: str) -> str:
+    return hashlib.sha256(f"{issuer}\0{jti}".encode()).hexdigest()
+
+
+def spend(digest: str, *, iat: int, now: float, leeway: int) -> bool:
+    """Mark a `jti` (its digest) used; False when it was used before (on any instance).
 
     It is kept until the token would be refused as stale anyway.
     """
-    digest = hashlib.sha256(f"{issuer}\0{token.jti}".encode()).hexdigest()
-    keep_until = max(token.iat, int(now)) + MAX_AGE + 2 * leeway
+    keep_until = max(iat, int(now)) + MAX_AGE + 2 * leeway
     if settings.AIDIAL.redis_url:
         return bool(cache.add(f"logout-jti:{digest}", 1, timeout=max(1, keep_until - int(now))))
     expires_at = datetime.fromtimestamp(keep_until, UTC)
@@ -75,3 +83,10 @@ def spend(token: LogoutToken, *, issuer: str, now: float, leeway: int) -> bool:
         return False
     SpentLogoutToken.objects.filter(expires_at__lt=current - timedelta(seconds=1)).delete()
     return True
+
+
+def unspend(digest: str) -> None:
+    if settings.AIDIAL.redis_url:
+        cache.delete(f"logout-jti:{digest}")
+    else:
+        SpentLogoutToken.objects.filter(jti_hash=digest).delete()

@@ -252,3 +252,24 @@ def test_with_redis_a_token_is_spent_there_and_refused_the_second_time(
     assert not SpentLogoutToken.objects.exists()  # Redis holds it, not the database
     assert any(b"logout-jti:" in key for key in shared_redis.keys("*"))
     assert post_logout(Client(), token).json()["error_description"] == "replayed"
+
+
+def test_a_token_whose_sessions_could_not_be_ended_can_be_sent_again(
+    provider: FakeKeys, signed_in: Callable[..., Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aidial_portal.sessions import index
+
+    alice = signed_in("user-1", "sid-1")
+    token = logout_token()
+    real_end = index.end_sessions
+
+    def store_down(**kwargs: Any) -> Any:
+        raise ConnectionError("the session store is down")
+
+    monkeypatch.setattr(index, "end_sessions", store_down)
+    with pytest.raises(ConnectionError):
+        post_logout(Client(), token)
+    monkeypatch.setattr(index, "end_sessions", real_end)
+
+    assert post_logout(Client(), token).status_code == 200
+    assert not alice.is_signed_in()
