@@ -105,6 +105,37 @@ def check_service_credentials(app_configs: Any, **kwargs: Any) -> list[CheckMess
     return []
 
 
+@register()
+def check_support_email(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Support e-mail is all or nothing: half a configuration would store requests that
+    everyone believes were e-mailed."""
+    config = settings.AIDIAL
+    given = {
+        "AIDIAL_SUPPORT_EMAIL_TO": bool(config.support_email_to),
+        "AIDIAL_EMAIL_HOST": bool(config.email_host),
+        "AIDIAL_EMAIL_FROM": bool(config.email_from),
+    }
+    if any(given.values()) and not all(given.values()):
+        missing = ", ".join(name for name, present in given.items() if not present)
+        return [
+            Error(
+                f"Support e-mail is half configured: {missing} is not set.",
+                hint="Set AIDIAL_SUPPORT_EMAIL_TO, AIDIAL_EMAIL_HOST and AIDIAL_EMAIL_FROM "
+                "together, or none of them (requests are then kept in the portal only).",
+                id="aidial.E020",
+            )
+        ]
+    if config.email_password and not config.email_tls and not is_loopback(config.email_host):
+        return [
+            Error(
+                "AIDIAL_EMAIL_PASSWORD would be sent to the SMTP server without TLS.",
+                hint="Set AIDIAL_EMAIL_TLS=1, or use an SMTP relay on a loopback address.",
+                id="aidial.E021",
+            )
+        ]
+    return []
+
+
 # Checks that call out over the network: `check --deploy` runs them, start-up does not (the
 # portal must start, and keep signed-in people working, while the provider is down).
 NETWORK = "network"

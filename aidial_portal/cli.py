@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -63,6 +64,7 @@ def serve(argv: Sequence[str]) -> None:
     workers = options.workers or settings.AIDIAL.workers or min(2 * (os.cpu_count() or 1) + 1, 9)
     _refuse_to_start_on_check_errors()
     _prepare_metrics_dir(options.port)
+    collect_static_if_stale()
 
     from gunicorn.app.wsgiapp import WSGIApplication
 
@@ -81,6 +83,36 @@ def serve(argv: Sequence[str]) -> None:
         "aidial_portal.wsgi:application",
     ]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+
+
+def collect_static_if_stale() -> bool:
+    """Run `collectstatic` when the collected files are missing or older than the sources.
+
+    Production pages link content-hashed names from collectstatic's manifest, and whitenoise
+    serves only what was collected; a deployment may collect once per release (in the image
+    build, say), and then `serve` starts at once. Returns whether it collected.
+    """
+    import django
+    from django.conf import settings
+
+    django.setup()
+    from django.contrib.staticfiles import finders
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.core.management import call_command
+
+    manifest_name = getattr(staticfiles_storage, "manifest_name", None)
+    if manifest_name is None or not settings.STATIC_ROOT:
+        return False  # plain storage (development): whitenoise serves from the apps
+    manifest = Path(settings.STATIC_ROOT) / manifest_name
+    sources = (
+        Path(storage.path(name)).stat().st_mtime
+        for finder in finders.get_finders()
+        for name, storage in finder.list(["CVS", ".*", "*~"])
+    )
+    if manifest.exists() and manifest.stat().st_mtime >= max(sources, default=0):
+        return False
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return True
 
 
 def _refuse_to_start_on_check_errors() -> None:

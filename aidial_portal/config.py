@@ -18,6 +18,8 @@ from aidial_portal.mfa.evidence import Source
 # Relative to the working directory: never inside the installed package (site-packages).
 DEFAULT_DATA_DIR = "var"
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost")
+# PostgreSQL connections a worker process may hold; more than `serve --threads` are never used.
+DEFAULT_DB_POOL_MAX_SIZE = 10
 LOCAL_ISSUER = "http://127.0.0.1:8080"
 DEFAULT_STEP_UP_MAX_AGE = 900
 # Session lifetimes (README, "Session lifetimes", justifies them against NIST SP 800-63B-4 AAL2
@@ -25,6 +27,7 @@ DEFAULT_STEP_UP_MAX_AGE = 900
 DEFAULT_SESSION_MAX_AGE = 12 * 60 * 60
 DEFAULT_SESSION_IDLE_TIMEOUT = 60 * 60
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
+DEFAULT_EMAIL_PORT = 25
 
 
 class ConfigError(ValueError):
@@ -40,6 +43,7 @@ class PortalConfig:
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR).absolute())
     database_url: str = field(default="", repr=False)
+    db_pool_max_size: int = DEFAULT_DB_POOL_MAX_SIZE  # 0: no pool, CONN_MAX_AGE 60 s per thread
     redis_url: str = field(default="", repr=False)
     static_root: Path | None = None
     log_level: str = "INFO"
@@ -65,6 +69,19 @@ class PortalConfig:
     metrics_token: str = ""
     session_max_age: int = DEFAULT_SESSION_MAX_AGE
     session_idle_timeout: int = DEFAULT_SESSION_IDLE_TIMEOUT
+    # Support requests by e-mail: on only with a recipient, an SMTP host and a sender.
+    support_email_to: tuple[str, ...] = ()
+    email_host: str = ""
+    email_port: int = DEFAULT_EMAIL_PORT
+    email_from: str = ""
+    email_user: str = ""
+    email_password: str = field(default="", repr=False)
+    email_tls: bool = False
+
+    @property
+    def support_email_enabled(self) -> bool:
+        return bool(self.support_email_to and self.email_host and self.email_from)
+
     # Trust X-Forwarded-Proto from a reverse proxy in front of every instance.
     trust_proxy: bool = False
 
@@ -87,6 +104,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         allowed_hosts=_names(env.get("AIDIAL_ALLOWED_HOSTS", ",".join(DEFAULT_ALLOWED_HOSTS))),
         data_dir=Path(env.get("AIDIAL_DATA_DIR", "").strip() or DEFAULT_DATA_DIR).absolute(),
         database_url=env.get("AIDIAL_DATABASE_URL", "").strip(),
+        db_pool_max_size=_count(env, "AIDIAL_DB_POOL_MAX_SIZE", DEFAULT_DB_POOL_MAX_SIZE),
         redis_url=env.get("AIDIAL_REDIS_URL", "").strip(),
         static_root=_optional_path(env.get("AIDIAL_STATIC_ROOT", "")),
         log_level=env.get("AIDIAL_LOG_LEVEL", "").strip().upper() or "INFO",
@@ -115,6 +133,17 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         session_idle_timeout=_seconds(
             env, "AIDIAL_SESSION_IDLE_TIMEOUT", DEFAULT_SESSION_IDLE_TIMEOUT
         ),
+        support_email_to=tuple(
+            address.strip()
+            for address in env.get("AIDIAL_SUPPORT_EMAIL_TO", "").split(",")
+            if address.strip()
+        ),
+        email_host=env.get("AIDIAL_EMAIL_HOST", "").strip(),
+        email_port=_port(env, "AIDIAL_EMAIL_PORT", DEFAULT_EMAIL_PORT),
+        email_from=env.get("AIDIAL_EMAIL_FROM", "").strip(),
+        email_user=env.get("AIDIAL_EMAIL_USER", ""),
+        email_password=env.get("AIDIAL_EMAIL_PASSWORD", ""),
+        email_tls=_flag(env, "AIDIAL_EMAIL_TLS"),
         trust_proxy=_flag(env, "AIDIAL_TRUST_PROXY"),
     )
 
@@ -169,6 +198,15 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{name} must be a port number between 1 and 65535")
+    return int(raw)
+
+
 def _role_table(raw: str) -> dict[str, str]:
     """`AIDIAL_ROLE_POLICY=role:required,other_role:optional` adds or overrides table rows."""
     table: dict[str, str] = {}
@@ -184,6 +222,19 @@ def _names(raw: str) -> tuple[str, ...]:
 
 def _optional_path(raw: str) -> Path | None:
     return Path(raw.strip()).absolute() if raw.strip() else None
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative")
+    return value
 
 
 def _workers(raw: str) -> int | None:

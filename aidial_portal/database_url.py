@@ -7,7 +7,10 @@ portal's own connection options are laid over what it returns:
   `sqlite:////absolute/path`; every connection starts its transactions IMMEDIATE and waits up
   to 20 s for the write lock.
 - PostgreSQL: `postgresql://user:password@host:5432/name?sslmode=require` (query parameters are
-  psycopg connection options); connections are checked before reuse.
+  psycopg connection options). With `pool_max_size`, each process keeps a psycopg pool of at
+  most that many connections, shared by its threads (Django >= 5.1's `OPTIONS["pool"]`);
+  without, each thread keeps its own connection for up to a minute (`CONN_MAX_AGE`). Either
+  way a connection is checked before it is used again.
 
 Errors never repeat the URL: it may hold a password.
 """
@@ -29,10 +32,17 @@ SCHEMES = {"sqlite": SQLITE_ENGINE, "postgres": POSTGRESQL_ENGINE, "postgresql":
 # same markers queue up instead of both reading the old state (SQLite has no row locks).
 SQLITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 POSTGRESQL_CONN_MAX_AGE = 60
+# How long a request waits for a pooled connection before the database counts as unavailable
+# (a 503 page, /readyz failing): longer than any healthy connect, short enough to answer soon.
+POOL_TIMEOUT_SECONDS = 5
+POOL_MIN_SIZE = 1
 
 
-def parse_database_url(url: str, *, default_sqlite: Path) -> dict[str, Any]:
-    """The `default` database for `url`; an empty URL (or `sqlite://`) means `default_sqlite`."""
+def parse_database_url(url: str, *, default_sqlite: Path, pool_max_size: int = 0) -> dict[str, Any]:
+    """The `default` database for `url`; an empty URL (or `sqlite://`) means `default_sqlite`.
+
+    `pool_max_size` > 0 pools PostgreSQL connections (per process, per alias); 0 does not.
+    """
     if not url:
         return _sqlite_overlay({"ENGINE": SQLITE_ENGINE, "NAME": str(default_sqlite)})
     scheme = url.partition("://")[0].lower()
@@ -49,18 +59,28 @@ def parse_database_url(url: str, *, default_sqlite: Path) -> dict[str, Any]:
         if parsed.get("NAME") in {"", ":memory:"}:
             parsed["NAME"] = str(default_sqlite)
         return _sqlite_overlay(parsed)
-    return _postgresql_overlay(parsed)
+    return _postgresql_overlay(parsed, pool_max_size)
 
 
 def _sqlite_overlay(parsed: dict[str, Any]) -> dict[str, Any]:
     return {**parsed, "OPTIONS": {**parsed.get("OPTIONS", {}), **SQLITE_OPTIONS}}
 
 
-def _postgresql_overlay(parsed: dict[str, Any]) -> dict[str, Any]:
+def _postgresql_overlay(parsed: dict[str, Any], pool_max_size: int) -> dict[str, Any]:
+    options = dict(parsed.get("OPTIONS", {}))
+    if pool_max_size > 0:
+        options["pool"] = {
+            "min_size": min(POOL_MIN_SIZE, pool_max_size),
+            "max_size": pool_max_size,
+            "timeout": POOL_TIMEOUT_SECONDS,
+            "name": "aidial-portal",
+        }
     return {
         **parsed,
         "PORT": str(parsed.get("PORT") or ""),
-        "CONN_MAX_AGE": POSTGRESQL_CONN_MAX_AGE,
+        # Django refuses persistent connections with a pool: the pool keeps them instead.
+        "CONN_MAX_AGE": 0 if pool_max_size > 0 else POSTGRESQL_CONN_MAX_AGE,
+        # With a pool: psycopg checks each connection as it leaves the pool.
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": dict(parsed.get("OPTIONS", {})),
+        "OPTIONS": options,
     }

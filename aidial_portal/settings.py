@@ -23,9 +23,14 @@ ALLOWED_HOSTS = sorted(
 )
 
 INSTALLED_APPS = [
+    # Before Django's admin, so that its template for the records site wins.
+    "aidial_portal.records",
+    # The read-only records site only: no default admin site, no autodiscovery.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "aidial_portal.accounts",
     "aidial_portal.audit",
@@ -44,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "aidial_portal.web.signed_in_account.SignedInAccountMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "aidial_portal.web.lifetime.SessionLifetimeMiddleware",
     "aidial_portal.web.gate.MfaGateMiddleware",
@@ -67,6 +73,9 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csrf",
+                # For the records site (Django's admin); lazy, so other pages pay nothing.
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
             ],
         },
     }
@@ -76,9 +85,13 @@ if not AIDIAL.database_url:
     AIDIAL.data_dir.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": parse_database_url(
-        AIDIAL.database_url, default_sqlite=AIDIAL.data_dir / "portal.sqlite3"
+        AIDIAL.database_url,
+        default_sqlite=AIDIAL.data_dir / "portal.sqlite3",
+        pool_max_size=AIDIAL.db_pool_max_size,
     )
 }
+# Django's admin (the records site) may flash a message: keep it in the session, no cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Read by administration/retention.py; a test or deployment may set it here instead.
 AIDIAL_AUDIT_RETENTION_DAYS = AIDIAL.audit_retention_days or None
@@ -123,15 +136,35 @@ if _HTTPS:
 if AIDIAL.trust_proxy:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Support requests are e-mailed through Django's e-mail framework (see support/delivery.py).
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = AIDIAL.email_host or "localhost"
+EMAIL_PORT = AIDIAL.email_port
+EMAIL_HOST_USER = AIDIAL.email_user
+EMAIL_HOST_PASSWORD = AIDIAL.email_password
+EMAIL_USE_TLS = AIDIAL.email_tls
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = AIDIAL.email_from or "webmaster@localhost"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # Relative, so that it follows the path prefix the portal is mounted under (SCRIPT_NAME).
 STATIC_URL = "static/"
-# `collectstatic` target for deployments; in development whitenoise serves from the apps.
-STATIC_ROOT = AIDIAL.static_root
+# Production: `collectstatic` copies every app's static files to STATIC_ROOT under names that
+# carry a hash of their contents (listed in a manifest), compressed beside them, and whitenoise
+# serves only those, cached for ever. `aidial-portal serve` collects when they are missing or
+# stale. With AIDIAL_DEBUG (and in tests) whitenoise serves the apps' files as they are.
+STATIC_ROOT = AIDIAL.static_root or AIDIAL.data_dir / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = DEBUG
 
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from aidial_portal.records import site as records
 from aidial_portal.web.views import auth, backchannel, errors, health, pages, settings_page
 
 urlpatterns = [
@@ -21,12 +22,23 @@ urlpatterns = [
         name="settings-acknowledge",
     ),
     path(
+        "settings/recovery-codes/reviewed/",
+        settings_page.declare_review,
+        name="settings-reviewed",
+    ),
+    path(
+        "settings/provider-security/",
+        settings_page.open_review,
+        name="settings-provider-security",
+    ),
+    path(
         "settings/recovery-codes/regenerated/",
         settings_page.declare_regeneration,
         name="settings-regenerated",
     ),
     path("settings/manage-mfa/", settings_page.manage_mfa, name="settings-manage-mfa"),
     path("help/", pages.help_page, name="help"),
+    path("admin/records/", records.site.urls),
     path("admin/", include("aidial_portal.administration.urls")),
     path("support/", include("aidial_portal.support.urls")),
     path("no-access/", pages.no_access, name="no-access"),

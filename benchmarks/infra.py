@@ -204,9 +204,15 @@ class PortalServer:
     """`aidial-portal serve` on a free loopback port, until `stop()`."""
 
     def __init__(
-        self, env: Mapping[str, str], work_dir: Path, *, workers: int, threads: int
+        self,
+        env: Mapping[str, str],
+        work_dir: Path,
+        *,
+        workers: int,
+        threads: int,
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.host = "127.0.0.1"
         self.log_path = work_dir / f"server-{self.port}.log"
         metrics_dir = work_dir / f"prometheus-{self.port}"
@@ -275,6 +281,18 @@ def portal_servers(
     finally:
         for server in servers:
             server.stop()
+
+
+@contextlib.contextmanager
+def portal_servers_at(
+    env: Mapping[str, str], work_dir: Path, port: int, *, workers: int, threads: int
+) -> Iterator[PortalServer]:
+    """One server on a port chosen beforehand (its base URL is in its settings)."""
+    server = PortalServer(env, work_dir, workers=workers, threads=threads, port=port)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def django_ready() -> None:

@@ -23,6 +23,8 @@ class Options:
     # 2. sign-in cost
     signins: int = 20  # per variant, at each added provider latency
     signin_delay_ms: float = 20.0  # a second pass with this latency added to each API call
+    signin_server: int = 20  # sign-ins under aidial-portal serve (server CPU)
+    signin_profile: int = 10  # sign-ins under cProfile
     # 3. scale in accounts
     scale_small: int = 1_000
     scale_large: int = 100_000
@@ -72,6 +74,8 @@ QUICK = Options(
     gate_seconds=1.5,
     gate_inprocess_samples=200,
     signins=5,
+    signin_server=5,
+    signin_profile=3,
     scale_small=200,
     scale_large=5_000,
     scale_samples=40,

@@ -27,7 +27,7 @@ from benchmarks.scale_accounts import LARGE_DATABASE_ENV, database, using
 GOAL = 1.2
 EXPORT_GOAL_ROWS_PER_SECOND = 20_000
 EXPORT_GOAL_MB = 50
-ORGS = 500
+ACCOUNTS_PER_ORG = 200  # so that one organisation fills a page at every size
 ISSUER = "http://127.0.0.1:8080"
 EVENT_TYPES = (
     "sign_in_succeeded",
@@ -48,8 +48,8 @@ ACCOUNT_COLUMNS: dict[str, str] = {
     "subject": "'bench-' || lpad(g::text, 8, '0')",
     "login_name": "'bench-' || lpad(g::text, 8, '0') || '@bench.test'",
     "email": "'bench-' || lpad(g::text, 8, '0') || '@bench.test'",
-    "org_id": f"'org-' || (g % {ORGS})",
-    "org_domain": f"'org' || (g % {ORGS}) || '.bench.test'",
+    "org_id": "'org-' || (g % {orgs})",
+    "org_domain": "'org' || (g % {orgs}) || '.bench.test'",
     "roles": "(ARRAY['[\"partner_admin\"]', '[\"client_admin\"]', '[\"client_staff\"]', "
     '\'["aidial_operator"]\', \'["client_manager", "partner_user"]\'])[1 + g % 5]::jsonb',
     "requirement": "CASE WHEN g % 5 IN (0, 3) THEN 'required' ELSE 'optional' END",
@@ -92,7 +92,11 @@ def _insert_sql(model: Any, columns: dict[str, str], rows: int, accounts: int) -
         names.append(connection.ops.quote_name(model_field.column))
         if model_field.column in columns:
             # `%` is psycopg's placeholder mark: the modulo operator is written `%%`.
-            expression = columns[model_field.column].replace("{accounts}", str(int(accounts)))
+            expression = (
+                columns[model_field.column]
+                .replace("{accounts}", str(int(accounts)))
+                .replace("{orgs}", str(max(1, accounts // ACCOUNTS_PER_ORG)))
+            )
             expressions.append(expression.replace("%", "%%"))
         elif model_field.null:
             expressions.append("NULL")
@@ -197,7 +201,7 @@ def prepare(population: Population) -> None:
 
     admin = account("bench-reports-admin", roles=("aidial_admin",))
     org_admin = account("bench-reports-org-admin", roles=("partner_admin",))
-    Account.objects.filter(pk=org_admin.pk).update(org_id="org-7")
+    Account.objects.filter(pk=org_admin.pk).update(org_id="org-1")
     population.admin = signed_in_client(admin)
     population.org_admin = signed_in_client(org_admin)
     recent = compliance.SORTS["recent"][1]
@@ -280,7 +284,7 @@ def explain(population: Population) -> list[tuple[str, str]]:
         scope = EVERYTHING
         path = page
         if page.startswith("org:"):
-            scope, path = Scope(org_id="org-7"), page[4:]
+            scope, path = Scope(org_id="org-1"), page[4:]
         params = QueryDict(path.partition("?")[2])
         queryset: Any
         if path.startswith("/admin/compliance/"):

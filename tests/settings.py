@@ -16,3 +16,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"aidial-portal-test-{os.getpid()}.sqlite3")
     }
+
+# Static files as in development: whitenoise serves the apps' files as they are, nothing is
+# collected (tests/web/test_static_files.py checks production's manifest through `serve`).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

@@ -105,3 +105,33 @@ def test_database_url_is_not_shown_in_the_settings_object() -> None:
         {"AIDIAL_DATABASE_URL": "postgresql://portal:hunter2secret@db/aidial"}
     )
     assert "hunter2secret" not in repr(settings_object)
+
+
+def test_postgresql_connections_are_pooled_per_process_when_a_pool_size_is_set() -> None:
+    database = parse_database_url(
+        "postgresql://portal@db/aidial", default_sqlite=DEFAULT, pool_max_size=6
+    )
+    pool = database["OPTIONS"]["pool"]
+    assert (pool["min_size"], pool["max_size"]) == (1, 6)
+    assert 0 < pool["timeout"] <= 10  # an outage answers 503 well within a load balancer's wait
+    assert database["CONN_MAX_AGE"] == 0  # Django refuses persistent connections with a pool
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_without_a_pool_each_thread_keeps_its_postgresql_connection_for_a_minute() -> None:
+    database = parse_database_url("postgresql://portal@db/aidial", default_sqlite=DEFAULT)
+    assert "pool" not in database["OPTIONS"]
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_sqlite_is_never_pooled() -> None:
+    database = parse_database_url("", default_sqlite=DEFAULT, pool_max_size=6)
+    assert "pool" not in database["OPTIONS"]
+
+
+def test_pool_size_comes_from_the_environment() -> None:
+    assert config.from_env({}).db_pool_max_size == 10
+    assert config.from_env({"AIDIAL_DB_POOL_MAX_SIZE": "0"}).db_pool_max_size == 0
+    with pytest.raises(ValueError, match="AIDIAL_DB_POOL_MAX_SIZE"):
+        config.from_env({"AIDIAL_DB_POOL_MAX_SIZE": "lots"})

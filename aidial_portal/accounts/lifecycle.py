@@ -1,5 +1,6 @@
-"""Lifecycle changes a person makes on Settings: acknowledge, declare regeneration, launch
-management. Each writes its marker change and its security events in one transaction."""
+"""Lifecycle changes a person makes on Settings: acknowledge, declare a review or a
+regeneration, launch set-up, the provider link or management. Each writes its marker change
+and its security events in one transaction."""
 
 from __future__ import annotations
 
@@ -9,22 +10,27 @@ from django.http import HttpRequest
 from aidial_portal.accounts.models import Account
 from aidial_portal.audit.events import LIFECYCLE_EVENTS
 from aidial_portal.audit.recording import record
-from aidial_portal.mfa.lifecycle import Input, Transition, advance
+from aidial_portal.mfa.lifecycle import Change, Input, Transition, advance
 
 
-def change_lifecycle(request: HttpRequest, account_id: int, step: Input) -> Transition:
-    """Apply one declaration, acknowledgement or launch under a row lock, so that two
-    identical POSTs at once leave one result and one event."""
+def change_lifecycle(request: HttpRequest, account_id: int, *steps: Input) -> Transition:
+    """Apply declarations, acknowledgements or launches in order under a row lock, so that
+    two identical POSTs at once leave one result and one set of events."""
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        transition = advance(account.markers(), step)
-        changed = account.set_markers(transition.markers)
+        markers = account.markers()
+        changes: list[Change] = []
+        for step in steps:
+            transition = advance(markers, step)
+            markers = transition.markers
+            changes.extend(transition.events)
+        changed = account.set_markers(markers)
         if changed:
             account.save(update_fields=changed)
-        for change in transition.events:
+        for change in changes:
             record(
                 LIFECYCLE_EVENTS[change],
                 account=account,
                 session_key=request.session.session_key,
             )
-    return transition
+    return Transition(markers, tuple(changes))

@@ -59,3 +59,11 @@ def may_view_reports(roles: Iterable[str]) -> bool:
 
 def may_read_support_requests(roles: Iterable[str]) -> bool:
     return bool(set(roles) & SUPPORT_READER_ROLES)
+
+
+RECORDS_ROLES = frozenset({"aidial_admin"})
+
+
+def may_inspect_records(roles: Iterable[str]) -> bool:
+    """The read-only records site (Django's admin) is for AiDial administrators only."""
+    return bool(set(roles) & RECORDS_ROLES)

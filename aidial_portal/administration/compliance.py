@@ -25,6 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from django import forms
+from django.db import connections
 from django.db.models import Q, QuerySet
 
 from aidial_portal.accounts.models import Account
@@ -165,9 +166,15 @@ class Query:
                 Q(org_domain=self.organisation) | Q(org_id=self.organisation)
             )
         if self.role:
-            # Roles are a JSON list; the quoted name matches one element, never a substring
-            # of another role (SQLite has no JSON containment lookup).
-            accounts = accounts.filter(roles__icontains=f'"{self.role}"')
+            if connections[accounts.db].vendor == "postgresql":
+                # JSON containment: PostgreSQL estimates it from the column's statistics, so
+                # a filtered page walks the sort index and stops at the page's end (a LIKE
+                # on the JSON text looked rare to it, and it sorted every match instead).
+                accounts = accounts.filter(roles__contains=[self.role])
+            else:
+                # The quoted name matches one element of the JSON list, never a substring of
+                # another role (SQLite has no JSON containment lookup).
+                accounts = accounts.filter(roles__icontains=f'"{self.role}"')
         if self.status is not None:
             accounts = accounts.filter(STATUS_FILTERS[self.status])
         return accounts

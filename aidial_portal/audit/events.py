@@ -38,7 +38,10 @@ class EventTag:
         RE_ENABLEMENT_OBSERVED = "re_enablement_observed"
         RECOVERY_CODE_SIGN_IN = "recovery_code_sign_in"
         RECOVERY_CODES_ACKNOWLEDGED = "recovery_codes_acknowledged"
+        RECOVERY_CODES_REVIEWED = "recovery_codes_reviewed"
         REGENERATION_DECLARED = "regeneration_declared"
+        SETUP_LAUNCHED = "setup_launched"
+        REVIEW_LAUNCHED = "review_launched"
         MANAGEMENT_LAUNCHED = "management_launched"
         MANAGEMENT_REFUSED = "management_refused"
 
@@ -73,7 +76,10 @@ LIFECYCLE_EVENTS: Mapping[Change, EventTag.Mfa] = MappingProxyType(
         Change.RE_ENABLEMENT_OBSERVED: EventTag.Mfa.RE_ENABLEMENT_OBSERVED,
         Change.RECOVERY_CODE_SIGN_IN: EventTag.Mfa.RECOVERY_CODE_SIGN_IN,
         Change.RECOVERY_CODES_ACKNOWLEDGED: EventTag.Mfa.RECOVERY_CODES_ACKNOWLEDGED,
+        Change.RECOVERY_CODES_REVIEWED: EventTag.Mfa.RECOVERY_CODES_REVIEWED,
         Change.REGENERATION_DECLARED: EventTag.Mfa.REGENERATION_DECLARED,
+        Change.SETUP_LAUNCHED: EventTag.Mfa.SETUP_LAUNCHED,
+        Change.REVIEW_LAUNCHED: EventTag.Mfa.REVIEW_LAUNCHED,
         Change.MANAGEMENT_LAUNCHED: EventTag.Mfa.MANAGEMENT_LAUNCHED,
     }
 )

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from authlib.integrations.base_client import OAuthError
 from authlib.oauth2 import OAuth2Error
 
 with warnings.catch_warnings():
@@ -150,7 +151,9 @@ def complete(
                 code_verifier=pending.code_verifier,
                 redirect_uri=config.redirect_uri,
             )
-    except OAuth2Error as error:
+    except (OAuth2Error, OAuthError) as error:
+        # authlib's httpx client raises OAuthError for a token endpoint's error answer
+        # (`invalid_grant` for a used or altered code): a refusal, not a server error.
         logger.warning("token_exchange_refused", extra={"reason": error.error or "unknown"})
         raise SignInRejected(Rejection.TOKEN_EXCHANGE_REFUSED) from None
     except (httpx.HTTPError, ValueError):

@@ -6,6 +6,9 @@ the kind of secret as its reason, and nothing of the text.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,8 +20,9 @@ from aidial_portal.accounts import session_state
 from aidial_portal.accounts.permissions import may_read_support_requests
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
+from aidial_portal.support.delivery import deliver
 from aidial_portal.support.forms import SupportForm
-from aidial_portal.support.models import SupportRequest
+from aidial_portal.support.models import Delivery, SupportRequest
 from aidial_portal.support.refusals import REFUSALS
 from aidial_portal.support.secret_guard import find_secret
 from aidial_portal.web.access import compliance_exempt, signed_in_account_id
@@ -54,7 +58,13 @@ def support_page(request: HttpRequest) -> HttpResponse:
                     session_key=request.session.session_key,
                     details={"support_request": support_request.pk},
                 )
-                return HttpResponseRedirect(reverse("support:support") + "?sent=1")
+                # Stored and recorded first: whatever e-mail does now, nothing is lost.
+                delivery = deliver(support_request)
+                return HttpResponseRedirect(
+                    reverse("support:support")
+                    + "?"
+                    + urlencode({"sent": "1", "delivery": delivery})
+                )
             record(
                 EventTag.Support.REQUEST_REFUSED,
                 account_id=signed_in_account_id(request),
@@ -73,6 +83,8 @@ def support_page(request: HttpRequest) -> HttpResponse:
                 "form": form,
                 "refusal": refusal,
                 "sent": request.method == "GET" and request.GET.get("sent") == "1",
+                "delivery": request.GET.get("delivery", ""),
+                "email_enabled": settings.AIDIAL.support_email_enabled,
                 "can_read": bool(state and may_read_support_requests(state.roles)),
             },
             status=200,
@@ -97,4 +109,16 @@ def support_requests(request: HttpRequest) -> HttpResponse:
         before=request.GET.get("before"),
         size=PAGE_SIZE,
     )
-    return private(render(request, "support/requests.html", {"page": page, "filters": ""}))
+    failed = SupportRequest.objects.filter(delivery=Delivery.FAILED).count()
+    return private(
+        render(
+            request,
+            "support/requests.html",
+            {
+                "page": page,
+                "filters": "",
+                "failed": failed,
+                "email_enabled": settings.AIDIAL.support_email_enabled,
+            },
+        )
+    )

@@ -39,22 +39,35 @@ class Ordering:
 
     def after(self, value: Any, pk: int, *, reverse: bool = False) -> Q:
         """Rows strictly after (value, pk) in this ordering (or in its reverse)."""
+        parts = self.after_parts(value, pk, reverse=reverse)
+        after = parts[0]
+        for part in parts[1:]:
+            after |= part
+        return after
+
+    def after_parts(self, value: Any, pk: int, *, reverse: bool = False) -> list[Q]:
+        """The rows after (value, pk), as consecutive runs of the ordering, each one range of
+        an index on (field, pk): the NULLs are a run of their own. A database reads one run
+        with an index scan from its start; an OR of runs it reads as a filter over every row
+        before the cursor (PostgreSQL did, for a deep page)."""
         descending = self.descending != reverse
         nulls_last = not reverse
         cmp = "lt" if descending else "gt"
         key_after = Q(**{f"pk__{cmp}": pk})
         if value is None:
-            after = Q(**{f"{self.field}__isnull": True}) & key_after
-            if not nulls_last:
-                after |= Q(**{f"{self.field}__isnull": False})
-            return after
-        after = Q(**{f"{self.field}__{cmp}": value}) | (Q(**{self.field: value}) & key_after)
-        # The same rows, with a plain range bound the database can start an index scan at
-        # (an OR alone is a filter: PostgreSQL read every row before a deep cursor).
-        after &= Q(**{f"{self.field}__{cmp}e": value})
+            parts = [Q(**{f"{self.field}__isnull": True}) & key_after]
+            if not nulls_last and self.nullable:
+                parts.append(Q(**{f"{self.field}__isnull": False}))
+            return parts
+        # The same rows as (field cmp value) OR (field = value AND pk cmp key), with a plain
+        # bound the index scan can start at.
+        parts = [
+            Q(**{f"{self.field}__{cmp}e": value})
+            & (Q(**{f"{self.field}__{cmp}": value}) | (Q(**{self.field: value}) & key_after))
+        ]
         if nulls_last and self.nullable:
-            after |= Q(**{f"{self.field}__isnull": True})
-        return after
+            parts.append(Q(**{f"{self.field}__isnull": True}))
+        return parts
 
 
 @dataclass(frozen=True)
@@ -74,12 +87,7 @@ def paginate(
 ) -> Page[Row]:
     """One page of `queryset`: the first, the one after `after`, or the one before `before`."""
     if before and (edge := decode(before)) is not None:
-        value, pk = edge
-        rows = list(
-            queryset.filter(ordering.after(value, pk, reverse=True)).order_by(
-                *ordering.order_by(reverse=True)
-            )[: size + 1]
-        )
+        rows = _runs(queryset, ordering, edge, size + 1, reverse=True)
         more_before = len(rows) > size
         rows = rows[:size][::-1]
         return Page(
@@ -89,8 +97,9 @@ def paginate(
         )
     edge = decode(after) if after else None
     if edge is not None:
-        queryset = queryset.filter(ordering.after(*edge))
-    rows = list(queryset.order_by(*ordering.order_by())[: size + 1])
+        rows = _runs(queryset, ordering, edge, size + 1)
+    else:
+        rows = list(queryset.order_by(*ordering.order_by())[: size + 1])
     more_after = len(rows) > size
     rows = rows[:size]
     return Page(
@@ -98,6 +107,25 @@ def paginate(
         next_cursor=encode(ordering, rows[-1]) if rows and more_after else None,
         previous_cursor=encode(ordering, rows[0]) if rows and edge is not None else None,
     )
+
+
+def _runs(
+    queryset: QuerySet[Row],
+    ordering: Ordering,
+    edge: tuple[Any, int],
+    limit: int,
+    *,
+    reverse: bool = False,
+) -> list[Row]:
+    """Up to `limit` rows after `edge`, reading the runs of `after_parts` in turn."""
+    rows: list[Row] = []
+    for part in ordering.after_parts(*edge, reverse=reverse):
+        rows += queryset.filter(part).order_by(*ordering.order_by(reverse=reverse))[
+            : limit - len(rows)
+        ]
+        if len(rows) >= limit:
+            break
+    return rows
 
 
 def encode(ordering: Ordering, row: Model) -> str:

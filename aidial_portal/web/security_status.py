@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from aidial_portal.accounts.session_state import SignedIn
@@ -64,13 +64,26 @@ class SecurityStatus:
     markers: Markers
     pending_text: str
     setup_url: str  # Open MFA setup: not enrolled and a trusted page exists
-    review_url: str  # review/regenerate codes or replace the authenticator: any enrolled user
+    review_url: str  # the trusted provider management link: enrolled, or enrolment unknown
     can_manage: bool  # Manage MFA at the provider is offered now
     manage_needs_refresh: bool  # it would be, after a fresh sign-in
+    max_age_text: str  # how long a multi-factor check counts for a mandatory role
+    check_expires_at: datetime | None  # when this sign-in's check stops counting (mandatory)
 
     @property
     def required(self) -> bool:
         return self.requirement is Requirement.REQUIRED
+
+    @property
+    def may_declare_codes(self) -> bool:
+        """ "I reviewed / regenerated my recovery codes" are true only with an authenticator
+        (or when the provider cannot tell us, as on Login V1 without the API)."""
+        return self.totp_enrolled is not False
+
+    @property
+    def reminder_shown(self) -> bool:
+        """The reminder has its own section unless the pending confirmation answers it."""
+        return self.markers.reminder_active and not self.markers.pending_answers_reminder
 
 
 def security_status(
@@ -104,12 +117,39 @@ def security_status(
         evidence_unavailable=evidence.unavailable is not None,
         reminders_supported=evidence.reminders_supported,
         markers=markers,
-        pending_text=PENDING_TEXT[markers.ack_pending] if markers.ack_pending else "",
+        pending_text=pending_text(markers),
         setup_url=config.security_url if (security_trusted and enrolled is False) else "",
-        review_url=config.security_url if (security_trusted and enrolled is True) else "",
+        review_url=config.security_url if (security_trusted and enrolled is not False) else "",
         can_manage=refusal is None,
         manage_needs_refresh=refusal is ManagementRefusal.STEP_UP_REQUIRED,
+        max_age_text=duration_text(config.mfa_max_age),
+        check_expires_at=(
+            evidence.verified_at + timedelta(seconds=config.mfa_max_age)
+            if requirement is Requirement.REQUIRED and evidence.verified_at is not None
+            else None
+        ),
     )
+
+
+def pending_text(markers: Markers) -> str:
+    """What happened, in one sentence, before asking to confirm the stored codes."""
+    if markers.ack_pending is None:
+        return ""
+    if markers.pending_answers_reminder and markers.reminder_since is not None:
+        return (
+            f"You signed in with a recovery code on {markers.reminder_since:%-d %B %Y, %H:%M} "
+            "UTC, and have since set up your authenticator app again."
+        )
+    return PENDING_TEXT[markers.ack_pending]
+
+
+def duration_text(seconds: int) -> str:
+    """`43200` -> "12 hours": the multi-factor check's lifetime as people say it."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
 
 
 def management_refusal(

@@ -248,3 +248,35 @@ def test_csv_export_neutralises_formulas(client, sign_in_as, make_account, paylo
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
     assert rows[1][0] == "'" + payload
     assert rows[1][1] == "'" + payload
+
+
+def test_pages_cross_from_signed_in_accounts_to_never_signed_in_and_back(
+    client, sign_in_as, make_account, monkeypatch
+):
+    monkeypatch.setattr(views, "PAGE_SIZE", 3)
+    now = timezone.now()
+    for n in range(4):
+        make_account(sub=f"a{n}", last_status="compliant", last_sign_in_at=now - timedelta(n))
+    for n in range(4):
+        make_account(sub=f"never-{n}")
+    sign_in_as(["aidial_admin"], sub="viewer", last_sign_in_at=now + timedelta(1))
+    pages, params = [], {}
+    while True:
+        page = client.get("/admin/compliance/", params).context["page"]
+        pages.append(page)
+        if not page.next_cursor:
+            break
+        params = {"after": page.next_cursor}
+    never = sorted(
+        (f"never-{n}" for n in range(4)),
+        key=lambda sub: -Account.objects.get(subject=sub).pk,
+    )
+    forward = [row.subject for page in pages for row in page.rows]
+    assert forward == ["viewer", "a0", "a1", "a2", "a3", *never]
+    backward = []
+    cursor = pages[-1].previous_cursor
+    while cursor:
+        page = client.get("/admin/compliance/", {"before": cursor}).context["page"]
+        backward = [row.subject for row in page.rows] + backward
+        cursor = page.previous_cursor
+    assert backward + [row.subject for row in pages[-1].rows] == forward

@@ -271,3 +271,33 @@ def test_reports_at_scale_run_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     assert "events: deep keyset page (middle)" in completed.stdout
     assert "CSV export" in completed.stdout
     assert "Limit" in completed.stdout  # the plans
+
+
+@pytest.mark.idp
+def test_sign_in_cost_runs_in_process_under_serve_and_profiled(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    options = QUICK.__class__(
+        **{
+            **QUICK.__dict__,
+            "signins": 1,
+            "signin_delay_ms": 0.0,
+            "signin_server": 1,
+            "signin_profile": 1,
+            "work_dir": str(tmp_path),
+        }
+    )
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.sign_in_cost", options.to_json()],
+        cwd=infra.REPO_ROOT,
+        env=infra.portal_env(f"sqlite:///{tmp_path / 'signin.sqlite3'}"),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "whole sign-in (POST + callback)" in completed.stdout
+    assert "one gated dashboard request" in completed.stdout
+    assert "ms per sign-in" in completed.stdout  # the profile

@@ -5,6 +5,8 @@ returns to `{AIDIAL_BASE_URL}/oidc/callback/`."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -19,6 +21,7 @@ from django.urls import set_script_prefix
 from aidial_portal.config import SECURITY_PAGE_PATH
 from aidial_portal.identity import services
 from tests.support.idp import HostedLogin, LocalIdp
+from tests.support.servers import REPO_ROOT, portal_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]
 
@@ -125,4 +128,31 @@ def test_sign_in_and_settings_work_under_a_path_prefix(mounted, local_idp):
     assert signed_out.status_code == 302
     assert parse_qs(urlsplit(signed_out["Location"]).query)["post_logout_redirect_uri"] == [
         BASE_URL + "/signed-out/"
+    ]
+
+
+def test_a_path_in_the_base_url_puts_every_url_under_it(tmp_path):
+    """Started with AIDIAL_BASE_URL=…/portal, the portal writes pages and static files there."""
+    code = (
+        "import django; django.setup()\n"
+        "from django.templatetags.static import static\n"
+        "from django.urls import reverse\n"
+        "print(reverse('login'), reverse('support:requests'), static('portal/portal.css'))\n"
+    )
+    env = portal_env(tmp_path, "http://127.0.0.1:8000/portal/")
+    env["DJANGO_SETTINGS_MODULE"] = "aidial_portal.settings"
+    ran = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == [
+        "/portal/login/",
+        "/portal/support/requests/",
+        "/portal/static/portal/portal.css",
     ]

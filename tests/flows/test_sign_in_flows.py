@@ -83,7 +83,9 @@ def test_operator_signing_in_with_a_recovery_code_gets_a_reminder(client, person
     client.post("/settings/recovery-codes/regenerated/")
     html = client.get("/settings/").content.decode()
     assert "You signed in with a recovery code" not in html
-    assert "I have stored my current recovery codes" in html
+    # "I regenerated my recovery codes" also confirms the new set is stored: one step.
+    assert "I have stored my current recovery codes" not in html
+    assert events("recovery_codes_acknowledged") == 1
 
 
 def test_enrol_at_the_provider_then_refresh_makes_the_session_compliant(

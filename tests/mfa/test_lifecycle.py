@@ -6,11 +6,14 @@ import pytest
 from aidial_portal.mfa.lifecycle import (
     Acknowledged,
     Change,
+    CodesReviewed,
     ManagementLaunched,
     Markers,
     Observed,
     PendingReason,
     RegenerationDeclared,
+    ReviewLaunched,
+    SetupLaunched,
     advance,
 )
 
@@ -115,7 +118,119 @@ CASES = [
         False,
         (),
     ),
-    ("declaring without enrolment does nothing", NEW, RegenerationDeclared(T1), None, False, ()),
+    (
+        "declaring after the authenticator was seen removed does nothing",
+        UNENROLLED_BEFORE,
+        RegenerationDeclared(T1),
+        None,
+        False,
+        (),
+    ),
+    (
+        "declaring with enrolment unknown (Login V1) asks to confirm",
+        NEW,
+        RegenerationDeclared(T1),
+        PendingReason.REGENERATION,
+        False,
+        (Change.REGENERATION_DECLARED,),
+    ),
+    (
+        "regenerated and stored ends the reminder in one step",
+        REMINDED,
+        RegenerationDeclared(T1, stored=True),
+        None,
+        False,
+        (Change.REGENERATION_DECLARED, Change.RECOVERY_CODES_ACKNOWLEDGED),
+    ),
+    (
+        "regenerated and stored, submitted twice, records once",
+        replace(ENROLLED, regeneration_declared_at=T1, acknowledged_at=T1),
+        RegenerationDeclared(T1 + timedelta(seconds=2), stored=True),
+        None,
+        False,
+        (),
+    ),
+    (
+        "regenerated and stored again later is a new declaration",
+        replace(ENROLLED, regeneration_declared_at=T0, acknowledged_at=T0),
+        RegenerationDeclared(T1, stored=True),
+        None,
+        False,
+        (Change.REGENERATION_DECLARED, Change.RECOVERY_CODES_ACKNOWLEDGED),
+    ),
+    (
+        "regenerated and stored clears an older pending confirmation",
+        PENDING,
+        RegenerationDeclared(T1, stored=True),
+        None,
+        False,
+        (Change.REGENERATION_DECLARED, Change.RECOVERY_CODES_ACKNOWLEDGED),
+    ),
+    (
+        "reviewing the codes ends the reminder",
+        REMINDED,
+        CodesReviewed(T1),
+        None,
+        False,
+        (Change.RECOVERY_CODES_REVIEWED,),
+    ),
+    ("reviewing without a reminder records nothing", ENROLLED, CodesReviewed(T1), None, False, ()),
+    (
+        "reviewing with no authenticator keeps the reminder",
+        replace(UNENROLLED_BEFORE, reminder_since=T0),
+        CodesReviewed(T1),
+        None,
+        True,
+        (),
+    ),
+    (
+        "removal keeps the reminder until a new authenticator is set up",
+        REMINDED,
+        Observed(T1, enrolled=False),
+        None,
+        True,
+        (Change.UNENROLMENT_OBSERVED,),
+    ),
+    (
+        "a new authenticator after a recovery-code sign-in asks one confirmation",
+        replace(UNENROLLED_BEFORE, reminder_since=T0),
+        Observed(T1, enrolled=True),
+        PendingReason.RE_ENABLEMENT,
+        True,
+        (Change.RE_ENABLEMENT_OBSERVED,),
+    ),
+    (
+        "confirming a set issued after the recovery-code sign-in ends the reminder too",
+        replace(REMINDED, ack_pending=PendingReason.RE_ENABLEMENT, ack_pending_since=T1),
+        Acknowledged(T1 + timedelta(minutes=1)),
+        None,
+        False,
+        (Change.RECOVERY_CODES_ACKNOWLEDGED,),
+    ),
+    (
+        "confirming a set older than the recovery-code sign-in keeps the reminder",
+        replace(PENDING, reminder_since=T1),
+        Acknowledged(T1 + timedelta(minutes=1)),
+        None,
+        True,
+        (Change.RECOVERY_CODES_ACKNOWLEDGED,),
+    ),
+    (
+        "opening MFA setup is recorded",
+        NEW,
+        SetupLaunched(T1),
+        None,
+        False,
+        (Change.SETUP_LAUNCHED,),
+    ),
+    (
+        "opening the provider management link is recorded",
+        REMINDED,
+        ReviewLaunched(T1),
+        None,
+        True,
+        (Change.REVIEW_LAUNCHED,),
+    ),
     (
         "management launch is recorded",
         ENROLLED,
@@ -165,3 +280,22 @@ def test_markers_hold_only_times_kinds_and_flags():
             "datetime | None",
             "PendingReason | None",
         }, name
+
+
+def test_lost_authenticator_journey_ends_with_one_confirmation():
+    """Recovery-code sign-in, authenticator removed and added again, refresh: one click."""
+    markers = advance(ENROLLED, Observed(T0, enrolled=True, used_recovery_code=True)).markers
+    markers = advance(markers, Observed(T1, enrolled=False)).markers
+    markers = advance(markers, Observed(T1 + timedelta(minutes=5), enrolled=True)).markers
+    assert markers.pending_answers_reminder
+    after = advance(markers, Acknowledged(T1 + timedelta(minutes=6))).markers
+    assert after.ack_pending is None
+    assert not after.reminder_active
+
+
+def test_a_code_of_a_set_first_seen_in_the_same_sign_in_keeps_the_reminder():
+    markers = replace(UNENROLLED_BEFORE, reminder_since=T0)
+    markers = advance(markers, Observed(T1, enrolled=True, used_recovery_code=True)).markers
+    assert markers.reminder_since == T1
+    assert not markers.pending_answers_reminder
+    assert advance(markers, Acknowledged(T1 + timedelta(minutes=1))).markers.reminder_active

@@ -19,10 +19,13 @@ from aidial_portal.mfa.compliance import DEFAULT_MFA_MAX_AGE, evaluate
 from aidial_portal.mfa.evidence import Evidence, Factor, Source
 from aidial_portal.mfa.lifecycle import (
     Acknowledged,
+    CodesReviewed,
     ManagementLaunched,
     Markers,
     Observed,
     RegenerationDeclared,
+    ReviewLaunched,
+    SetupLaunched,
     advance,
 )
 from aidial_portal.mfa.policy import Requirement
@@ -42,7 +45,7 @@ class SignIn:
 
 @dataclass(frozen=True)
 class Declaration:
-    kind: str  # "acknowledged", "regenerated", "launched"
+    kind: str  # "acknowledged", "reviewed", "regenerated", "launched" (and setup/review)
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,10 @@ sign_ins = st.builds(
     unavailable=st.booleans(),
 )
 declarations = st.builds(
-    Declaration, kind=st.sampled_from(["acknowledged", "regenerated", "launched"])
+    Declaration,
+    kind=st.sampled_from(
+        ["acknowledged", "reviewed", "regenerated", "setup", "review", "launched"]
+    ),
 )
 backgrounds = st.builds(
     Background, enrolled=st.sampled_from([True, False, None]), used_recovery_code=st.booleans()
@@ -109,6 +115,12 @@ def test_no_sequence_makes_a_mandatory_session_compliant_without_enrolment_and_a
                 markers = advance(markers, Acknowledged(now)).markers
             case Declaration(kind="regenerated"):
                 markers = advance(markers, RegenerationDeclared(now)).markers
+            case Declaration(kind="reviewed"):
+                markers = advance(markers, CodesReviewed(now)).markers
+            case Declaration(kind="setup"):
+                markers = advance(markers, SetupLaunched(now)).markers
+            case Declaration(kind="review"):
+                markers = advance(markers, ReviewLaunched(now)).markers
             case Declaration():
                 markers = advance(markers, ManagementLaunched(now)).markers
         if evidence is None or current is None:
@@ -149,6 +161,12 @@ def test_without_a_sign_in_that_passed_a_factor_nothing_is_compliant(
                 markers = advance(markers, Acknowledged(now)).markers
             case Declaration(kind="regenerated"):
                 markers = advance(markers, RegenerationDeclared(now)).markers
+            case Declaration(kind="reviewed"):
+                markers = advance(markers, CodesReviewed(now)).markers
+            case Declaration(kind="setup"):
+                markers = advance(markers, SetupLaunched(now)).markers
+            case Declaration(kind="review"):
+                markers = advance(markers, ReviewLaunched(now)).markers
             case Declaration():
                 markers = advance(markers, ManagementLaunched(now)).markers
         assert not evaluate(Requirement.REQUIRED, evidence, now).compliant

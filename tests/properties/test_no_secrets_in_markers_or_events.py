@@ -25,9 +25,12 @@ from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import (
     Acknowledged,
+    CodesReviewed,
     ManagementLaunched,
     Observed,
     RegenerationDeclared,
+    ReviewLaunched,
+    SetupLaunched,
 )
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +70,16 @@ lifecycle_steps = st.lists(
             st.sampled_from([True, False, None]),
             st.booleans(),
         ),
-        st.sampled_from([("acknowledged",), ("regenerated",), ("launched",)]),
+        st.sampled_from(
+            [
+                ("acknowledged",),
+                ("reviewed",),
+                ("regenerated",),
+                ("setup",),
+                ("review",),
+                ("launched",),
+            ]
+        ),
     ),
     max_size=8,
 )
@@ -133,15 +145,21 @@ def scan_rows(account: Account, secrets: list[str], session_key: str) -> None:
         assert re.fullmatch(r"[0-9a-f]{32}", event["session_hash"])
 
 
+SIMPLE_INPUTS = {
+    "acknowledged": Acknowledged,
+    "reviewed": CodesReviewed,
+    "regenerated": RegenerationDeclared,
+    "setup": SetupLaunched,
+    "review": ReviewLaunched,
+    "launched": ManagementLaunched,
+}
+
+
 def as_input(step: tuple[Any, ...], at: datetime) -> Any:
-    match step:
-        case ("observed", enrolled, used):
-            return Observed(at=at, enrolled=enrolled, used_recovery_code=used)
-        case ("acknowledged",):
-            return Acknowledged(at=at)
-        case ("regenerated",):
-            return RegenerationDeclared(at=at)
-    return ManagementLaunched(at=at)
+    if step[0] == "observed":
+        _, enrolled, used = step
+        return Observed(at=at, enrolled=enrolled, used_recovery_code=used)
+    return SIMPLE_INPUTS[step[0]](at=at)
 
 
 @settings(

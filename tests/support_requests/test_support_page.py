@@ -33,7 +33,7 @@ def test_every_role_can_send_a_request(client, sign_in_as, role):
     )
     event = SecurityEvent.objects.get(event_type="support_request_sent")
     assert event.details == {"support_request": stored.pk}
-    assert b"your request was sent" in client.get(response["Location"]).content
+    assert b"your request was saved in the portal" in client.get(response["Location"]).content
 
 
 def test_locked_out_partner_admin_can_still_ask_for_help(client, sign_in_as):

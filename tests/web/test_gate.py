@@ -39,6 +39,8 @@ COMPLIANCE_EXEMPT_ROUTES = {
     "settings/mfa-setup/",
     "settings/recovery-codes/acknowledge/",
     "settings/recovery-codes/regenerated/",
+    "settings/recovery-codes/reviewed/",
+    "settings/provider-security/",
     "settings/manage-mfa/",
     "no-access/",
     "support/",

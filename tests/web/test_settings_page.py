@@ -50,7 +50,9 @@ def test_open_mfa_setup_is_not_offered_once_enrolled(client, sign_in_as):
     sign_in_as(["partner_admin"])
     html = page(client)
     assert "Open MFA setup" not in html
-    assert "Review or regenerate recovery codes / replace your authenticator" in html
+    assert "Trusted provider management link" in html
+    assert "Review or regenerate recovery codes</button>" in html
+    assert " / replace your authenticator" not in html
     assert client.post("/settings/mfa-setup/")["Location"] == "/settings/"
 
 
@@ -109,11 +111,188 @@ def test_reminder_after_recovery_code_stays_until_regeneration_is_declared(clien
     assert "You signed in with a recovery code" in page(client)
     client.post("/settings/recovery-codes/regenerated/")
     account.refresh_from_db()
+    # One step: the button says the new set is stored, so nothing else is asked.
     assert account.reminder_since is None
-    assert account.ack_pending == "regeneration"
+    assert account.ack_pending == ""
+    assert account.acknowledged_at == account.regeneration_declared_at
     html = page(client)
     assert "You signed in with a recovery code" not in html
-    assert "You told us you regenerated your recovery codes." in html
+    assert "I have stored my current recovery codes" not in html
+    assert list(SecurityEvent.objects.order_by("id").values_list("event_type", flat=True)) == [
+        "regeneration_declared",
+        "recovery_codes_acknowledged",
+    ]
+
+
+def reminder_section(html):
+    start = html.index('id="recovery-code-reminder"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_reminder_offers_reviewed_and_regenerated_with_the_provider_link_beside_them(
+    client, sign_in_as
+):
+    sign_in_as(
+        ["aidial_operator"],
+        evidence(factor=Factor.RECOVERY_CODE),
+        reminder_since=timezone.now(),
+        ever_enrolled=True,
+        enrolled_observed=True,
+    )
+    section = reminder_section(page(client))
+    assert "I reviewed my recovery codes" in section
+    assert "I regenerated my recovery codes" in section
+    assert 'action="/settings/provider-security/"' in section
+    assert "tell us below" not in section
+
+
+def test_i_reviewed_my_codes_ends_the_reminder_and_asks_nothing_more(client, sign_in_as):
+    account = sign_in_as(
+        ["aidial_operator"],
+        evidence(factor=Factor.RECOVERY_CODE),
+        reminder_since=timezone.now(),
+        ever_enrolled=True,
+        enrolled_observed=True,
+    )
+    response = client.post("/settings/recovery-codes/reviewed/", {"back": "/"})
+    assert response["Location"] == "/"
+    account.refresh_from_db()
+    assert account.reminder_since is None
+    assert account.ack_pending == ""
+    assert SecurityEvent.objects.get().event_type == "recovery_codes_reviewed"
+    assert "You signed in with a recovery code" not in page(client)
+
+
+def test_reminder_without_an_authenticator_points_to_setup_not_to_buttons_that_lie(
+    client, sign_in_as
+):
+    sign_in_as(
+        ["client_staff"],
+        evidence(enrolled=False, factor=None, recovery_codes=False),
+        reminder_since=timezone.now(),
+        ever_enrolled=True,
+        enrolled_observed=False,
+    )
+    html = page(client)
+    section = reminder_section(html)
+    assert "I reviewed my recovery codes" not in html
+    assert "I regenerated my recovery codes" not in html
+    assert "tell us" not in section
+    assert "Open MFA setup" in section
+
+
+def test_amr_mode_reminder_still_offers_both_answers(client, sign_in_as, portal_config):
+    portal_config(evidence_mode=Source.AMR)
+    sign_in_as(
+        ["partner_admin"],
+        evidence(enrolled=None, factor=Factor.OTP, source=Source.AMR, recovery_codes=None),
+        reminder_since=timezone.now(),
+        ever_enrolled=True,
+        enrolled_observed=None,
+    )
+    section = reminder_section(page(client))
+    assert "I reviewed my recovery codes" in section
+    assert "I regenerated my recovery codes" in section
+    client.post("/settings/recovery-codes/regenerated/")
+    assert Account.objects.get().reminder_since is None
+
+
+def test_regeneration_can_be_declared_without_a_reminder_in_amr_mode(
+    client, sign_in_as, portal_config
+):
+    portal_config(evidence_mode=Source.AMR)
+    sign_in_as(["partner_admin"], evidence(factor=Factor.OTP, source=Source.AMR))
+    assert "I regenerated my recovery codes" in page(client)
+
+
+def test_lost_authenticator_ends_with_one_confirmation_that_says_what_happened(client, sign_in_as):
+    """Recovery-code sign-in, authenticator removed and added again, refreshed: Settings
+    shows one prompt, and one click clears both the confirmation and the reminder."""
+    now = timezone.now()
+    account = sign_in_as(
+        ["aidial_operator"],
+        reminder_since=now - timedelta(minutes=20),
+        ack_pending=PendingReason.RE_ENABLEMENT.value,
+        ack_pending_since=now - timedelta(minutes=1),
+        ever_enrolled=True,
+        enrolled_observed=True,
+    )
+    html = page(client)
+    assert "You signed in with a recovery code on" in html
+    assert "have since set up your authenticator app again" in html
+    assert 'id="recovery-code-reminder"' not in html
+    assert html.count("I have stored my current recovery codes") == 1
+    client.post("/settings/recovery-codes/acknowledge/")
+    account.refresh_from_db()
+    assert account.ack_pending == ""
+    assert account.reminder_since is None
+    html = page(client)
+    assert "Confirm you stored your recovery codes" not in html
+    assert "You signed in with a recovery code" not in html
+
+
+def test_dashboard_shows_every_pending_item_each_with_its_action(client, sign_in_as):
+    sign_in_as(
+        ["aidial_operator"],
+        evidence(factor=Factor.TOTP),
+        reminder_since=timezone.now(),
+        ack_pending=PendingReason.ENROLMENT.value,
+        ack_pending_since=timezone.now() - timedelta(days=1),
+        ever_enrolled=True,
+        enrolled_observed=True,
+    )
+    html = client.get("/").content.decode()
+    assert "Confirm you stored your recovery codes" in html
+    assert 'action="/settings/recovery-codes/acknowledge/"' in html
+    assert "You signed in with a recovery code" in html
+    assert 'action="/settings/recovery-codes/reviewed/"' in html
+    assert 'action="/settings/recovery-codes/regenerated/"' in html
+    assert 'action="/settings/provider-security/"' in html
+    response = client.post("/settings/recovery-codes/acknowledge/", {"next": "/"})
+    assert response["Location"] == "/"
+
+
+def test_every_launch_to_the_provider_is_recorded_before_leaving(client, sign_in_as):
+    sign_in_as(["client_staff"], evidence(enrolled=False, factor=None))
+    assert client.post("/settings/mfa-setup/")["Location"] == SECURITY_URL
+    assert client.post("/settings/provider-security/")["Location"] == "/settings/"
+    client.logout()
+    sign_in_as(["client_staff"], evidence(factor=Factor.TOTP), sub="user-2")
+    assert client.post("/settings/provider-security/")["Location"] == SECURITY_URL
+    assert client.post("/settings/manage-mfa/")["Location"] == SECURITY_URL
+    assert list(SecurityEvent.objects.order_by("id").values_list("event_type", flat=True)) == [
+        "setup_launched",
+        "review_launched",
+        "management_launched",
+    ]
+
+
+def test_mandatory_role_is_told_before_leaving_that_removing_the_app_blocks_pages(
+    client, sign_in_as
+):
+    sign_in_as(["partner_admin"])
+    html = " ".join(page(client).split())
+    warning = html.index("If you remove your only authenticator app")
+    assert "protected pages are blocked from your next sign-in or refresh until you add" in html
+    assert warning < html.index('action="/settings/provider-security/"')
+
+
+def test_optional_role_gets_no_blocking_warning(client, sign_in_as):
+    sign_in_as(["client_staff"])
+    assert "protected pages are blocked" not in page(client)
+
+
+def test_an_old_multi_factor_check_is_explained_with_its_lifetime(client, sign_in_as):
+    old = timezone.now() - timedelta(hours=13)
+    sign_in_as(["partner_admin"], evidence(factor=Factor.TOTP, at=old))
+    html = page(client)
+    assert "Your last multi-factor check is too old" in html
+    assert "a multi-factor check counts for 12 hours" in html
+
+
+def test_a_mandatory_role_sees_when_its_check_stops_counting(client, sign_in_as):
+    sign_in_as(["partner_admin"])
+    assert "Multi-factor check counts until" in page(client)
 
 
 def test_amr_mode_says_reminders_are_unavailable(client, sign_in_as, portal_config):

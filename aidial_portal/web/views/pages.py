@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
-from aidial_portal.mfa.policy import ROLE_TITLES
-from aidial_portal.web.access import compliance_exempt, public, signed_in_account_id
+from aidial_portal.mfa.policy import ROLE_TITLES, role_table
+from aidial_portal.web.access import compliance_exempt, public, signed_in, signed_in_account_id
+from aidial_portal.web.security_status import duration_text, security_status
+from aidial_portal.web.views.errors import UNAVAILABLE
 
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     account = Account.objects.get(pk=signed_in_account_id(request))
+    config = settings.AIDIAL
+    status = security_status(
+        signed_in(request),
+        account.markers(),
+        config,
+        dict(role_table(config.role_table)),
+        timezone.now(),
+    )
     return render(
         request,
         "portal/dashboard.html",
         {
             "account": account,
             "role_titles": [ROLE_TITLES.get(role, role) for role in account.roles],
-            "ack_pending": bool(account.ack_pending),
-            "reminder_active": account.reminder_since is not None,
+            "status": status,
         },
     )
 
@@ -37,7 +48,14 @@ def confirm_session(request: HttpRequest) -> HttpResponse:
 @public
 @require_GET
 def help_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/help.html")
+    """Help, signed in or out, and also while the database or Redis is down (the outage pages
+    point here): without a readable session it renders without the signed-in navigation."""
+    context = {"max_age_text": duration_text(settings.AIDIAL.mfa_max_age)}
+    try:
+        request.user.is_authenticated  # noqa: B018 - loads the session now, not mid-template
+    except UNAVAILABLE:
+        context["base_template"] = "portal/bare.html"
+    return render(request, "portal/help.html", context)
 
 
 @compliance_exempt

@@ -17,8 +17,11 @@ from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import (
     Acknowledged,
+    CodesReviewed,
     ManagementLaunched,
     RegenerationDeclared,
+    ReviewLaunched,
+    SetupLaunched,
 )
 from aidial_portal.mfa.policy import role_table
 from aidial_portal.web.access import compliance_exempt, signed_in, signed_in_account_id
@@ -70,11 +73,25 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 @compliance_exempt
 @require_POST
 def open_setup(request: HttpRequest) -> HttpResponse:
-    """Open MFA setup: the trusted provider security page, only while not enrolled."""
+    """Open MFA setup: records the launch, then the trusted provider security page, only
+    while not enrolled."""
     status = _status(request, Account.objects.get(pk=signed_in_account_id(request)))
     if not status.setup_url:
         return HttpResponseRedirect(reverse("settings"))
+    change_lifecycle(request, signed_in_account_id(request), SetupLaunched(at=timezone.now()))
     return HttpResponseRedirect(status.setup_url)
+
+
+@compliance_exempt
+@require_POST
+def open_review(request: HttpRequest) -> HttpResponse:
+    """The trusted provider management link (review or regenerate recovery codes, replace the
+    authenticator app): records the launch, then the provider security page."""
+    status = _status(request, Account.objects.get(pk=signed_in_account_id(request)))
+    if not status.review_url:
+        return HttpResponseRedirect(reverse("settings"))
+    change_lifecycle(request, signed_in_account_id(request), ReviewLaunched(at=timezone.now()))
+    return HttpResponseRedirect(status.review_url)
 
 
 @compliance_exempt
@@ -86,9 +103,19 @@ def acknowledge(request: HttpRequest) -> HttpResponse:
 
 @compliance_exempt
 @require_POST
+def declare_review(request: HttpRequest) -> HttpResponse:
+    """I reviewed my recovery codes: ends a recovery-code reminder, nothing else."""
+    change_lifecycle(request, signed_in_account_id(request), CodesReviewed(at=timezone.now()))
+    return HttpResponseRedirect(_back(request))
+
+
+@compliance_exempt
+@require_POST
 def declare_regeneration(request: HttpRequest) -> HttpResponse:
+    """I regenerated my recovery codes: the button says the new set is stored, so the
+    declaration and the confirmation are recorded together (one step, not two)."""
     change_lifecycle(
-        request, signed_in_account_id(request), RegenerationDeclared(at=timezone.now())
+        request, signed_in_account_id(request), RegenerationDeclared(at=timezone.now(), stored=True)
     )
     return HttpResponseRedirect(_back(request))
 
@@ -118,5 +145,10 @@ def manage_mfa(request: HttpRequest) -> HttpResponse:
 
 
 def _back(request: HttpRequest) -> str:
+    """Where a declaration returns: the page it was made on (`back`, the dashboard), or
+    Settings, keeping the page the gate interrupted."""
+    back = safe_next(request.POST.get("back"), default="")
+    if back:
+        return back
     next_path = safe_next(request.POST.get("next"), default="")
     return reverse("settings") + ("?" + urlencode({"next": next_path}) if next_path else "")

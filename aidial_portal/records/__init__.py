@@ -1,0 +1,1 @@
+"""Django's admin, read-only, for AiDial administrators: accounts, security events, support."""

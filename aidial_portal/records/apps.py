@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RecordsConfig(AppConfig):
+    name = "aidial_portal.records"
+    label = "records"
+    verbose_name = "Records (read-only)"

@@ -1,0 +1,31 @@
+"""Every page is reached by name, so the portal can be mounted under any path prefix."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+import aidial_portal
+
+TEMPLATES = sorted(Path(aidial_portal.__file__).parent.glob("*/templates/**/*.html"))
+# A link or form target written as a path ("/settings/") instead of {% url %}.
+LITERAL_PATH = re.compile(r'(?:href|action|src)="/')
+
+
+def patterns(resolver=None):
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from patterns(entry)
+        elif isinstance(entry, URLPattern):
+            yield entry
+
+
+def test_every_route_has_a_name():
+    unnamed = [str(entry.pattern) for entry in patterns() if not entry.name]
+    assert unnamed == []
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_templates_link_by_route_name_not_by_path(template):
+    assert not LITERAL_PATH.findall(template.read_text())
