@@ -65,6 +65,7 @@ def serve(argv: Sequence[str]) -> None:
     _refuse_to_start_on_check_errors()
     _prepare_metrics_dir(options.port)
     collect_static_if_stale()
+    _release_database_connections()
 
     from gunicorn.app.wsgiapp import WSGIApplication
 
@@ -133,6 +134,18 @@ def _refuse_to_start_on_check_errors() -> None:
             f"aidial-portal serve: not starting: the system checks found {len(errors)} "
             f"error{'s' if len(errors) > 1 else ''} (above)."
         )
+
+
+def _release_database_connections() -> None:
+    """gunicorn forks the workers from this process: whatever the start-up work opened (a
+    connection, a psycopg pool and its threads) must not be inherited; each worker opens its own."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        close_pool = getattr(connection, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
 
 
 def _prepare_metrics_dir(port: int) -> None:

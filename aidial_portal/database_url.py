@@ -36,6 +36,11 @@ POSTGRESQL_CONN_MAX_AGE = 60
 # (a 503 page, /readyz failing): longer than any healthy connect, short enough to answer soon.
 POOL_TIMEOUT_SECONDS = 5
 POOL_MIN_SIZE = 1
+# How long the pool keeps retrying one lost connection before it gives up (and the next request
+# that finds the pool empty starts a fresh attempt at once). psycopg's default, 300 s, backs off
+# 1, 2, 4, 8 ... seconds: after a 5-second outage the portal went on answering 503 for several
+# seconds more with the database back (docs/performance.md, "Faults under load").
+POOL_RECONNECT_SECONDS = 1.0
 
 
 def parse_database_url(url: str, *, default_sqlite: Path, pool_max_size: int = 0) -> dict[str, Any]:
@@ -73,6 +78,7 @@ def _postgresql_overlay(parsed: dict[str, Any], pool_max_size: int) -> dict[str,
             "min_size": min(POOL_MIN_SIZE, pool_max_size),
             "max_size": pool_max_size,
             "timeout": POOL_TIMEOUT_SECONDS,
+            "reconnect_timeout": POOL_RECONNECT_SECONDS,
             "name": "aidial-portal",
         }
     return {

@@ -118,7 +118,18 @@ class Phase:
     end: float
     returned: float | None = None  # when the service answered again (recovery phases)
     outcomes: Counter[str] = field(default_factory=Counter)
-    recovery: float = 0.0  # seconds from `returned` to the end of the last failed request
+    last_failure: float = 0.0  # wall time the last failed request of the phase ended
+    last_success: float = 0.0
+
+    @property
+    def recovery(self) -> float | None:
+        """Seconds from `returned` to the end of the last failed request; None when no request
+        succeeded after it (not recovered within the phase)."""
+        if self.returned is None or self.last_failure == 0.0:
+            return 0.0
+        if self.last_success < self.last_failure:
+            return None
+        return max(0.0, self.last_failure - self.returned)
 
 
 def phases_of(marks: dict[str, float]) -> list[Phase]:
@@ -127,7 +138,8 @@ def phases_of(marks: dict[str, float]) -> list[Phase]:
         Phase("Redis down", marks["redis_down"], marks["redis_back"]),
         Phase("after Redis returns", marks["redis_back"], marks["pg_down"], marks["redis_back"]),
         Phase("PostgreSQL down", marks["pg_down"], marks["pg_back"]),
-        Phase("after PostgreSQL returns", marks["pg_back"], marks["end"], marks["pg_back"]),
+        # Until every request has ended: one still waiting at the end counts here too.
+        Phase("after PostgreSQL returns", marks["pg_back"], float("inf"), marks["pg_back"]),
     ]
 
 
@@ -138,8 +150,10 @@ def classify(samples: Sequence[Sample], phases: list[Phase]) -> None:
         for phase in phases:
             if phase.start <= done < phase.end:
                 phase.outcomes[outcome] += 1
-                if outcome != "ok" and phase.returned is not None:
-                    phase.recovery = max(phase.recovery, done - phase.returned)
+                if outcome == "ok":
+                    phase.last_success = max(phase.last_success, done)
+                else:
+                    phase.last_failure = max(phase.last_failure, done)
                 break
 
 
@@ -188,6 +202,13 @@ def compare_writes(samples: Sequence[Sample], account_ids: Sequence[int]) -> Wri
             if marker is None or marker < datetime.fromtimestamp(last_ok_sent[index] - 1, UTC):
                 writes.markers_behind += 1
     return writes
+
+
+def _recovery(phase: Phase) -> str:
+    if phase.returned is None:
+        return ""
+    recovery = phase.recovery
+    return f"{recovery:.2f}" if recovery is not None else "NOT recovered"
 
 
 def _csrf() -> str:
@@ -292,12 +313,12 @@ def run(options: Options, pg: Any, redis: Any, work: Path) -> None:  # noqa: PLR
         rows.append(
             [
                 phase.name,
-                f"{phase.end - phase.start:.1f}",
+                f"{min(phase.end, marks['end']) - phase.start:.1f}",
                 phase.outcomes["ok"],
                 phase.outcomes["503"],
                 sum(other.values()),
                 "; ".join(f"{k} x{v}" for k, v in sorted(other.items())) or "-",
-                f"{phase.recovery:.2f}" if phase.returned is not None else "",
+                _recovery(phase),
             ]
         )
     print(
@@ -328,7 +349,8 @@ def run(options: Options, pg: Any, redis: Any, work: Path) -> None:  # noqa: PLR
     )
     print(
         "goal: no status but 200/302 and 503, recovery <= 2 s, nothing lost; recovery = from "
-        "the service answering again to the end of the last failed request sent after it; "
+        "the service answering again to the end of the last failed request (every later one "
+        "succeeded); "
         f"each instance: aidial-portal serve --workers {options.workers} --threads "
         f"{options.threads}; PostgreSQL stopped with pg_ctl -m immediate (a crash), Redis with "
         "SHUTDOWN SAVE (its snapshot brings the sessions back)"

@@ -296,10 +296,16 @@ def portal_servers_at(
 
 
 def django_ready() -> None:
-    """Configure Django in this process (settings from DJANGO_SETTINGS_MODULE) and migrate."""
+    """Configure Django in this process (settings from DJANGO_SETTINGS_MODULE), migrate, and
+    collect the static files when they are missing or stale, as `aidial-portal serve` does:
+    the in-process requests render the production pages, whose static URLs come from
+    collectstatic's manifest."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
     import django
     from django.core.management import call_command
 
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
+    from aidial_portal.cli import collect_static_if_stale
+
+    collect_static_if_stale()

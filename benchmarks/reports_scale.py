@@ -56,7 +56,7 @@ ACCOUNT_COLUMNS: dict[str, str] = {
     "created_at": "now() - (g % 365) * interval '1 day'",
     # Scattered over a year, so that sign-in order is not id order; 2 % never signed in.
     "last_sign_in_at": "CASE WHEN g % 50 = 0 THEN NULL "
-    "ELSE now() - ((g * 7919) % 525600) * interval '1 minute' END",
+    "ELSE now() - ((g::bigint * 7919) % 525600) * interval '1 minute' END",
     "last_factor": "CASE WHEN g % 3 = 0 THEN '' ELSE 'totp' END",
     "last_status": "CASE WHEN g % 3 = 0 THEN 'not_enrolled' WHEN g % 17 = 0 THEN 'mfa_stale' "
     "WHEN g % 50 = 0 THEN '' ELSE 'compliant' END",
@@ -295,8 +295,8 @@ def explain(population: Population) -> list[tuple[str, str]]:
             event_form = EventFilter(params or None)
             queryset, ordering = EventQuery.from_form(event_form, scope).events(), NEWEST_FIRST
         edge = decode(params["after"]) if "after" in params else None
-        if edge is not None:
-            queryset = queryset.filter(ordering.after(*edge))
+        if edge is not None:  # the first run of rows after the cursor: what paginate reads
+            queryset = queryset.filter(ordering.after_parts(*edge)[0])
         queryset = queryset.order_by(*ordering.order_by())[:51]
         sql, sql_params = queryset.query.sql_with_params()
         with connection.cursor() as cursor:

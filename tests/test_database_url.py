@@ -135,3 +135,49 @@ def test_pool_size_comes_from_the_environment() -> None:
     assert config.from_env({"AIDIAL_DB_POOL_MAX_SIZE": "0"}).db_pool_max_size == 0
     with pytest.raises(ValueError, match="AIDIAL_DB_POOL_MAX_SIZE"):
         config.from_env({"AIDIAL_DB_POOL_MAX_SIZE": "lots"})
+
+
+def test_a_pooled_database_is_used_again_at_once_when_it_returns_from_an_outage() -> None:
+    """psycopg's pool retries a lost connection with a growing back-off (1, 2, 4 ... s) for
+    five minutes by default: the portal went on refusing requests for seconds after the
+    database returned. With the portal's options, a request soon after it returns is served."""
+    import time
+
+    import psycopg
+    from psycopg_pool import ConnectionPool, PoolTimeout
+
+    from tests.support.tcp_proxy import TcpProxy
+
+    try:
+        psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=2
+        ).close()
+    except psycopg.Error:
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+    options = parse_database_url(
+        "postgresql://postgres@127.0.0.1/postgres", default_sqlite=DEFAULT, pool_max_size=2
+    )["OPTIONS"]["pool"]
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    port = proxy.port
+    pool = ConnectionPool(
+        f"host=127.0.0.1 port={port} user=postgres dbname=postgres connect_timeout=2",
+        check=ConnectionPool.check_connection,
+        open=True,
+        **options,
+    )
+    try:
+        pool.wait(timeout=10)
+        proxy.close()  # the outage: open connections cut, new ones refused
+        with pytest.raises(PoolTimeout):
+            pool.getconn(timeout=0.5)
+        deadline = time.monotonic() + 20
+        while pool.get_stats().get("connections_errors", 0) < 6:  # the pool has retried a while
+            assert time.monotonic() < deadline, "the pool stopped trying to reconnect"
+            with pytest.raises(PoolTimeout):
+                pool.getconn(timeout=0.5)
+        proxy = TcpProxy(("127.0.0.1", 5432), port=port)  # the database is back
+        with pool.connection(timeout=2.0) as connection:
+            assert connection.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        pool.close()
+        proxy.close()

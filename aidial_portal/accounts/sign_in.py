@@ -24,6 +24,7 @@ from aidial_portal import metrics
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.config import PortalConfig
@@ -209,9 +210,12 @@ def record_rejection(request: HttpRequest, rejected: oidc.SignInRejected) -> Non
     rejections.warning("sign_in_rejected", extra={"reason": reason})
     metrics.SIGN_INS.labels(result=reason).inc()
     signed_in = session_state.load(request.session) is not None
-    record(
+    account_id = session_state.account_id(request.session) if signed_in else None
+    # Anyone can repeat a refused callback at will: counted, and written once per window.
+    record_refusal(
         EventTag.Session.REFRESH_REFUSED if signed_in else EventTag.SignIn.REJECTED,
-        account_id=session_state.account_id(request.session) if signed_in else None,
+        source=refusal_source(request, account_id),
+        account_id=account_id,
         session_key=request.session.session_key,
         reason=reason,
     )

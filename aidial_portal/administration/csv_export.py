@@ -24,9 +24,12 @@ _FORMULA_ANYWHERE = re.compile(r"(?:^|[,;\t\r\n])[\s\"'\u00a0\u200b\ufeff]*[=+\-
 
 
 def is_formula_like(text: str) -> bool:
-    return any(
-        variant.startswith(FORMULA_TRIGGERS) or _FORMULA_ANYWHERE.search(variant)
-        for variant in (text, unicodedata.normalize("NFKC", text))
+    # The pattern's `^` alternative covers FORMULA_TRIGGERS at the start; NFKC leaves ASCII
+    # unchanged, so only other text is checked twice (the export runs this on every cell).
+    if _FORMULA_ANYWHERE.search(text):
+        return True
+    return not text.isascii() and bool(
+        _FORMULA_ANYWHERE.search(unicodedata.normalize("NFKC", text))
     )
 
 

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from aidial_portal import metrics
 from aidial_portal.accounts.session_state import account_id, load
+from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import EventTag
-from aidial_portal.audit.recording import record
 from aidial_portal.mfa.compliance import Reason, evaluate
 from aidial_portal.web.access import is_compliance_exempt, is_public
 from aidial_portal.web.problems import problem, wants_html
@@ -72,25 +72,24 @@ class MfaGateMiddleware:
 
 def _sign_in_first(request: HttpRequest) -> HttpResponse:
     if wants_html(request):
-        return HttpResponseRedirect(
-            reverse("login") + "?" + urlencode({"next": request.get_full_path()})
-        )
+        return _to("login", request)
     return problem(401, "Sign in first", "not_signed_in")
 
 
 def _deny(request: HttpRequest, reason: Reason) -> HttpResponse:
     metrics.GATE_DENIALS.labels(reason=reason.value).inc()
-    record(
+    # Counted on every request; written once per window (a repeated denial makes no query).
+    denied = account_id(request.session)
+    record_refusal(
         EventTag.Session.GATE_DENIED,
-        account_id=account_id(request.session),
+        source=refusal_source(request, denied),
+        account_id=denied,
         session_key=request.session.session_key,
         reason=reason.value,
         details={"method": (request.method or "").lower()},
     )
     if wants_html(request):
-        return HttpResponseRedirect(
-            reverse("settings") + "?" + urlencode({"next": request.get_full_path()})
-        )
+        return _to("settings", request)
     return problem(403, "Multi-factor authentication required", reason.value, REASON_TEXT[reason])
 
 

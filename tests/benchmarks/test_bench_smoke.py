@@ -301,3 +301,33 @@ def test_sign_in_cost_runs_in_process_under_serve_and_profiled(tmp_path: Path) -
     assert "whole sign-in (POST + callback)" in completed.stdout
     assert "one gated dashboard request" in completed.stdout
     assert "ms per sign-in" in completed.stdout  # the profile
+
+
+def test_page_limit_runs_against_a_real_server_at_a_tiny_size(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    options = QUICK.__class__(
+        **{
+            **QUICK.__dict__,
+            "page_samples": 2,
+            "page_inprocess_samples": 2,
+            "page_rounds": 1,
+            "page_seconds": 0.2,
+            "page_clients": 2,
+            "warmup": 0.05,
+            "work_dir": str(tmp_path),
+        }
+    )
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.page_limit", options.to_json()],
+        cwd=infra.REPO_ROOT,
+        env=infra.portal_env(f"sqlite:///{tmp_path / 'page.sqlite3'}"),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "server CPU per request, median (ms)" in completed.stdout
+    assert "+ MfaGateMiddleware" in completed.stdout

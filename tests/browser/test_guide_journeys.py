@@ -104,7 +104,7 @@ def test_lost_authenticator_ends_with_one_confirmation(
     management link; refresh. The person refreshes once in between, as the guide says after
     any change at the provider, so the portal sees the authenticator gone and back."""
     who = person("aidial_operator", totp=True)
-    sign_in(page, stack, who, code=who.recovery_codes[0])
+    sign_in(page, stack, who, code=who.recovery_codes[0], shots=look)
     expect(page).to_have_url(on_portal(stack, "/"))
     reminder = page.get_by_role("heading", name="You signed in with a recovery code")
     expect(reminder).to_be_visible()
@@ -121,7 +121,7 @@ def test_lost_authenticator_ends_with_one_confirmation(
     expect(page.get_by_role("status")).to_contain_text("The authenticator app was removed")
     back_to_portal(page, stack)
 
-    refresh_status(page, stack, who, code=None)
+    refresh_status(page, stack, who, code=None, shots=look)
     expect(page.get_by_role("alert")).to_contain_text("has no authenticator app enrolled yet")
     expect(reminder).to_be_visible()
     expect(page.get_by_role("button", name=REVIEWED)).to_have_count(0)
@@ -129,9 +129,9 @@ def test_lost_authenticator_ends_with_one_confirmation(
     look("settings without an authenticator, reminder waits for the new one")
 
     page.get_by_role("button", name="Open MFA setup").click()
-    enrolment = enrol_totp(page, stack)
+    enrolment = enrol_totp(page, stack, shots=look)
     back_to_portal(page, stack)
-    refresh_status(page, stack, who, code=totp_code(enrolment.secret, offset_steps=1))
+    refresh_status(page, stack, who, code=totp_code(enrolment.secret, offset_steps=1), shots=look)
     assert status_value(page, "MFA policy") == "Compliant"
     # One prompt that says what happened and what to confirm.
     expect(
@@ -159,16 +159,16 @@ def test_lost_authenticator_replaced_in_one_visit_is_one_click(
     """Removed and added again in one visit to the provider, then refreshed: the reminder
     asks what happened, and "I regenerated my recovery codes" is the one click."""
     who = person("partner_admin", totp=True)
-    sign_in(page, stack, who, code=who.recovery_codes[0])
+    sign_in(page, stack, who, code=who.recovery_codes[0], shots=look)
     page.goto(stack.portal.url("/settings/"))
     page.get_by_role("button", name=REVIEW_LINK).click()
     code_field = page.get_by_label("Code", exact=True)
     if code_field.count():
         code_field.fill(who.recovery_codes[1])
     page.get_by_role("button", name="Remove authenticator app").click()
-    enrolment = enrol_totp(page, stack)
+    enrolment = enrol_totp(page, stack, shots=look)
     back_to_portal(page, stack)
-    refresh_status(page, stack, who, code=totp_code(enrolment.secret, offset_steps=1))
+    refresh_status(page, stack, who, code=totp_code(enrolment.secret, offset_steps=1), shots=look)
     expect(page.get_by_role("heading", name="You signed in with a recovery code")).to_be_visible()
     look("settings reminder after replacing the authenticator")
     page.get_by_role("button", name=REGENERATED).click()
@@ -183,7 +183,7 @@ def test_reviewing_codes_clears_the_reminder_without_claiming_a_regeneration(
     page: Page, stack: Stack, person: Callable[..., Person], look: Look
 ) -> None:
     who = person("aidial_operator", totp=True)
-    sign_in(page, stack, who, code=who.recovery_codes[0])
+    sign_in(page, stack, who, code=who.recovery_codes[0], shots=look)
     page.goto(stack.portal.url("/settings/"))
     expect(page.get_by_role("button", name=REVIEWED)).to_be_visible()
     expect(page.get_by_role("button", name=REGENERATED)).to_be_visible()
@@ -211,7 +211,7 @@ def test_regenerating_codes_from_the_dashboard_reminder_is_one_step(
     page: Page, stack: Stack, person: Callable[..., Person], look: Look
 ) -> None:
     who = person("client_manager", totp=True)
-    sign_in(page, stack, who, code=who.recovery_codes[0])
+    sign_in(page, stack, who, code=who.recovery_codes[0], shots=look)
     expect(page).to_have_url(on_portal(stack, "/"))
     expect(page.get_by_text(BLOCKING_WARNING)).to_have_count(0)  # optional role: no block
     page.get_by_role("button", name=REVIEW_LINK).click()
@@ -234,14 +234,14 @@ def test_every_launch_to_the_provider_is_recorded_and_mandatory_roles_are_warned
     page: Page, stack: Stack, person: Callable[..., Person], look: Look
 ) -> None:
     who = person("aidial_admin")
-    sign_in(page, stack, who)
+    sign_in(page, stack, who, shots=look)
     expect(page).to_have_url(on_portal(stack, "/settings/?next=%2F"))
     page.get_by_role("button", name="Open MFA setup").click()
     expect(page).to_have_url(on_provider(stack, "/ui/console/users/me"))
     assert events_of(stack, who.login)[-1] == "setup_launched"
-    enrolment = enrol_totp(page, stack)
+    enrolment = enrol_totp(page, stack, shots=look)
     back_to_portal(page, stack)
-    refresh_status(page, stack, who, code=totp_code(enrolment.secret, offset_steps=1))
+    refresh_status(page, stack, who, code=totp_code(enrolment.secret, offset_steps=1), shots=look)
     page.get_by_role("button", name=ACK_BUTTON).click()
     page.goto(stack.portal.url("/settings/"))
 
@@ -298,7 +298,7 @@ def test_support_request_reaches_the_team_and_survives_a_mail_outage(
 ) -> None:
     stack = email_stack
     who = make_person(stack, "client_staff")
-    sign_in(page, stack, who)
+    sign_in(page, stack, who, shots=look)
     send_request(page, stack, "Export fails", "The export button does nothing since Monday.")
     expect(page.get_by_role("status")).to_contain_text("your request was sent")
     look("support request sent")
@@ -318,7 +318,7 @@ def test_support_request_reaches_the_team_and_survives_a_mail_outage(
     admin = make_person(stack, "aidial_operator", totp=True)
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(on_portal(stack, "/signed-out/"))
-    sign_in(page, stack, admin, code=totp_code(admin.totp_secret))
+    sign_in(page, stack, admin, code=totp_code(admin.totp_secret), shots=look)
     page.goto(stack.portal.url("/support/requests/"))
     expect(page.get_by_role("status")).to_contain_text("could not be emailed")
     expect(page.get_by_role("row", name="Locked out")).to_contain_text("Email failed")

@@ -38,6 +38,8 @@ def test_signing_in_on_another_device_keeps_this_session_working_on_every_page(
     client, signed_in_twice
 ):
     _, other = signed_in_twice
+    # Real sign-ins are never coalesced with one another.
+    assert SecurityEvent.objects.filter(event_type="sign_in_succeeded").count() == 2
     for device in (client, other):
         for path in PAGES:
             response = device.get(path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -98,3 +98,15 @@ def sign_in_as(client: Client, make_account: Callable[..., Account]) -> Callable
         return account
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache() -> Iterator[None]:
+    """Each test starts with an empty local-memory cache (refusal counters live there). A shared
+    Redis is never flushed: tests that use one pick their own keys."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    yield
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        cache.clear()

@@ -16,10 +16,11 @@ BUFFER = 65536
 
 
 class TcpProxy:
-    def __init__(self, target: tuple[str, int], *, delay: float = 0.0) -> None:
+    def __init__(self, target: tuple[str, int], *, delay: float = 0.0, port: int = 0) -> None:
+        """`port`: listen there (a closed proxy's port, to bring a store back), else any."""
         self.target = target
         self.delay = delay
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", port))
         self.port = int(self._listener.getsockname()[1])
         # A thread blocked in accept() keeps a closed listener accepting: poll instead.
         self._listener.settimeout(0.2)
