@@ -120,7 +120,11 @@ def _check_claims(claims: Mapping[str, Any], *, policy: TokenPolicy, now: float)
 
 
 def _check_audience(claims: Mapping[str, Any], policy: TokenPolicy) -> None:
-    """The ID token's audience rules: our client id, and no audience we do not trust."""
+    """The ID token's audience rules: our client id, and no audience we do not trust.
+
+    Unlike an ID token, a logout token with several audiences need not name `azp` (Back-Channel
+    Logout 1.0 does not define it); when it does, it must be us.
+    """
     audiences = _audiences(claims["aud"])
     if policy.client_id not in audiences:
         raise LogoutTokenRejected("wrong_audience")
