@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -10,8 +11,12 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.checks.registry import registry
 from django.core.exceptions import ImproperlyConfigured
 
-from aidial_portal.config import is_loopback, is_trusted_provider_url
-from aidial_portal.identity.directory import IssuerMismatch, ProviderUnavailable
+from aidial_portal.config import is_loopback, is_trusted_api_url, is_trusted_provider_url
+from aidial_portal.identity.directory import (
+    IssuerMismatch,
+    ProviderMisconfigured,
+    ProviderUnavailable,
+)
 from aidial_portal.identity.service_credentials import CredentialsUnavailable, ServiceCredentials
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, Requirement
 
@@ -45,6 +50,16 @@ def check_provider_urls(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 f"AIDIAL_OIDC_ISSUER {config.issuer!r} is not trusted.",
                 hint="Use https, or http only on a loopback address for development.",
                 id="aidial.E002",
+            )
+        )
+    if not is_trusted_api_url(config.api_url):
+        errors.append(
+            Error(
+                f"AIDIAL_ZITADEL_API_URL {config.api_url!r} is not trusted: the service "
+                "credential would travel over plain http. Every sign-in is refused.",
+                hint="Use the Zitadel API's https URL (plain http only on a loopback address "
+                "for development).",
+                id="aidial.E005",
             )
         )
     for name, url in (
@@ -105,6 +120,61 @@ def check_service_credentials(app_configs: Any, **kwargs: Any) -> list[CheckMess
     return []
 
 
+def has_service_credentials(config: Any) -> bool:
+    """A service user's personal access token, or its key file (JWT profile grant)."""
+    return bool(config.service_token or config.service_key_file)
+
+
+@register(Tags.security)
+def check_amr_mode_credentials(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """`amr` cannot tell TOTP from SMS or e-mail codes; only the API's list of methods can."""
+    config = settings.AIDIAL
+    if config.evidence_mode.value != "amr" or has_service_credentials(config):
+        return []
+    table = {**ROLE_REQUIREMENTS, **_parsed(config.role_table)}
+    mandatory = sorted(role for role, value in table.items() if value is Requirement.REQUIRED)
+    if not mandatory:
+        return []
+    return [
+        Error(
+            "AIDIAL_MFA_EVIDENCE=amr without service credentials: `otp` in the ID token may be "
+            "an SMS or e-mail code, so no one in a role that requires MFA "
+            f"({', '.join(mandatory)}) can ever be compliant.",
+            hint="Set AIDIAL_ZITADEL_SERVICE_TOKEN or AIDIAL_ZITADEL_SERVICE_KEY_FILE (a service "
+            "user with user.read) so the portal can check that TOTP is the person's only "
+            "one-time code.",
+            id="aidial.E015",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_project_id(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Only with `check --deploy`: without the project id Zitadel sends no roles."""
+    if settings.AIDIAL.project_id:
+        return []
+    return [
+        Error(
+            "AIDIAL_ZITADEL_PROJECT_ID is not set: Zitadel sends roles only for the project "
+            "named in the scope urn:zitadel:iam:org:project:id:<id>:aud, so everyone would "
+            "sign in with no portal role.",
+            hint="Set AIDIAL_ZITADEL_PROJECT_ID to the id of the Zitadel project that holds "
+            "the portal's roles (Console: Projects, the project, its Resource Id).",
+            id="aidial.E016",
+        )
+    ]
+
+
+def _parsed(raw: Mapping[str, str]) -> dict[str, Requirement]:
+    parsed = {}
+    for role, value in raw.items():
+        try:
+            parsed[role] = Requirement(value)
+        except ValueError:
+            continue  # check_role_policy reports it
+    return parsed
+
+
 @register()
 def check_support_email(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Support e-mail is all or nothing: half a configuration would store requests that
@@ -159,7 +229,7 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
 
     config = settings.AIDIAL
     try:
-        services.directory().metadata()
+        metadata = services.directory().metadata()
     except IssuerMismatch:
         return [
             Error(
@@ -169,6 +239,10 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 id="aidial.E010",
             )
         ]
+    except ProviderMisconfigured as problem:
+        return [
+            Error(f"The identity provider cannot be trusted: {problem.detail}.", id="aidial.E017")
+        ]
     except ProviderUnavailable:
         return [
             Error(
@@ -176,8 +250,8 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 id="aidial.E011",
             )
         ]
-    configured = bool(config.service_token or config.service_key_file)
-    if config.evidence_mode.value == "session" and not configured:
+    found = _discovery_messages(metadata)
+    if config.evidence_mode.value == "session" and not has_service_credentials(config):
         return [
             Error(
                 "Neither AIDIAL_ZITADEL_SERVICE_TOKEN nor AIDIAL_ZITADEL_SERVICE_KEY_FILE is "
@@ -186,11 +260,37 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 hint="Create a service user with session.read and user.read, or use "
                 "AIDIAL_MFA_EVIDENCE=amr for Login V1.",
                 id="aidial.E012",
-            )
+            ),
+            *found,
         ]
-    if configured:
-        return _check_api(config.api_url, services.service_credentials())
-    return []
+    if has_service_credentials(config):
+        return [*found, *_check_api(config.api_url, services.service_credentials())]
+    return found
+
+
+def _discovery_messages(metadata: Mapping[str, Any]) -> list[CheckMessage]:
+    """What discovery says about the two endpoints Zitadel's defaults make the portal need."""
+    found: list[CheckMessage] = []
+    if not isinstance(metadata.get("userinfo_endpoint"), str):
+        found.append(
+            Error(
+                "The provider's discovery document names no userinfo endpoint: with Zitadel's "
+                "default application settings, roles and profile are only in userinfo, so "
+                "everyone would sign in with no portal role.",
+                hint="Point AIDIAL_OIDC_ISSUER at Zitadel itself, or turn on the application's "
+                "'User roles inside ID Token' and 'User Info inside ID Token'.",
+                id="aidial.E018",
+            )
+        )
+    if not isinstance(metadata.get("end_session_endpoint"), str):
+        found.append(
+            Warning(
+                "The provider's discovery document names no end-session endpoint: signing out "
+                "of the portal will leave the Zitadel session signed in.",
+                id="aidial.W010",
+            )
+        )
+    return found
 
 
 def _check_api(api_url: str, credentials: ServiceCredentials) -> list[CheckMessage]:

@@ -56,6 +56,8 @@ class PortalConfig:
     client_id: str = "aidial-portal-dev"
     client_secret: str = ""
     extra_audiences: frozenset[str] = frozenset()
+    project_id: str = ""
+    clock_skew: int = 0
     api_url: str = LOCAL_ISSUER
     # Secrets stay out of repr(): settings appear on debug error pages.
     service_token: str = field(default="", repr=False)
@@ -119,6 +121,8 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
             for value in env.get("AIDIAL_OIDC_EXTRA_AUDIENCES", "").split(",")
             if value.strip()
         ),
+        project_id=env.get("AIDIAL_ZITADEL_PROJECT_ID", "").strip(),
+        clock_skew=_skew(env.get("AIDIAL_OIDC_CLOCK_SKEW", "")),
         api_url=env.get("AIDIAL_ZITADEL_API_URL", issuer).rstrip("/"),
         service_token=env.get("AIDIAL_ZITADEL_SERVICE_TOKEN", ""),
         service_key_file=env.get("AIDIAL_ZITADEL_SERVICE_KEY_FILE", "").strip(),
@@ -158,6 +162,14 @@ def is_trusted_provider_url(url: str, issuer: str) -> bool:
     return target.scheme == "https" or (target.scheme == "http" and is_loopback(target.hostname))
 
 
+def is_trusted_api_url(url: str) -> bool:
+    """The Zitadel API gets the service credential: https, or plain http on loopback only."""
+    parts = urlsplit(url)
+    if not parts.hostname or parts.username is not None or parts.password is not None:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -195,6 +207,22 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number of seconds") from None
     if value <= 0:
         raise ConfigError(f"{name} must be positive")
+    return value
+
+
+MAX_CLOCK_SKEW = 5  # seconds: Zitadel's own limit for an application's clock skew
+
+
+def _skew(raw: str) -> int:
+    """`AIDIAL_OIDC_CLOCK_SKEW`: the application's clock skew set in Zitadel, in seconds."""
+    if not raw.strip():
+        return 0
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError("AIDIAL_OIDC_CLOCK_SKEW must be a whole number of seconds") from None
+    if not 0 <= value <= MAX_CLOCK_SKEW:
+        raise ConfigError(f"AIDIAL_OIDC_CLOCK_SKEW must be between 0 and {MAX_CLOCK_SKEW} seconds")
     return value
 
 

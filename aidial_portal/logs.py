@@ -37,6 +37,7 @@ SAFE_FIELDS = frozenset(
         "count",
         "source",
         "window_seconds",
+        "support_request",
     }
 )
 

@@ -56,7 +56,10 @@ def server_cpu(host: str, port: int, paths: Sequence[str], cookie: str, samples:
                 response.read()
                 wall = time.perf_counter() - started
                 if response.status != 200:
-                    raise RuntimeError(f"{path} answered {response.status}, not 200")
+                    raise RuntimeError(
+                        f"{path} answered {response.status} "
+                        f"{response.getheader('Location') or ''}, not 200"
+                    )
                 if index >= 5:  # warm-up
                     result.cpu[path].append(int(response.getheader(CPU_HEADER, "0")) / 1e6)
                     result.wall[path].append(wall * 1000)

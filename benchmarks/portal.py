@@ -14,6 +14,7 @@ from django.utils import timezone
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.identity.claims import Grant
 from aidial_portal.mfa.evidence import Evidence, Factor, Source
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
 
@@ -50,6 +51,9 @@ def signed_in_client(who: Account, client: Client | None = None) -> Client:
     client.force_login(who, backend=BACKEND)
     session = client.session
     roles = tuple(who.roles)
+    grants = tuple(
+        Grant(row.role, row.org_id, row.org_domain) for row in who.grants.order_by("role", "org_id")
+    ) or tuple(Grant(role, who.org_id or "org-bench") for role in roles)
     session_state.store(
         session,
         session_state.SignedIn(
@@ -60,6 +64,7 @@ def signed_in_client(who: Account, client: Client | None = None) -> Client:
             evidence=compliant_evidence(),
             signed_in_at=timezone.now(),
             auth_time=timezone.now(),
+            grants=grants,
         ),
     )
     session.save()

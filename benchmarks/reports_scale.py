@@ -69,6 +69,15 @@ ACCOUNT_COLUMNS: dict[str, str] = {
     "acknowledged_at": "CASE WHEN g % 7 <> 0 THEN now() - (g % 30) * interval '1 day' END",
     "reminder_since": "CASE WHEN g % 11 = 0 THEN now() - interval '2 days' END",
 }
+# One grant per account: its first role, in its organisation (as a sign-in records it).
+GRANT_COLUMNS: dict[str, str] = {
+    "id": "g",
+    "account_id": "g",
+    "role": "(ARRAY['partner_admin', 'client_admin', 'client_staff', 'aidial_operator', "
+    "'client_manager'])[1 + g % 5]",
+    "org_id": "'org-' || (g % {orgs})",
+    "org_domain": "'org' || (g % {orgs}) || '.bench.test'",
+}
 EVENT_COLUMNS: dict[str, str] = {
     "event_type": "(ARRAY[" + ", ".join(f"'{kind}'" for kind in EVENT_TYPES) + "])[1 + g % 6]",
     # Over 90 days, in an order unrelated to the id.
@@ -129,11 +138,11 @@ def populate(accounts: int, events: int) -> dict[str, float]:
     """Fill the current (empty, migrated) database; returns seconds spent per step."""
     from django.db import connection
 
-    from aidial_portal.accounts.models import Account
+    from aidial_portal.accounts.models import Account, RoleGrant
     from aidial_portal.audit.models import SecurityEvent
 
     spent: dict[str, float] = {}
-    tables = [Account._meta.db_table, SecurityEvent._meta.db_table]
+    tables = [Account._meta.db_table, RoleGrant._meta.db_table, SecurityEvent._meta.db_table]
     with connection.cursor() as cursor:
         indexes = [index for name in tables for index in _secondary_indexes(cursor, name)]
         started = time.perf_counter()
@@ -142,6 +151,8 @@ def populate(accounts: int, events: int) -> dict[str, float]:
         cursor.execute("SET session_replication_role = replica")  # no FK triggers
         try:
             sql, params = _insert_sql(Account, ACCOUNT_COLUMNS, accounts, accounts)
+            cursor.execute(sql, params)
+            sql, params = _insert_sql(RoleGrant, GRANT_COLUMNS, accounts, accounts)
             cursor.execute(sql, params)
             spent["accounts"] = time.perf_counter() - started
             started = time.perf_counter()
@@ -193,7 +204,7 @@ def prepare(population: Population) -> None:
     """Clients and the page URLs, the deep cursors from the middle of each ordering."""
     from urllib.parse import urlencode
 
-    from aidial_portal.accounts.models import Account
+    from aidial_portal.accounts.models import Account, RoleGrant
     from aidial_portal.administration import compliance
     from aidial_portal.administration.events import NEWEST_FIRST
     from aidial_portal.audit.models import SecurityEvent
@@ -202,6 +213,7 @@ def prepare(population: Population) -> None:
     admin = account("bench-reports-admin", roles=("aidial_admin",))
     org_admin = account("bench-reports-org-admin", roles=("partner_admin",))
     Account.objects.filter(pk=org_admin.pk).update(org_id="org-1")
+    RoleGrant.objects.create(account=org_admin, role="partner_admin", org_id="org-1")
     population.admin = signed_in_client(admin)
     population.org_admin = signed_in_client(org_admin)
     recent = compliance.SORTS["recent"][1]
@@ -284,7 +296,7 @@ def explain(population: Population) -> list[tuple[str, str]]:
         scope = EVERYTHING
         path = page
         if page.startswith("org:"):
-            scope, path = Scope(org_id="org-1"), page[4:]
+            scope, path = Scope(org_ids=frozenset({"org-1"})), page[4:]
         params = QueryDict(path.partition("?")[2])
         queryset: Any
         if path.startswith("/admin/compliance/"):

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from benchmarks.options import Options
 from benchmarks.report import machine, median, percentile, ratio, table
+from tests.support.audiences import other_applications
 
 SERVER_GOAL = 8.0  # whole sign-in / one dashboard request, server CPU
 INPROCESS_GOAL_MS = 15.0
@@ -76,7 +77,8 @@ def wired_to(idp: Any, registration: dict[str, Any], api_url: str = "") -> Itera
         api_url=api_url or idp.issuer,
         client_id=registration["client_id"],
         client_secret=registration["client_secret"],
-        extra_audiences=frozenset({registration["project_id"]}),
+        project_id=registration["project_id"],
+        extra_audiences=other_applications(idp.data_dir, registration["client_id"]),
         service_token=registration["service_token"],
         security_url=idp.issuer + SECURITY_PAGE_PATH,
         management_url=idp.issuer + SECURITY_PAGE_PATH,
@@ -344,7 +346,10 @@ def run_server(idp: Any, work_dir: Path, login: str, count: int) -> ServerSignIn
             "AIDIAL_OIDC_ISSUER": idp.issuer,
             "AIDIAL_OIDC_CLIENT_ID": registration["client_id"],
             "AIDIAL_OIDC_CLIENT_SECRET": registration["client_secret"],
-            "AIDIAL_OIDC_EXTRA_AUDIENCES": registration["project_id"],
+            "AIDIAL_ZITADEL_PROJECT_ID": registration["project_id"],
+            "AIDIAL_OIDC_EXTRA_AUDIENCES": ",".join(
+                sorted(other_applications(idp.data_dir, registration["client_id"]))
+            ),
             "AIDIAL_ZITADEL_SERVICE_TOKEN": idp.service_token(),
         }
     )

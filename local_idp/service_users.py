@@ -25,6 +25,7 @@ from joserfc.jwk import RSAKey
 from joserfc.jws import extract_compact
 
 from local_idp import config, crypto
+from local_idp.claims import ZITADEL_API_AUDIENCE_SCOPE
 from local_idp.models import PersonalAccessToken, ServiceKey, User
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -124,11 +125,14 @@ def jwt_profile_grant(assertion: str, scope: str) -> dict[str, Any]:
     _check_times(claims, time.time())
     token = crypto.new_token(40)
     expires: datetime = timezone.now() + ACCESS_TOKEN_LIFETIME
-    PersonalAccessToken.objects.create(
-        user_id=claims["sub"],
-        token_digest=crypto.digest("personal-access-token", token),
-        expires_at=expires,
-    )
+    if ZITADEL_API_AUDIENCE_SCOPE in scope.split():
+        # As in Zitadel, only a token for the Zitadel project's audience may call its API;
+        # without that scope the token is issued but the API refuses it.
+        PersonalAccessToken.objects.create(
+            user_id=claims["sub"],
+            token_digest=crypto.digest("personal-access-token", token),
+            expires_at=expires,
+        )
     return {
         "access_token": token,
         "token_type": "Bearer",

@@ -47,6 +47,48 @@ def test_plain_http_issuer_is_allowed_only_on_loopback(settings):
     assert "aidial.E002" in found
 
 
+@pytest.mark.parametrize(
+    "url", ["http://zitadel.example.com", "ftp://127.0.0.1", "https://user:pw@api.example.com"]
+)
+def test_a_zitadel_api_url_that_is_not_https_stops_start_up(settings, url):
+    found = messages(settings, api_url=url)
+    assert "AIDIAL_ZITADEL_API_URL" in found["aidial.E005"]
+
+
+def test_plain_http_zitadel_api_is_allowed_on_loopback(settings):
+    assert "aidial.E005" not in messages(settings, api_url="http://localhost:8080")
+
+
+def test_amr_mode_without_service_credentials_stops_start_up(settings):
+    found = messages(settings, evidence_mode=config.Source.AMR, service_token="")
+    assert "partner_admin" in found["aidial.E015"]
+    assert "aidial.E015" not in messages(
+        settings, evidence_mode=config.Source.AMR, service_token="a-token"
+    )
+
+
+def test_amr_mode_without_credentials_is_allowed_when_no_role_requires_mfa(settings):
+    everything_optional = dict.fromkeys(
+        ("partner_admin", "aidial_admin", "aidial_operator"), "optional"
+    )
+    found = messages(
+        settings,
+        evidence_mode=config.Source.AMR,
+        service_token="",
+        role_table=everything_optional,
+    )
+    assert "aidial.E015" not in found
+
+
+def test_a_deployment_without_the_project_id_is_reported(settings):
+    settings.AIDIAL = replace(settings.AIDIAL, project_id="")
+    found = {m.id: m.msg for m in checks.run_checks(include_deployment_checks=True)}
+    assert "AIDIAL_ZITADEL_PROJECT_ID" in found["aidial.E016"]
+    settings.AIDIAL = replace(settings.AIDIAL, project_id="312000000000000100")
+    found = {m.id: m.msg for m in checks.run_checks(include_deployment_checks=True)}
+    assert "aidial.E016" not in found
+
+
 def test_a_policy_naming_an_unknown_requirement_stops_start_up(settings):
     found = messages(settings, role_table={"client_admin": "sometimes"})
     assert "aidial.E004" in found

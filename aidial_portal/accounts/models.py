@@ -30,9 +30,11 @@ class Account(AbstractBaseUser):
     login_name = models.CharField(max_length=255, blank=True)
     email = models.CharField(max_length=255, blank=True)
     display_name = models.CharField(max_length=255, blank=True)
+    # The organisation of the first grant (by role, then organisation id): what the report shows
+    # and sorts by. Who may see the account is decided by its grants (`RoleGrant`), never here.
     org_id = models.CharField(max_length=255, blank=True, db_index=True)
     org_domain = models.CharField(max_length=255, blank=True)
-    roles = models.JSONField(default=list)
+    roles = models.JSONField(default=list)  # the portal roles held, in any organisation
     requirement = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # What the last sign-in told us (for the compliance report).
@@ -128,3 +130,33 @@ class Account(AbstractBaseUser):
         for name in changed:
             setattr(self, name, values[name])
         return changed
+
+
+class RoleGrant(models.Model):
+    """One portal role held in one organisation, as the last sign-in reported it.
+
+    Zitadel grants roles per organisation (`{role: {orgId: domain}}`), and one role can be held
+    in several. A row per (account, organisation, role) keeps the organisation-scoped report an
+    index probe: "accounts with a grant in organisation X" is a semi-join on
+    (org_id, account_id), so the report keeps paging by its own (sort column, id) indexes on the
+    accounts table, and a person appears in the report of every organisation they hold a role in.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="grants")
+    role = models.CharField(max_length=64)
+    org_id = models.CharField(max_length=255)
+    org_domain = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "org_id", "role"], name="role_grant_account_org_role"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["org_id", "account"], name="role_grant_org_account"),
+            models.Index(fields=["org_id", "role", "account"], name="role_grant_org_role_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} in {self.org_domain or self.org_id}"

@@ -1,7 +1,9 @@
 """Who sees which accounts and events: the policy as data, read by one function.
 
 AiDial's own administrators and operators see every account. Partner and client
-administrators see the accounts of their own organisation only. Anyone else sees nothing.
+administrators see the accounts of the organisations in which they hold that administrator
+role, and nothing of an organisation where they hold a lesser role. An account belongs to every
+organisation in which it holds a portal role (its `RoleGrant` rows). Anyone else sees nothing.
 Views ask `report_scope`; a None answer is a 403.
 """
 
@@ -10,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+
+from aidial_portal.accounts.models import RoleGrant
+from aidial_portal.identity.claims import Grant
 
 GLOBAL_ROLES = frozenset({"aidial_admin", "aidial_operator"})
 ORGANISATION_ROLES = frozenset({"partner_admin", "client_admin"})
@@ -19,36 +24,45 @@ SUPPORT_READER_ROLES = frozenset({"aidial_admin", "aidial_operator"})
 
 @dataclass(frozen=True)
 class Scope:
-    """Everything, or one organisation's accounts."""
+    """Everything, or the accounts of some organisations."""
 
-    org_id: str | None  # None: every account
+    org_ids: frozenset[str] | None  # None: every account
 
     @property
     def everything(self) -> bool:
-        return self.org_id is None
+        return self.org_ids is None
 
     def accounts(self, prefix: str = "") -> Q:
-        """A filter on Account (or, with `prefix="account__"`, on a relation to it)."""
-        if self.org_id is None:
+        """A filter on Account (or, with `prefix="account__"`, on a relation to it): an
+        account with a grant in one of the organisations (a semi-join on the grants'
+        (org_id, account) index, so each account appears once)."""
+        if self.org_ids is None:
             return Q()
-        return Q(**{f"{prefix}org_id": self.org_id})
+        # On a relation (`account__`), its foreign-key column: no join to the accounts table.
+        pk = f"{prefix.removesuffix('__')}_id" if prefix else "pk"
+        return Q(
+            Exists(
+                RoleGrant.objects.filter(account_id=OuterRef(pk), org_id__in=sorted(self.org_ids))
+            )
+        )
 
 
-EVERYTHING = Scope(org_id=None)
+EVERYTHING = Scope(org_ids=None)
 
 
-def report_scope(roles: Iterable[str], org_id: str) -> Scope | None:
-    """The accounts a viewer with these roles may see; None when they may see none.
+def report_scope(grants: Iterable[Grant]) -> Scope | None:
+    """The accounts a viewer with these grants may see; None when they may see none.
 
-    An organisation administrator whose account carries no organisation sees nothing: an empty
-    `org_id` must never match every account without one.
+    An administrator role counts only in its own organisation: a partner administrator of P
+    who is client staff in C sees P's accounts and nothing of C's.
     """
-    held = set(roles)
-    if held & GLOBAL_ROLES:
+    held = list(grants)
+    if any(grant.role in GLOBAL_ROLES for grant in held):
         return EVERYTHING
-    if held & ORGANISATION_ROLES and org_id:
-        return Scope(org_id=org_id)
-    return None
+    administered = frozenset(
+        grant.org_id for grant in held if grant.role in ORGANISATION_ROLES and grant.org_id
+    )
+    return Scope(org_ids=administered) if administered else None
 
 
 def may_view_reports(roles: Iterable[str]) -> bool:

@@ -1,5 +1,10 @@
 """What the portal keeps in the session about the current sign-in, so that the gate can
-decide with no database query and no network call."""
+decide with no database query and no network call.
+
+The session keeps every (role, organisation) grant; the MFA requirement is not frozen in it
+but computed on every load from the grants and the role table in force (parsed once per
+settings object), so a tightened `AIDIAL_ROLE_POLICY` applies on the next request.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+
+from aidial_portal.identity.claims import Grant
 from aidial_portal.mfa.evidence import Evidence
-from aidial_portal.mfa.policy import Requirement
+from aidial_portal.mfa.policy import Requirement, requirement_for, role_table, split_roles
 
 SESSION_KEY = "aidial_mfa"
 AUTH_KEY = "_auth_user_id"  # set by django.contrib.auth.login()
@@ -17,6 +25,10 @@ AUTH_KEY = "_auth_user_id"  # set by django.contrib.auth.login()
 
 @dataclass(frozen=True)
 class SignedIn:
+    """`roles` are the portal roles held in any organisation and `requirement` the strictest
+    of theirs, both under the current role table when loaded; `grants` say where each role is
+    held (empty only for a session stored without them)."""
+
     subject: str
     login_hint: str
     roles: tuple[str, ...]
@@ -24,6 +36,29 @@ class SignedIn:
     evidence: Evidence
     signed_in_at: datetime
     auth_time: datetime | None
+    grants: tuple[Grant, ...] = ()
+
+
+class _TableCache:
+    """The role table of the settings object in force, parsed once per settings object."""
+
+    def __init__(self) -> None:
+        self.raw: object = None
+        self.table: Mapping[str, Requirement] = {}
+
+    def current(self) -> Mapping[str, Requirement]:
+        raw = settings.AIDIAL.role_table
+        if raw is not self.raw:
+            # Checked at start-up (system check), so this never raises in a running portal.
+            self.table, self.raw = role_table(raw), raw
+        return self.table
+
+
+_tables = _TableCache()
+
+
+def current_role_table() -> Mapping[str, Requirement]:
+    return _tables.current()
 
 
 def account_id(session: Mapping[str, Any]) -> int | None:
@@ -43,6 +78,7 @@ def store(session: MutableMapping[str, Any], state: SignedIn) -> None:
         "evidence": state.evidence.to_dict(),
         "signed_in_at": state.signed_in_at.isoformat(),
         "auth_time": state.auth_time.isoformat() if state.auth_time else None,
+        "grants": [grant.to_list() for grant in state.grants],
     }
 
 
@@ -54,14 +90,19 @@ def load(session: Mapping[str, Any]) -> SignedIn | None:
     if not isinstance(raw, dict):
         return None
     try:
+        grants = tuple(Grant.from_list(item) for item in raw.get("grants", ()))
+        held = {grant.role for grant in grants} | {str(role) for role in raw["roles"]}
+        table = current_role_table()
+        known = split_roles(held, table).known
         return SignedIn(
             subject=str(raw["subject"]),
             login_hint=str(raw["login_hint"]),
-            roles=tuple(str(role) for role in raw["roles"]),
-            requirement=Requirement(raw["requirement"]) if raw["requirement"] else None,
+            roles=known,
+            requirement=requirement_for(known, table),
             evidence=Evidence.from_dict(raw["evidence"]),
             signed_in_at=datetime.fromisoformat(raw["signed_in_at"]),
             auth_time=datetime.fromisoformat(raw["auth_time"]) if raw["auth_time"] else None,
+            grants=tuple(grant for grant in grants if grant.role in table),
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -23,17 +22,18 @@ from django.utils import timezone
 from aidial_portal import metrics
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
-from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.accounts.models import Account, RoleGrant, identity_key
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.config import PortalConfig
 from aidial_portal.identity import oidc, services
-from aidial_portal.identity.oidc import SignIn, auth_time_of, roles_of
+from aidial_portal.identity.claims import Grant, roles
+from aidial_portal.identity.oidc import Identity, SignIn, auth_time_of
 from aidial_portal.mfa.compliance import status_as_if_required
 from aidial_portal.mfa.evidence import Evidence
 from aidial_portal.mfa.lifecycle import Observed, advance
-from aidial_portal.mfa.policy import requirement_for, role_table, split_roles
+from aidial_portal.mfa.policy import requirement_for, split_roles
 from aidial_portal.sessions import index as session_index
 
 logger = logging.getLogger("aidial_portal.accounts")
@@ -87,50 +87,54 @@ def complete(request: HttpRequest) -> SignIn:
             config=settings.AIDIAL,
             directory=services.directory(),
         )
+        identity, evidence = read_identity_and_evidence(sign_in)
     except oidc.SignInRejected as rejected:
         record_rejection(request, rejected)
         raise
-    evidence = read_evidence(sign_in)
-    complete_sign_in(request, sign_in, evidence, timezone.now())
+    complete_sign_in(request, sign_in, identity, evidence, timezone.now())
+    # After login(): the seal is keyed to the session key the browser now holds.
+    oidc.keep_id_token(request.session, sign_in.id_token, secret=settings.SECRET_KEY)
     metrics.CALLBACK_SECONDS.observe(time.perf_counter() - started)
     return sign_in
 
 
-def read_evidence(sign_in: SignIn) -> Evidence:
-    """What the provider says about this sign-in's factors (never raises: an unreadable
-    provider gives evidence marked unavailable)."""
-    claims = sign_in.claims
+def read_identity_and_evidence(sign_in: SignIn) -> tuple[Identity, Evidence]:
+    """Roles and profile (userinfo when the ID token lacks them) and what the provider says
+    about this sign-in's factors, read side by side within one budget. Evidence never raises
+    (an unreadable provider gives evidence marked unavailable); unreadable userinfo refuses
+    the sign-in."""
     with metrics.PROVIDER_CALL_SECONDS.time():
-        return services.evidence_reader().read(
-            sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
-            sub=claims["sub"],
-            amr=[value for value in claims.get("amr", []) if isinstance(value, str)],
-            auth_time=auth_time_of(claims),
+        return oidc.read_at_callback(
+            sign_in,
+            config=settings.AIDIAL,
+            directory=services.directory(),
+            reader=services.evidence_reader(),
         )
 
 
 def complete_sign_in(
-    request: HttpRequest, sign_in: SignIn, evidence: Evidence, now: datetime
+    request: HttpRequest, sign_in: SignIn, identity: Identity, evidence: Evidence, now: datetime
 ) -> Account:
     """Record what this sign-in showed, and sign the browser in (a new session key and
     CSRF token, whether it is a first sign-in or a refresh)."""
     config: PortalConfig = settings.AIDIAL
     claims = sign_in.claims
-    roles, org_id, org_domain = roles_of(claims)
-    table = role_table(config.role_table)
-    held = split_roles(roles, table)
+    table = session_state.current_role_table()
+    held = split_roles(roles(identity.grants), table)
     if held.unknown:
         logger.info("unknown_roles_ignored", extra={"roles": list(held.unknown)})
     requirement = requirement_for(held.known, table)
+    grants = tuple(grant for grant in identity.grants if grant.role in table)
+    org_id, org_domain = (grants[0].org_id, grants[0].org_domain) if grants else ("", "")
     refresh = sign_in.pending.kind == "refresh"
     with transaction.atomic():
         account, _ = Account.objects.select_for_update().get_or_create(
             identity_key=identity_key(config.issuer, claims["sub"]),
             defaults={"issuer": config.issuer, "subject": claims["sub"]},
         )
-        account.login_name = _text(claims.get("preferred_username"))
-        account.email = _text(claims.get("email"))
-        account.display_name = _text(claims.get("name"))
+        account.login_name = identity.profile.login_name
+        account.email = identity.profile.email
+        account.display_name = identity.profile.name
         account.org_id, account.org_domain = org_id, org_domain
         account.roles = list(held.known)
         account.requirement = requirement.value if requirement else ""
@@ -151,6 +155,7 @@ def complete_sign_in(
             # for every other session of this person.
             account.set_unusable_password()
         account.save()
+        _replace_grants(account, grants)
         # A new session key at every trust change. Django's login() cycles it only for a
         # session that is not signed in yet; a refresh by the same person needs it too.
         request.session.cycle_key()
@@ -165,6 +170,7 @@ def complete_sign_in(
                 evidence=evidence,
                 signed_in_at=now,
                 auth_time=auth_time_of(claims),
+                grants=grants,
             ),
         )
         key = request.session.session_key
@@ -204,6 +210,29 @@ def complete_sign_in(
     return account
 
 
+def _replace_grants(account: Account, grants: tuple[Grant, ...]) -> None:
+    """Make the account's stored grants exactly this sign-in's (inside its transaction)."""
+    wanted = {(grant.org_id, grant.role): grant for grant in grants}
+    stored = {(row.org_id, row.role): row for row in account.grants.all()}
+    gone = [row.pk for key, row in stored.items() if key not in wanted]
+    if gone:
+        RoleGrant.objects.filter(pk__in=gone).delete()
+    changed = [
+        row
+        for key, row in stored.items()
+        if key in wanted and row.org_domain != wanted[key].org_domain
+    ]
+    for row in changed:
+        row.org_domain = wanted[(row.org_id, row.role)].org_domain
+    if changed:
+        RoleGrant.objects.bulk_update(changed, ["org_domain"])
+    RoleGrant.objects.bulk_create(
+        RoleGrant(account=account, role=g.role, org_id=g.org_id, org_domain=g.org_domain)
+        for key, g in wanted.items()
+        if key not in stored
+    )
+
+
 def record_rejection(request: HttpRequest, rejected: oidc.SignInRejected) -> None:
     """Log, count and record a refused sign-in (a refused refresh when already signed in)."""
     reason = rejected.reason
@@ -221,16 +250,28 @@ def record_rejection(request: HttpRequest, rejected: oidc.SignInRejected) -> Non
     )
 
 
-def sign_out(request: HttpRequest) -> None:
-    """End the portal session, recording it when someone was signed in."""
+def sign_out(request: HttpRequest) -> str | None:
+    """End the portal session, recording it when someone was signed in; return the
+    provider's end-session URL (None when it names none: the portal session is over anyway).
+
+    The URL carries the kept ID token as `id_token_hint`, so it is built before the session
+    ends; the `state` it carries is remembered in the new, anonymous session.
+    """
     if session_state.load(request.session) is not None:
         record(
             EventTag.SignIn.SIGNED_OUT,
             account_id=session_state.account_id(request.session),
             session_key=request.session.session_key,
         )
+    ending = oidc.end_session_url(
+        request.session,
+        config=settings.AIDIAL,
+        directory=services.directory(),
+        secret=settings.SECRET_KEY,
+    )
     logout(request)
-
-
-def _text(value: Any) -> str:
-    return value[:255] if isinstance(value, str) else ""
+    if ending is None:
+        return None
+    url, state = ending
+    oidc.remember_sign_out(request.session, state)
+    return url

@@ -27,9 +27,9 @@ from typing import Any, Protocol
 
 from django import forms
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from aidial_portal.accounts.models import Account
+from aidial_portal.accounts.models import Account, RoleGrant
 from aidial_portal.accounts.permissions import Scope
 from aidial_portal.mfa.compliance import COMPLIANT_TAG, Reason
 from aidial_portal.mfa.evidence import FACTOR_TITLES, Factor
@@ -196,10 +196,27 @@ class Query:
         """The scoped, filtered accounts, unordered (pagination or export orders them)."""
         accounts = Account.objects.filter(self.scope.accounts())
         if self.organisation:
+            # Everyone holding a portal role in that organisation, whatever else they hold.
             accounts = accounts.filter(
-                Q(org_domain=self.organisation) | Q(org_id=self.organisation)
+                Exists(
+                    RoleGrant.objects.filter(account_id=OuterRef("pk")).filter(
+                        Q(org_domain=self.organisation) | Q(org_id=self.organisation)
+                    )
+                )
             )
-        if self.role:
+        if self.role and not self.scope.everything:
+            # The role as held in the viewer's organisations, not elsewhere.
+            assert self.scope.org_ids is not None  # noqa: S101 - narrowed by `everything`
+            accounts = accounts.filter(
+                Exists(
+                    RoleGrant.objects.filter(
+                        account_id=OuterRef("pk"),
+                        role=self.role,
+                        org_id__in=sorted(self.scope.org_ids),
+                    )
+                )
+            )
+        elif self.role:
             if connections[accounts.db].vendor == "postgresql":
                 # JSON containment: PostgreSQL estimates it from the column's statistics, so
                 # a filtered page walks the sort index and stops at the page's end (a LIKE

@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from aidial_portal.accounts import session_state
-from aidial_portal.accounts.models import Account
 from aidial_portal.accounts.permissions import Scope, report_scope
 from aidial_portal.administration import compliance
 from aidial_portal.administration.csv_export import csv_lines
@@ -45,8 +44,7 @@ def _scope(request: HttpRequest) -> Scope | None:
     state = session_state.load(request.session)
     if state is None:  # pragma: no cover - the gate lets only signed-in sessions through
         return None
-    viewer = Account.objects.only("org_id").get(pk=signed_in_account_id(request))
-    return report_scope(state.roles, viewer.org_id)
+    return report_scope(state.grants)
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:

@@ -6,8 +6,13 @@ provider cannot be reached serves what it has (stale) instead of failing sign-in
 failed fetch it waits `refresh_interval` seconds before trying again, so an outage costs one
 timeout per interval rather than one per request.
 
+Every endpoint the portal calls from the server (token, userinfo, JWKS) or sends the browser to
+(authorization, end session) must be on the issuer's own origin: a discovery document that
+points elsewhere is a misconfiguration (or an attack) and nothing from it is used.
+
 Failure reason tags: `provider_timeout`, `provider_unreachable`, `provider_error`,
-`malformed_discovery`, `malformed_jwks`, `issuer_mismatch`, `not_fetched`.
+`malformed_discovery`, `malformed_jwks`, `issuer_mismatch`, `endpoint_off_origin`,
+`not_fetched`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from urllib.parse import urlsplit
 import httpx
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry, Key, KeySet
+
+from aidial_portal.identity import http as shared_http
 
 logger = logging.getLogger("aidial_portal.identity")
 
@@ -40,15 +47,51 @@ class ProviderUnavailable(Exception):
         self.reason = reason
 
 
-class IssuerMismatch(ProviderUnavailable):
-    """Discovery names another issuer than the one configured: nothing from it is trusted.
+class ProviderMisconfigured(ProviderUnavailable):
+    """The provider answers, but what it says cannot be trusted with these settings.
 
     A `ProviderUnavailable` too, so a caller that only asks "can I use the provider now?"
-    needs one `except`.
+    needs one `except`. `detail` says what to change; it holds settings and URLs, no secret.
     """
 
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.detail = detail
+
+    def again(self) -> ProviderMisconfigured:
+        """A fresh copy to raise: one cached instance raised by many threads would collect
+        every request's traceback."""
+        fresh = type(self).__new__(type(self))
+        ProviderMisconfigured.__init__(fresh, self.reason, self.detail)
+        return fresh
+
+
+class IssuerMismatch(ProviderMisconfigured):
+    """Discovery names another issuer than the one configured: nothing from it is trusted."""
+
     def __init__(self) -> None:
-        super().__init__("issuer_mismatch")
+        super().__init__(
+            "issuer_mismatch",
+            "the provider's discovery document names another issuer: set AIDIAL_OIDC_ISSUER "
+            "to exactly the issuer it publishes (Zitadel's ExternalDomain, ExternalPort and "
+            "ExternalSecure decide it)",
+        )
+
+
+class EndpointOffOrigin(ProviderMisconfigured):
+    def __init__(self, name: str, url: str, issuer: str) -> None:
+        super().__init__(
+            "endpoint_off_origin",
+            f"discovery's {name} {url!r} is not on the issuer's origin ({issuer}): set "
+            "AIDIAL_OIDC_ISSUER to the provider's own issuer URL, and Zitadel's ExternalDomain, "
+            "ExternalPort and ExternalSecure to the address people and the portal reach it on",
+        )
+
+
+# Endpoints that must be on the issuer's origin; `jwks_uri`, `authorization_endpoint` and
+# `token_endpoint` are required (OIDC Discovery 1.0, section 3), the others optional.
+REQUIRED_ENDPOINTS: Final = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+OPTIONAL_ENDPOINTS: Final = ("userinfo_endpoint", "end_session_endpoint")
 
 
 @dataclass
@@ -60,6 +103,8 @@ class _Cached(Generic[T]):
     failure: str | None = None
     # The URL the value came from (the JWKS follows `jwks_uri`).
     source: str | None = None
+    # The misconfiguration behind `failure`, kept to be raised again with its detail.
+    problem: ProviderMisconfigured | None = None
 
 
 class ProviderDirectory:
@@ -79,8 +124,7 @@ class ProviderDirectory:
             raise ValueError("the issuer must be an absolute http(s) URL")
         self._issuer = issuer
         self._discovery_url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(follow_redirects=False)
+        self._http = http if http is not None else shared_http.client_for(issuer)
         self._ttl = ttl
         self._refresh_interval = refresh_interval
         self._clock = clock
@@ -142,8 +186,7 @@ class ProviderDirectory:
             }
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        """Nothing to release: the HTTP client belongs to the process (or to the caller)."""
 
     # -- internals (the lock is held) ---------------------------------------------------
 
@@ -163,8 +206,8 @@ class ProviderDirectory:
             return cache.value
         if cache.failed_at is None or now - cache.failed_at >= self._refresh_interval:
             self._fetch_into(cache, fetch, now)
-        if cache.failure == "issuer_mismatch":
-            raise IssuerMismatch()
+        if isinstance(cache.problem, ProviderMisconfigured):
+            raise cache.problem.again()
         if cache.value is not None:
             return cache.value
         raise ProviderUnavailable(cache.failure or "not_fetched")
@@ -172,12 +215,18 @@ class ProviderDirectory:
     def _fetch_into(self, cache: _Cached[T], fetch: Callable[[], T], now: float) -> None:
         try:
             value = fetch()
+        except ProviderMisconfigured as error:
+            # Served stale, a copy fetched before the change would hide it: drop it.
+            cache.value, cache.failed_at, cache.failure = None, now, error.reason
+            cache.problem = error
+            logger.error("identity provider misconfigured: %s", error.detail)
+            return
         except ProviderUnavailable as error:
             cache.failed_at, cache.failure = now, error.reason
             logger.warning("identity provider fetch failed: %s", error.reason)
             return
         cache.value, cache.fetched_at = value, now
-        cache.failed_at = cache.failure = None
+        cache.failed_at = cache.failure = cache.problem = None
 
     def _fetch_discovery(self) -> dict[str, Any]:
         document = self._get_json(self._discovery_url, "malformed_discovery")
@@ -185,16 +234,26 @@ class ProviderDirectory:
             raise ProviderUnavailable("malformed_discovery")
         if document["issuer"] != self._issuer:
             raise IssuerMismatch()
-        jwks_uri = document.get("jwks_uri")
-        if not isinstance(jwks_uri, str) or not self._acceptable_url(jwks_uri):
-            raise ProviderUnavailable("malformed_discovery")
+        for name in REQUIRED_ENDPOINTS + OPTIONAL_ENDPOINTS:
+            url = document.get(name)
+            if url is None and name in OPTIONAL_ENDPOINTS:
+                continue
+            if not isinstance(url, str) or not _absolute(url):
+                raise ProviderUnavailable("malformed_discovery")
+            if not self._on_issuer_origin(url):
+                raise EndpointOffOrigin(name, url, self._issuer)
         return document
 
-    def _acceptable_url(self, url: str) -> bool:
-        # https, or plain http only when the issuer itself is plain http (local development).
-        parts = urlsplit(url)
-        allowed = ("https", "http") if urlsplit(self._issuer).scheme == "http" else ("https",)
-        return parts.scheme in allowed and bool(parts.netloc)
+    def _on_issuer_origin(self, url: str) -> bool:
+        # Same scheme, host and port as the issuer (so plain http only when the issuer itself
+        # is plain http, which the settings allow on loopback only), and no user info.
+        target, issuer = urlsplit(url), urlsplit(self._issuer)
+        return (
+            (target.scheme, target.hostname, target.port)
+            == (issuer.scheme, issuer.hostname, issuer.port)
+            and target.username is None
+            and target.password is None
+        )
 
     def _fetch_jwks(self, uri: str) -> KeySet:
         document = self._get_json(uri, "malformed_jwks")
@@ -231,9 +290,14 @@ class ProviderDirectory:
             raise ProviderUnavailable(malformed) from error
 
 
+def _absolute(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("https", "http") and bool(parts.netloc)
+
+
 def _state(cache: _Cached[Any]) -> str:
-    if cache.failure == "issuer_mismatch":
-        return "issuer_mismatch"
+    if cache.problem is not None:
+        return cache.problem.reason
     if cache.value is None:
         return "unavailable"
     return "stale" if cache.failure is not None else "ok"

@@ -1,48 +1,71 @@
 """Sign-in with the provider: the authorization redirect and the callback's checks.
 
-Authlib's client builds the authorization URL (with PKCE S256) and exchanges the code; the ID
-token is then checked by our own validator (`tokens.validate_id_token`) and nothing else.
+The authorization URL (PKCE S256) and the code exchange are plain RFC 6749 / 7636 requests on
+the process's shared HTTP client (`identity.http`): a new client per sign-in cost more CPU
+than the rest of the sign-in. The ID token is then checked by our own validator
+(`tokens.validate_id_token`) and nothing else.
 What a sign-in in flight needs (state, nonce, PKCE verifier, `next`) stays on the server, in
 the browser's session, so any instance can finish a sign-in another began.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import math
 import secrets
 import time
-import warnings
 from collections.abc import Mapping, MutableMapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
+from urllib.parse import quote
 
 import httpx
-from authlib.integrations.base_client import OAuthError
-from authlib.oauth2 import OAuth2Error
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from joserfc import jwe
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
 
-with warnings.catch_warnings():
-    # Authlib 1.9 prefers the httpx2 fork; plain httpx is the dependency we chose.
-    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
-    from authlib.integrations.httpx_client import OAuth2Client
-
-from aidial_portal.config import PortalConfig
-from aidial_portal.identity.directory import IssuerMismatch, ProviderDirectory, ProviderUnavailable
+from aidial_portal.config import PortalConfig, is_trusted_api_url
+from aidial_portal.identity import http
+from aidial_portal.identity.claims import (
+    Grant,
+    Profile,
+    grants_of,
+    has_profile,
+    has_roles,
+    profile_of,
+)
+from aidial_portal.identity.directory import (
+    ProviderDirectory,
+    ProviderMisconfigured,
+    ProviderUnavailable,
+)
 from aidial_portal.identity.rejections import Rejection
 from aidial_portal.identity.tokens import (
     IdTokenRejected,
     TokenPolicy,
+    TokenRejection,
     validate_id_token,
 )
+from aidial_portal.identity.zitadel import EvidenceReader
+from aidial_portal.mfa.evidence import Evidence
 
 logger = logging.getLogger("aidial_portal.identity")
 
 PENDING_KEY = "aidial_oidc_pending"
+# The ID token, sealed with a key only the browser's cookie can rebuild (see `keep_id_token`).
+ID_TOKEN_KEY = "aidial_oidc_id_token"  # noqa: S105 - a session key name, not a secret
+SIGN_OUT_STATE_KEY = "aidial_oidc_sign_out_state"
 STATE_TTL = 600
 MAX_PENDING = 5  # sign-ins begun in other tabs of the same browser
-SCOPES = "openid profile email urn:zitadel:iam:org:project:roles"
-ROLES_CLAIM = "urn:zitadel:iam:org:project:roles"
+TOKEN_TIMEOUT: Final = 5.0
+# The callback's provider reads (userinfo beside the two evidence calls) share one budget.
+DEFAULT_READ_BUDGET: Final = 3.0
 
 
 class SignInRejected(Exception):
@@ -59,8 +82,11 @@ class ProviderDown(SignInRejected):
 
 
 class MisconfiguredIssuer(SignInRejected):
-    def __init__(self) -> None:
-        super().__init__(Rejection.ISSUER_MISMATCH)
+    """The provider cannot be trusted with these settings; `detail` names what to change."""
+
+    def __init__(self, reason: Rejection = Rejection.ISSUER_MISMATCH, detail: str = "") -> None:
+        super().__init__(reason)
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -76,8 +102,12 @@ class Pending:
 
 @dataclass(frozen=True)
 class SignIn:
+    """A validated callback. The tokens are secrets: never logged, never in a repr."""
+
     claims: Mapping[str, Any]
     pending: Pending
+    id_token: str = field(default="", repr=False)
+    access_token: str = field(default="", repr=False)
 
 
 def begin(
@@ -94,6 +124,7 @@ def begin(
 
     A refresh (`refresh_for` = the signed-in subject) forces a new sign-in at the provider.
     """
+    check_endpoints(config)
     endpoint = _metadata(directory)["authorization_endpoint"]
     started = time.time() if now is None else now
     pending = Pending(
@@ -105,15 +136,21 @@ def begin(
         kind="refresh" if refresh_for else "sign_in",
         expected_sub=refresh_for,
     )
-    extra: dict[str, str] = {"nonce": pending.nonce}
+    params: list[tuple[str, str]] = [
+        ("response_type", "code"),
+        ("client_id", config.client_id),
+        ("redirect_uri", config.redirect_uri),
+        ("scope", scopes(config)),
+        ("state", pending.state),
+        ("nonce", pending.nonce),
+        ("code_challenge", create_s256_code_challenge(pending.code_verifier)),
+        ("code_challenge_method", "S256"),
+    ]
     if refresh_for:
-        extra.update(prompt="login", max_age="0")
+        params += [("prompt", "login"), ("max_age", "0")]
     if login_hint:
-        extra["login_hint"] = login_hint
-    with _client(config) as client:
-        url, _ = client.create_authorization_url(
-            endpoint, state=pending.state, code_verifier=pending.code_verifier, **extra
-        )
+        params.append(("login_hint", login_hint))
+    url = add_params_to_uri(endpoint, params)
     in_flight = {
         state: value
         for state, value in dict(session.get(PENDING_KEY, {})).items()
@@ -142,59 +179,227 @@ def complete(
     code = params.get("code", "")
     if not code:
         raise SignInRejected(Rejection.CODE_MISSING)
+    check_endpoints(config)
     metadata = _metadata(directory)
-    try:
-        with _client(config) as client:
-            token = client.fetch_token(
-                metadata["token_endpoint"],
-                code=code,
-                code_verifier=pending.code_verifier,
-                redirect_uri=config.redirect_uri,
-            )
-    except (OAuth2Error, OAuthError) as error:
-        # authlib's httpx client raises OAuthError for a token endpoint's error answer
-        # (`invalid_grant` for a used or altered code): a refusal, not a server error.
-        logger.warning("token_exchange_refused", extra={"reason": error.error or "unknown"})
-        raise SignInRejected(Rejection.TOKEN_EXCHANGE_REFUSED) from None
-    except (httpx.HTTPError, ValueError):
-        raise ProviderDown() from None
+    token = exchange_code(
+        metadata["token_endpoint"], code=code, code_verifier=pending.code_verifier, config=config
+    )
     id_token = token.get("id_token")
     if not isinstance(id_token, str):
         raise SignInRejected(Rejection.ID_TOKEN_MISSING)
+    access_token = token.get("access_token")
     try:
         claims = validate_id_token(
             id_token,
-            policy=TokenPolicy(
-                issuer=config.issuer,
-                client_id=config.client_id,
-                extra_audiences=config.extra_audiences,
-            ),
+            policy=token_policy(config),
             nonce=pending.nonce,
             keys=directory,
             now=current,
         )
     except IdTokenRejected as rejected:
+        if rejected.reason is TokenRejection.UNTRUSTED_AUDIENCE:
+            logger.error(
+                "id_token_untrusted_audience: the ID token names an audience that is neither "
+                "AIDIAL_OIDC_CLIENT_ID nor AIDIAL_ZITADEL_PROJECT_ID; set "
+                "AIDIAL_ZITADEL_PROJECT_ID to the project's id, and list the client ids of the "
+                "project's other applications in AIDIAL_OIDC_EXTRA_AUDIENCES"
+            )
         raise SignInRejected(Rejection.from_token(rejected.reason)) from None
-    except IssuerMismatch:
-        raise MisconfiguredIssuer() from None
+    except ProviderMisconfigured as problem:
+        raise MisconfiguredIssuer(Rejection(problem.reason), problem.detail) from None
     except ProviderUnavailable:
         raise ProviderDown() from None
     if pending.kind == "refresh":
-        _check_refresh(claims, pending)
-    return SignIn(claims=claims, pending=pending)
+        _check_refresh(claims, pending, skew=config.clock_skew)
+    return SignIn(
+        claims=claims,
+        pending=pending,
+        id_token=id_token,
+        access_token=access_token if isinstance(access_token, str) else "",
+    )
 
 
-def roles_of(claims: Mapping[str, Any]) -> tuple[list[str], str, str]:
-    """Role keys, and the organisation (id, primary domain) they were granted in."""
-    granted = claims.get(ROLES_CLAIM)
-    if not isinstance(granted, dict):
-        return [], "", ""
-    roles = [key for key in granted if isinstance(key, str)]
-    for orgs in granted.values():
-        if isinstance(orgs, dict) and orgs:
-            org_id, domain = next(iter(orgs.items()))
-            return roles, str(org_id), str(domain)
-    return roles, "", ""
+def check_endpoints(config: PortalConfig) -> None:
+    """The settings' own provider URLs: the API is called with a service credential, so it
+    must be https (plain http only on loopback, for development)."""
+    if not is_trusted_api_url(config.api_url):
+        detail = (
+            f"AIDIAL_ZITADEL_API_URL {config.api_url!r} must be https (plain http only on a "
+            "loopback address): set it to the Zitadel API's https URL"
+        )
+        logger.error("api_url_untrusted: %s", detail)
+        raise MisconfiguredIssuer(Rejection.API_URL_UNTRUSTED, detail)
+
+
+def scopes(config: PortalConfig) -> str:
+    """What to ask Zitadel for. `urn:zitadel:iam:org:project:roles` is a claim name, not a
+    scope: Zitadel drops it. Roles come with the projects-roles scope, for the project named
+    in the audience scope."""
+    asked = ["openid", "profile", "email", "urn:zitadel:iam:org:projects:roles"]
+    if config.project_id:
+        asked.append(f"urn:zitadel:iam:org:project:id:{config.project_id}:aud")
+    return " ".join(asked)
+
+
+def token_policy(config: PortalConfig) -> TokenPolicy:
+    """Zitadel puts the project id in `aud` (with every application of the project)."""
+    extra = set(config.extra_audiences)
+    if config.project_id:
+        extra.add(config.project_id)
+    return TokenPolicy(
+        issuer=config.issuer, client_id=config.client_id, extra_audiences=frozenset(extra)
+    )
+
+
+def exchange_code(
+    endpoint: str, *, code: str, code_verifier: str, config: PortalConfig
+) -> dict[str, Any]:
+    """The authorization-code grant (RFC 6749, 4.1.3) with PKCE, on the process's client.
+
+    A confidential client authenticates with HTTP Basic (RFC 6749, 2.3.1: both parts
+    form-encoded); a public client sends its `client_id` in the body.
+    """
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": config.redirect_uri,
+        "code_verifier": code_verifier,
+    }
+    headers = {"Accept": "application/json"}
+    if config.is_public_client:
+        form["client_id"] = config.client_id
+    else:
+        pair = f"{quote(config.client_id, safe='')}:{quote(config.client_secret, safe='')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+    try:
+        response = http.client_for(endpoint).post(
+            endpoint, data=form, headers=headers, timeout=TOKEN_TIMEOUT
+        )
+    except httpx.HTTPError:
+        raise ProviderDown() from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code in (400, 401) and isinstance(body, dict) and "error" in body:
+        error = body["error"] if isinstance(body["error"], str) else "unknown"
+        logger.warning("token_exchange_refused", extra={"reason": error[:64]})
+        raise SignInRejected(Rejection.TOKEN_EXCHANGE_REFUSED)
+    if response.status_code != 200 or not isinstance(body, dict):
+        raise ProviderDown()
+    return body
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who signed in: the ID token's subject, their profile and every role grant."""
+
+    subject: str
+    profile: Profile
+    grants: tuple[Grant, ...]
+
+
+def read_at_callback(
+    sign_in: SignIn,
+    *,
+    config: PortalConfig,
+    directory: ProviderDirectory,
+    reader: EvidenceReader,
+    budget: float | None = None,
+) -> tuple[Identity, Evidence]:
+    """Roles, profile and MFA evidence of a validated sign-in, read side by side.
+
+    Userinfo is fetched only when the ID token lacks roles or profile (Zitadel's default
+    application settings), on the shared executor while the evidence reader makes its two
+    calls; it has the same budget. Userinfo that cannot be read refuses the sign-in
+    (`ProviderDown`): the portal will not guess who someone is or which roles they hold.
+    """
+    claims = sign_in.claims
+    if budget is None:
+        # The evidence reader's own budget, so that both reads end together.
+        budget = getattr(reader, "timeout", DEFAULT_READ_BUDGET)
+    deadline = time.monotonic() + budget
+    userinfo = None
+    if not (has_roles(claims, config.project_id) and has_profile(claims)):
+        endpoint = _metadata(directory).get("userinfo_endpoint")
+        if not isinstance(endpoint, str) or not sign_in.access_token:
+            logger.error("userinfo_unavailable: discovery names no userinfo endpoint")
+            raise ProviderDown()
+        userinfo = http.executor().submit(fetch_userinfo, endpoint, sign_in.access_token, deadline)
+    evidence = reader.read(
+        sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
+        sub=claims["sub"],
+        amr=[value for value in claims.get("amr", []) if isinstance(value, str)],
+        auth_time=auth_time_of(claims),
+    )
+    extra: Mapping[str, Any] = {}
+    if userinfo is not None:
+        try:
+            answer = userinfo.result(timeout=max(0.0, deadline - time.monotonic()))
+        except Exception:  # a timeout, or a bug: neither may admit the sign-in
+            userinfo.cancel()
+            answer = None
+        if answer is None:
+            raise ProviderDown()
+        if answer.get("sub") != claims["sub"]:
+            raise SignInRejected(Rejection.USERINFO_SUBJECT_MISMATCH)
+        extra = answer
+    return identity_of(claims, extra, project_id=config.project_id), evidence
+
+
+def identity_of(
+    claims: Mapping[str, Any], userinfo: Mapping[str, Any], *, project_id: str = ""
+) -> Identity:
+    """Roles and profile from the ID token when it carries them, otherwise from userinfo."""
+    if has_roles(claims, project_id):
+        grants = grants_of(claims, project_id)
+    elif has_roles(userinfo, project_id):
+        grants = grants_of(userinfo, project_id)
+    else:
+        # Zitadel leaves the claim out when the person holds no role in the project, and also
+        # when roles were not asked for properly: say which settings decide it.
+        logger.warning(
+            "role_claim_missing: neither the ID token nor userinfo carries a roles claim. If "
+            "this person holds portal roles, set AIDIAL_ZITADEL_PROJECT_ID to the Zitadel "
+            "project's id (the portal asks for its roles with the scope "
+            "urn:zitadel:iam:org:project:id:<id>:aud) and grant the roles in that project"
+        )
+        grants = ()
+    profile = profile_of(claims) if has_profile(claims) else profile_of(userinfo)
+    return Identity(subject=claims["sub"], profile=profile, grants=grants)
+
+
+def fetch_userinfo(endpoint: str, access_token: str, deadline: float) -> dict[str, Any] | None:
+    """`GET /oidc/v1/userinfo` with the person's access token; None when it cannot be read.
+
+    Only a tag is logged: the access token and the answer are personal.
+    """
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return None
+    try:
+        response = http.client_for(endpoint).get(
+            endpoint,
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            timeout=remaining,
+        )
+    except httpx.TimeoutException:
+        logger.warning("userinfo_unavailable: provider_timeout")
+        return None
+    except httpx.HTTPError:
+        logger.warning("userinfo_unavailable: provider_unreachable")
+        return None
+    if response.status_code != 200:
+        logger.warning("userinfo_unavailable: status %s", response.status_code)
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        logger.warning("userinfo_unavailable: provider_malformed")
+        return None
+    return body
 
 
 def auth_time_of(claims: Mapping[str, Any]) -> datetime | None:
@@ -202,12 +407,16 @@ def auth_time_of(claims: Mapping[str, Any]) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
 
 
-def _check_refresh(claims: Mapping[str, Any], pending: Pending) -> None:
-    """Login V2 does not enforce max_age: the relying party checks auth_time itself."""
+def _check_refresh(claims: Mapping[str, Any], pending: Pending, *, skew: int = 0) -> None:
+    """Login V2 does not enforce max_age: the relying party checks auth_time itself.
+
+    Zitadel subtracts the application's clock skew from `auth_time`, so a credential check
+    made just after the refresh began may read up to `skew` seconds earlier.
+    """
     if claims["sub"] != pending.expected_sub:
         raise SignInRejected(Rejection.REFRESH_SUBJECT_MISMATCH)
     auth_time = claims.get("auth_time")
-    if not isinstance(auth_time, int) or auth_time < math.floor(pending.started_at):
+    if not isinstance(auth_time, int) or auth_time < math.floor(pending.started_at) - skew:
         raise SignInRejected(Rejection.REFRESH_NOT_FRESH)
 
 
@@ -227,20 +436,105 @@ def _take_pending(session: MutableMapping[str, Any], state: str, now: float) -> 
 def _metadata(directory: ProviderDirectory) -> dict[str, Any]:
     try:
         return directory.metadata()
-    except IssuerMismatch:
-        logger.error("issuer_mismatch: discovery names another issuer than AIDIAL_OIDC_ISSUER")
-        raise MisconfiguredIssuer() from None
+    except ProviderMisconfigured as problem:
+        logger.error("%s: %s", problem.reason, problem.detail)
+        raise MisconfiguredIssuer(Rejection(problem.reason), problem.detail) from None
     except ProviderUnavailable:
         raise ProviderDown() from None
 
 
-def _client(config: PortalConfig) -> OAuth2Client:
-    return OAuth2Client(
-        client_id=config.client_id,
-        client_secret=config.client_secret or None,
-        token_endpoint_auth_method=("none" if config.is_public_client else "client_secret_basic"),
-        scope=SCOPES,
-        redirect_uri=config.redirect_uri,
-        code_challenge_method="S256",
-        timeout=5.0,
-    )
+# -- sign-out ----------------------------------------------------------------------------------
+
+
+def keep_id_token(session: Any, id_token: str, *, secret: str) -> None:
+    """Keep the ID token for the sign-out's `id_token_hint`, on the server only.
+
+    It goes into the session sealed (JWE, `dir` + A256GCM) under a key derived from the
+    session key, which the session store itself never keeps (it keeps only a hash): a copy of
+    the session table or of Redis does not reveal the token, and no cookie carries it. Call it
+    after `login()`, which gives the session its new key.
+    """
+    if not session.session_key:
+        # `login()` flushed the session (another account, or a changed auth hash): a flushed
+        # session has no key until it is saved, and the seal needs the key it will have.
+        session.save()
+    key = _sealing_key(session.session_key, secret)
+    if key is None:
+        return
+    sealed = jwe.encrypt_compact({"alg": "dir", "enc": "A256GCM"}, id_token.encode(), key)
+    session[ID_TOKEN_KEY] = sealed
+
+
+def _kept_id_token(session: Any, *, secret: str) -> str:
+    sealed = session.get(ID_TOKEN_KEY)
+    key = _sealing_key(session.session_key, secret)
+    if not isinstance(sealed, str) or key is None:
+        return ""
+    try:
+        return (jwe.decrypt_compact(sealed, key).plaintext or b"").decode()
+    except (JoseError, ValueError, UnicodeDecodeError):
+        return ""  # another session key (cycled since), or tampered: sign out without a hint
+
+
+def _sealing_key(session_key: str | None, secret: str) -> OctKey | None:
+    if not session_key:
+        return None
+    digest = hmac.new(
+        secret.encode(), b"aidial id_token seal\0" + session_key.encode(), hashlib.sha256
+    ).digest()
+    return OctKey.import_key(digest)
+
+
+def end_session_url(
+    session: Any,
+    *,
+    config: PortalConfig,
+    directory: ProviderDirectory,
+    secret: str,
+) -> tuple[str, str] | None:
+    """The provider's end-session URL for this sign-in, and the `state` it will send back.
+
+    Read it before the portal session ends (the hint is in it). With Login V2, Zitadel ends
+    its own session only when `id_token_hint` is sent; `client_id` must be the token's `azp`
+    and `post_logout_redirect_uri` must be registered for this client. None when the provider
+    names no end-session endpoint (or cannot be read): the portal session still ends.
+    """
+    try:
+        endpoint = directory.metadata().get("end_session_endpoint")
+    except ProviderUnavailable:
+        endpoint = None
+    if not isinstance(endpoint, str):
+        return None
+    state = secrets.token_urlsafe(24)
+    params = [("client_id", config.client_id)]
+    hint = _kept_id_token(session, secret=secret)
+    if hint:
+        params.insert(0, ("id_token_hint", hint))
+    else:
+        logger.warning("sign_out_without_id_token_hint: the provider session may stay signed in")
+    params += [("post_logout_redirect_uri", signed_out_uri(config)), ("state", state)]
+    return add_params_to_uri(endpoint, params), state
+
+
+def signed_out_uri(config: PortalConfig) -> str:
+    """Register exactly this as the application's post-logout redirect URI in Zitadel."""
+    return config.base_url.rstrip("/") + "/signed-out/"
+
+
+def remember_sign_out(session: MutableMapping[str, Any], state: str) -> None:
+    """In the new, anonymous session: the `state` the provider must send back."""
+    session[SIGN_OUT_STATE_KEY] = state
+
+
+def sign_out_confirmed(session: MutableMapping[str, Any], returned: str | None) -> bool | None:
+    """Whether the provider's return matches the sign-out this browser started.
+
+    None: no sign-out at the provider was started here and no state came back (a plain visit).
+    The expected state is single use.
+    """
+    expected = session.pop(SIGN_OUT_STATE_KEY, None)
+    if not isinstance(expected, str):
+        return None if not returned else False
+    if not returned:
+        return False
+    return hmac.compare_digest(expected.encode(), returned.encode())

@@ -24,6 +24,12 @@ class Rejection(StrEnum):
     REFRESH_NOT_FRESH = "refresh_not_fresh"
     PROVIDER_UNAVAILABLE = "provider_unavailable"
     ISSUER_MISMATCH = "issuer_mismatch"
+    # Discovery puts an endpoint on another origin than the issuer's.
+    ENDPOINT_OFF_ORIGIN = "endpoint_off_origin"
+    # AIDIAL_ZITADEL_API_URL is plain http off loopback.
+    API_URL_UNTRUSTED = "api_url_untrusted"
+    # Userinfo answered for another subject than the ID token's.
+    USERINFO_SUBJECT_MISMATCH = "userinfo_subject_mismatch"
     # The provider's own error answer (RFC 6749 section 4.1.2.1); any other is PROVIDER_ERROR.
     PROVIDER_ACCESS_DENIED = "provider_access_denied"
     PROVIDER_LOGIN_REQUIRED = "provider_login_required"

@@ -2,15 +2,19 @@
 
 `amr` cannot tell TOTP from a recovery code (or from SMS and email OTP), and `mfa` in it has
 been wrong before (CVE-2025-64103), so in session mode the named factor is read back from the
-session itself. Login V1 sessions cannot be read; there (`Source.AMR`) `otp` in `amr` is the
-only signal and is recorded as such.
+session itself, and only from a session whose `user` factor is the ID token's subject.
+Login V1 sessions cannot be read; there (`Source.AMR`) `otp` in `amr` is the only signal, and
+it counts only when the person's authentication methods list TOTP and neither OTP by SMS nor
+OTP by e-mail (which give the same `otp`). AMR mode therefore needs the service credentials.
 
 Reading never raises and never fails open: whatever goes wrong becomes `unavailable(<tag>)`,
-which no requirement accepts. Tags: `session_not_readable`, `session_user_mismatch`,
-`invalid_subject`, `auth_time_missing`, `provider_unconfigured`, `provider_timeout`,
-`provider_unreachable`, `provider_error`, `provider_unauthorised`, `provider_not_found`,
-`provider_malformed`. Only tags are logged, never the service token or a response body.
-A 401 drops the cached service-user token and the call is made once more with a new one.
+which no requirement accepts. Tags: `session_not_readable`, `session_user_missing`,
+`session_user_mismatch`, `invalid_subject`, `auth_time_missing`, `otp_ambiguous`,
+`provider_unconfigured`, `provider_timeout`, `provider_unreachable`, `provider_error`,
+`provider_unauthorised`, `provider_not_found`, `provider_malformed`. Only tags are logged,
+never the service token or a response body. A 401 drops the cached service-user token and the
+call is made once more with a new one (a personal access token cannot be renewed, so it is not
+retried).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -28,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from aidial_portal.identity import http as shared_http
 from aidial_portal.identity.service_credentials import (
     CredentialsUnavailable,
     PersonalAccessToken,
@@ -39,6 +44,10 @@ logger = logging.getLogger("aidial_portal.identity")
 
 TOTP_METHOD: Final = "AUTHENTICATION_METHOD_TYPE_TOTP"
 RECOVERY_CODE_METHOD: Final = "AUTHENTICATION_METHOD_TYPE_RECOVERY_CODE"
+# One-time codes that put the same `otp` in `amr` as TOTP does.
+OTHER_OTP_METHODS: Final = frozenset(
+    {"AUTHENTICATION_METHOD_TYPE_OTP_SMS", "AUTHENTICATION_METHOD_TYPE_OTP_EMAIL"}
+)
 # Session factors this portal recognises; `otpSms`, `otpEmail`, `webAuthN` and `intent` are
 # deliberately absent.
 RECOGNISED_SESSION_FACTORS: Final[Mapping[str, Factor]] = {
@@ -115,7 +124,10 @@ class ZitadelEvidenceReader:
     `credentials` are the service user's (a bare string is a personal access token).
 
     `timeout` is the budget for the whole read, retries and backoff included. `concurrent`
-    runs the two calls side by side (False exists for benchmarks and comparison).
+    runs the two calls side by side (False exists for benchmarks and comparison): one in the
+    calling thread, the other on the process's shared executor (`identity.http`), so no thread
+    pool is built per sign-in. Without `http`, the process's shared client for the API's
+    origin is used.
     """
 
     def __init__(
@@ -130,6 +142,7 @@ class ZitadelEvidenceReader:
         sleep: Callable[[float], None] = time.sleep,
         concurrent: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        executor: Executor | None = None,
     ) -> None:
         parts = urlsplit(api_url)
         if parts.scheme not in ("https", "http") or not parts.netloc:
@@ -143,20 +156,23 @@ class ZitadelEvidenceReader:
         self._mode = Source(mode)
         self._timeout = timeout
         self._retries = retries
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(follow_redirects=False)
+        self._http = http if http is not None else shared_http.client_for(self._api_url)
         self._sleep = sleep
         self._concurrent = concurrent
         self._clock = clock
+        self._executor = executor
         self._renew_lock = threading.Lock()
 
     @property
     def mode(self) -> Source:
         return self._mode
 
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        """Nothing to release: the HTTP client belongs to the process (or to the caller)."""
 
     def read(
         self,
@@ -170,7 +186,7 @@ class ZitadelEvidenceReader:
             if self._mode is Source.AMR:
                 evidence = self._read_amr(sub, amr, auth_time)
             else:
-                evidence = self._read_session(sid, sub)
+                evidence = self._read_session(sid, sub, amr)
         except Exception as error:
             # A bug here must neither crash the callback nor admit the sign-in.
             logger.error("zitadel evidence read failed: %s", type(error).__name__)
@@ -181,7 +197,7 @@ class ZitadelEvidenceReader:
 
     # -- modes -----------------------------------------------------------------------------
 
-    def _read_session(self, sid: str | None, sub: str) -> Evidence:
+    def _read_session(self, sid: str | None, sub: str, amr: Sequence[str] = ()) -> Evidence:
         if not sid or sid.startswith("V1_") or not _IDENTIFIER.fullmatch(sid):
             return unavailable(Unavailable.SESSION_NOT_READABLE)
         if not _IDENTIFIER.fullmatch(sub):
@@ -197,7 +213,10 @@ class ZitadelEvidenceReader:
         for result in (session, methods):
             if isinstance(result, _Failure):
                 return unavailable(result.reason)
-        return _session_evidence(session, methods, sub)
+        evidence = _session_evidence(session, methods, sub)
+        if evidence.unavailable is None and not evidence.verified:
+            _say_if_a_second_factor_is_unseen(session, amr)
+        return evidence
 
     def _read_amr(self, sub: str, amr: Sequence[str], auth_time: datetime | None) -> Evidence:
         # A bare string is a Sequence[str] too; "otp" must be a value, not a substring.
@@ -209,32 +228,16 @@ class ZitadelEvidenceReader:
             verified[Factor.OTP] = auth_time.astimezone(UTC)
         authorization = self._authorization()
         if authorization is None:
-            # Without the API an `otp` sign-in proves an enrolled OTP factor; its absence
-            # proves nothing, and recovery codes cannot be seen at all.
-            return Evidence(
-                source=Source.AMR,
-                totp_enrolled=True if otp else None,
-                recovery_codes_present=None,
-                verified=verified,
-            )
+            # Without the API, `otp` may be an SMS or e-mail code: it proves nothing.
+            return unavailable(Unavailable.PROVIDER_UNCONFIGURED, Source.AMR)
         if isinstance(authorization, _Failure):
-            methods = authorization
-        elif not _IDENTIFIER.fullmatch(sub):
+            return unavailable(authorization.reason, Source.AMR)
+        if not _IDENTIFIER.fullmatch(sub):
             return unavailable(Unavailable.INVALID_SUBJECT, Source.AMR)
-        else:
-            (methods,) = self._get_all([f"/v2/users/{sub}/authentication_methods"])
+        (methods,) = self._get_all([f"/v2/users/{sub}/authentication_methods"])
         if isinstance(methods, _Failure):
             return unavailable(methods.reason, Source.AMR)
-        try:
-            enrolled = _method_types(methods)
-        except _Malformed:
-            return unavailable(Unavailable.PROVIDER_MALFORMED, Source.AMR)
-        return Evidence(
-            source=Source.AMR,
-            totp_enrolled=TOTP_METHOD in enrolled,
-            recovery_codes_present=RECOVERY_CODE_METHOD in enrolled,
-            verified=verified,
-        )
+        return _amr_evidence(methods, verified)
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -250,17 +253,21 @@ class ZitadelEvidenceReader:
         renewal = _Renewal()
         if not self._concurrent or len(paths) == 1:
             return [self._get_json(path, deadline, renewal) for path in paths]
-        pool = ThreadPoolExecutor(max_workers=len(paths), thread_name_prefix="zitadel-evidence")
-        try:
-            futures = [pool.submit(self._get_json, path, deadline, renewal) for path in paths]
-            done, _ = wait(futures, timeout=max(0.0, deadline - self._clock()))
-            return [
-                future.result() if future in done else _Failure(Unavailable.PROVIDER_TIMEOUT)
-                for future in futures
-            ]
-        finally:
-            # A call still running past the budget is abandoned; its own timeout ends it.
-            pool.shutdown(wait=False, cancel_futures=True)
+        pool = self._executor if self._executor is not None else shared_http.executor()
+        first, *others = paths
+        futures = [pool.submit(self._get_json, path, deadline, renewal) for path in others]
+        results = [self._get_json(first, deadline, renewal)]
+        done, _ = wait(futures, timeout=max(0.0, deadline - self._clock()))
+        for future in futures:
+            if future not in done:
+                # Still queued (a busy executor) or running past the budget: abandoned, and
+                # unknown fails closed. A running call's own timeout ends it.
+                future.cancel()
+        results += [
+            future.result() if future in done else _Failure(Unavailable.PROVIDER_TIMEOUT)
+            for future in futures
+        ]
+        return results
 
     def _get_json(self, path: str, deadline: float, renewal: _Renewal) -> Any:
         attempt = 0
@@ -332,13 +339,32 @@ def _status_failure(status: int) -> _Failure:
     return _Failure(_STATUS_REASONS.get(status, Unavailable.PROVIDER_ERROR))
 
 
+def _amr_evidence(methods: Any, verified: dict[Factor, datetime]) -> Evidence:
+    try:
+        enrolled = _method_types(methods)
+    except _Malformed:
+        return unavailable(Unavailable.PROVIDER_MALFORMED, Source.AMR)
+    if verified and (TOTP_METHOD not in enrolled or enrolled & OTHER_OTP_METHODS):
+        # `otp` was a one-time code, but perhaps not from the authenticator app.
+        return unavailable(Unavailable.OTP_AMBIGUOUS, Source.AMR)
+    return Evidence(
+        source=Source.AMR,
+        totp_enrolled=TOTP_METHOD in enrolled,
+        recovery_codes_present=RECOVERY_CODE_METHOD in enrolled,
+        verified=verified,
+    )
+
+
 def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
     try:
         verified, user_id = _session_factors(session)
         enrolled = _method_types(methods)
     except _Malformed:
         return unavailable(Unavailable.PROVIDER_MALFORMED)
-    if user_id is not None and user_id != sub:
+    if user_id is None:
+        # A session that does not say whose it is cannot be evidence about `sub`.
+        return unavailable(Unavailable.SESSION_USER_MISSING)
+    if user_id != sub:
         return unavailable(Unavailable.SESSION_USER_MISMATCH)
     return Evidence(
         source=Source.SESSION,
@@ -346,6 +372,26 @@ def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
         recovery_codes_present=RECOVERY_CODE_METHOD in enrolled,
         verified=verified,
     )
+
+
+# Session factors that are a second factor (any kind, recognised or not).
+_SECOND_FACTORS: Final = frozenset({"totp", "otpSms", "otpEmail", "webAuthN", "recoveryCode"})
+
+
+def _say_if_a_second_factor_is_unseen(document: Any, amr: Sequence[str]) -> None:
+    """The ID token says several factors were checked, yet the session lists no second
+    factor: a Zitadel that does not report recovery-code checks in the Session API (the
+    `recoveryCode` factor). Such a sign-in stays not compliant; the operator is told why."""
+    if "mfa" not in ([amr] if isinstance(amr, str) else list(amr)):
+        return
+    factors = document.get("session", {}).get("factors", {}) if isinstance(document, dict) else {}
+    if isinstance(factors, dict) and not _SECOND_FACTORS & factors.keys():
+        logger.error(
+            "recovery_code_factor_missing: the ID token says a second factor was checked, but "
+            "Zitadel's Session API lists none; Zitadel before 4.11 does not report recovery-code "
+            "checks (the recoveryCode factor). Upgrade Zitadel to 4.11 or later; until then a "
+            "sign-in with a recovery code does not count as multi-factor authentication"
+        )
 
 
 def _session_factors(document: Any) -> tuple[dict[Factor, datetime], str | None]:

@@ -50,6 +50,10 @@ class Unavailable(StrEnum):
     PROVIDER_MALFORMED = "provider_malformed"
     SESSION_NOT_READABLE = "session_not_readable"
     SESSION_USER_MISMATCH = "session_user_mismatch"
+    # The session does not name its user (no `user` factor, or one without an id).
+    SESSION_USER_MISSING = "session_user_missing"
+    # `otp` in `amr` while the person also has OTP by SMS or e-mail (or no TOTP): ambiguous.
+    OTP_AMBIGUOUS = "otp_ambiguous"
     INVALID_SUBJECT = "invalid_subject"
     AUTH_TIME_MISSING = "auth_time_missing"
     MALFORMED_SESSION_EVIDENCE = "malformed_session_evidence"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -9,7 +10,7 @@ from enum import StrEnum
 from aidial_portal.accounts.session_state import SignedIn
 from aidial_portal.config import PortalConfig, is_trusted_provider_url
 from aidial_portal.mfa.compliance import Compliance, evaluate, within_step_up
-from aidial_portal.mfa.evidence import FACTOR_TITLES
+from aidial_portal.mfa.evidence import FACTOR_TITLES, Unavailable
 from aidial_portal.mfa.lifecycle import Markers, PendingReason
 from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
 
@@ -17,6 +18,23 @@ PENDING_TEXT = {
     PendingReason.ENROLMENT: "You have enrolled in multi-factor authentication.",
     PendingReason.RE_ENABLEMENT: "You have enrolled in multi-factor authentication again.",
     PendingReason.REGENERATION: "You told us you regenerated your recovery codes.",
+}
+
+
+# Why the evidence of this sign-in does not count, when plain words can say more than
+# "could not be read". Keyed by the evidence reader's tag (`identity.zitadel`).
+EVIDENCE_TEXT: dict[str, str] = {
+    Unavailable.OTP_AMBIGUOUS: "This sign-in used a one-time code, but your account also has "
+    "one-time codes by SMS or e-mail (or no authenticator app), and the identity provider does "
+    "not say which kind of code you used. Only your authenticator app counts. Remove SMS and "
+    "e-mail codes from your account at the identity provider, keep your authenticator app, "
+    "then refresh your security status.",
+    Unavailable.SESSION_USER_MISSING: "The identity provider's record of this sign-in does "
+    "not say who signed in, so it cannot show that you used multi-factor authentication. "
+    "Refresh your security status to sign in again.",
+    Unavailable.SESSION_USER_MISMATCH: "The identity provider's record of this sign-in "
+    "belongs to another account, so it cannot show that you used multi-factor "
+    "authentication. Refresh your security status to sign in again.",
 }
 
 
@@ -48,6 +66,7 @@ class RoleRow:
     key: str
     title: str
     requirement: Requirement | None
+    organisation: str = ""  # the organisation's primary domain (or id) the role is held in
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,7 @@ class SecurityStatus:
     factor_text: str
     verified_at: datetime | None
     evidence_unavailable: bool
+    evidence_text: str  # plain words for why the evidence does not count, or ""
     reminders_supported: bool
     markers: Markers
     pending_text: str
@@ -105,9 +125,7 @@ def security_status(
     refusal = management_refusal(state, config, now)
     factor = evidence.recognised_factor
     return SecurityStatus(
-        roles=tuple(
-            RoleRow(role, ROLE_TITLES.get(role, role), table.get(role)) for role in state.roles
-        ),
+        roles=role_rows(state, table),
         requirement=requirement,
         compliance=compliance,
         totp_enrolled=enrolled,
@@ -115,6 +133,7 @@ def security_status(
         factor_text=FACTOR_TITLES[factor] if factor else "",
         verified_at=evidence.verified_at,
         evidence_unavailable=evidence.unavailable is not None,
+        evidence_text=EVIDENCE_TEXT.get(evidence.unavailable or "", ""),
         reminders_supported=evidence.reminders_supported,
         markers=markers,
         pending_text=pending_text(markers),
@@ -128,6 +147,23 @@ def security_status(
             if requirement is Requirement.REQUIRED and evidence.verified_at is not None
             else None
         ),
+    )
+
+
+def role_rows(state: SignedIn, table: Mapping[str, Requirement]) -> tuple[RoleRow, ...]:
+    """Each role with the organisation it is held in (one row per grant)."""
+    if not state.grants:
+        return tuple(
+            RoleRow(role, ROLE_TITLES.get(role, role), table.get(role)) for role in state.roles
+        )
+    return tuple(
+        RoleRow(
+            grant.role,
+            ROLE_TITLES.get(grant.role, grant.role),
+            table.get(grant.role),
+            grant.org_domain or grant.org_id,
+        )
+        for grant in state.grants
     )
 
 

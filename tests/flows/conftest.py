@@ -17,6 +17,7 @@ from django.test import Client
 
 from aidial_portal.config import SECURITY_PAGE_PATH
 from aidial_portal.identity import services
+from tests.support import audiences
 from tests.support.idp import HostedLogin, LocalIdp, Person
 
 
@@ -29,6 +30,10 @@ def registration(local_idp: LocalIdp) -> dict[str, Any]:
     return client
 
 
+def other_applications(local_idp: LocalIdp, client_id: str) -> frozenset[str]:
+    return audiences.other_applications(local_idp.data_dir, client_id)
+
+
 @pytest.fixture
 def wired(settings: Any, local_idp: LocalIdp, registration: dict[str, Any]) -> Iterator[None]:
     """Point the portal at the test provider."""
@@ -39,7 +44,8 @@ def wired(settings: Any, local_idp: LocalIdp, registration: dict[str, Any]) -> I
         api_url=local_idp.issuer,
         client_id=registration["client_id"],
         client_secret=registration["client_secret"],
-        extra_audiences=frozenset({registration["project_id"]}),
+        project_id=registration["project_id"],
+        extra_audiences=other_applications(local_idp, registration["client_id"]),
         service_token=registration["service_token"],
         security_url=local_idp.issuer + SECURITY_PAGE_PATH,
         management_url=local_idp.issuer + SECURITY_PAGE_PATH,

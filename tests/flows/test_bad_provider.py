@@ -16,7 +16,7 @@ import pytest
 
 from aidial_portal.accounts import session_state
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.identity import oidc
+from aidial_portal.identity import oidc, services
 from tests.identity.provider import DROP, mint, public, signing_key, unsigned
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +31,7 @@ class MintingProvider:
     issuer: str = ""
     kids: list[str] = field(default_factory=lambda: ["key-1"])
     discovery_issuer: str | None = None
+    discovery_changes: dict[str, str] = field(default_factory=dict)
     make_token: Callable[[dict[str, Any]], str] | None = None
     nonce: str = ""
 
@@ -76,6 +77,7 @@ def serve(provider: MintingProvider) -> ThreadingHTTPServer:
                         "authorization_endpoint": provider.issuer + "/oauth/v2/authorize",
                         "token_endpoint": provider.issuer + "/oauth/v2/token",
                         "jwks_uri": provider.issuer + "/oauth/v2/keys",
+                        **provider.discovery_changes,
                     }
                 )
             elif path == "/oauth/v2/keys":
@@ -176,3 +178,48 @@ def test_discovery_naming_another_issuer_refuses_every_sign_in(client, provider)
     assert response.status_code == 503
     assert b"not configured correctly" in response.content
     assert client.get("/readyz").json()["checks"]["provider"] == "issuer_mismatch"
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["token_endpoint", "jwks_uri", "userinfo_endpoint", "end_session_endpoint"]
+)
+def test_a_provider_endpoint_off_the_issuers_origin_refuses_every_sign_in(
+    client, provider, endpoint, caplog
+):
+    provider.discovery_changes = {endpoint: "https://elsewhere.example.test/collect"}
+    response = client.post("/login/")
+    assert response.status_code == 503
+    assert b"not configured correctly" in response.content
+    assert client.get("/readyz").json()["checks"]["provider"] == "endpoint_off_origin"
+    logged = [record.getMessage() for record in caplog.records]
+    assert any(endpoint in line and "AIDIAL_OIDC_ISSUER" in line for line in logged)
+
+
+def test_a_plain_http_zitadel_api_off_loopback_refuses_every_sign_in(
+    client, provider, settings, caplog
+):
+    settings.AIDIAL = replace(settings.AIDIAL, api_url="http://zitadel.example.test")
+    response = client.post("/login/")
+    assert response.status_code == 503
+    assert b"not configured correctly" in response.content
+    assert client.get("/readyz").json()["checks"]["provider"] == "api_url_untrusted"
+    assert any("AIDIAL_ZITADEL_API_URL" in record.getMessage() for record in caplog.records)
+
+
+def test_check_deploy_reports_what_discovery_lacks_and_an_untrusted_endpoint(provider, settings):
+    from django.core import checks
+
+    def deploy_messages():
+        return {m.id: m.msg for m in checks.run_checks(include_deployment_checks=True)}
+
+    found = deploy_messages()
+    assert "userinfo" in found["aidial.E018"]
+    assert "end-session" in found["aidial.W010"]
+    provider.discovery_changes = {
+        "userinfo_endpoint": provider.issuer + "/oidc/v1/userinfo",
+        "end_session_endpoint": "https://elsewhere.example.test/end_session",
+    }
+    services.reset()
+    found = deploy_messages()
+    assert "end_session_endpoint" in found["aidial.E017"]
+    assert "AIDIAL_OIDC_ISSUER" in found["aidial.E017"]

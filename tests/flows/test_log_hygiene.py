@@ -48,14 +48,14 @@ def test_no_secret_reaches_the_logs_on_any_path(
         caplog.set_level(logging.DEBUG, logger=name)
 
     tokens: list[dict] = []
-    fetch_token = oidc.OAuth2Client.fetch_token
+    exchange_code = oidc.exchange_code
 
-    def keep_token(self, *args, **kwargs):
-        token = fetch_token(self, *args, **kwargs)
+    def keep_token(*args, **kwargs):
+        token = exchange_code(*args, **kwargs)
         tokens.append(dict(token))
         return token
 
-    monkeypatch.setattr(oidc.OAuth2Client, "fetch_token", keep_token)
+    monkeypatch.setattr(oidc, "exchange_code", keep_token)
     secrets: dict[str, str] = {
         "client secret": registration["client_secret"],
         "service token": registration["service_token"],
@@ -116,7 +116,7 @@ def test_no_secret_reaches_the_logs_on_any_path(
         monkeypatch.setattr(flow, "complete_sign_in", fail)
         assert tolerant.get(path).status_code >= 500
         monkeypatch.undo()
-        monkeypatch.setattr(oidc.OAuth2Client, "fetch_token", keep_token)
+        monkeypatch.setattr(oidc, "exchange_code", keep_token)
 
     # The support form: a refused message, a sent one, and one while the database is down.
     secrets["pasted recovery code"] = who.recovery_codes[1]

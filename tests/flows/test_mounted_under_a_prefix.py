@@ -20,6 +20,7 @@ from django.urls import set_script_prefix
 
 from aidial_portal.config import SECURITY_PAGE_PATH
 from aidial_portal.identity import services
+from tests.flows.conftest import other_applications
 from tests.support.idp import HostedLogin, LocalIdp
 from tests.support.servers import REPO_ROOT, portal_env
 
@@ -71,7 +72,8 @@ def mounted(settings: Any, local_idp: LocalIdp) -> Iterator[MountedClient]:
         api_url=local_idp.issuer,
         client_id=registration["client_id"],
         client_secret=registration["client_secret"],
-        extra_audiences=frozenset({registration["project_id"]}),
+        project_id=registration["project_id"],
+        extra_audiences=other_applications(local_idp, registration["client_id"]),
         service_token=local_idp.service_token(),
         security_url=local_idp.issuer + SECURITY_PAGE_PATH,
         management_url=local_idp.issuer + SECURITY_PAGE_PATH,

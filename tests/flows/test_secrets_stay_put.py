@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import connection
 
 from aidial_portal.identity import oidc
 from aidial_portal.logs import JsonFormatter
+from aidial_portal.web.sessions import DatabaseSessionStore as SessionStore
 from tests.flows.conftest import callback_path
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]
 
 
 def every_stored_value() -> str:
-    """Every row of every table, as text."""
+    """Every row of every table, as text, and every stored session decoded (Django stores
+    them base64-encoded, which would hide a token from a plain text search)."""
     dump = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
             cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from introspection
             dump.extend(repr(row) for row in cursor.fetchall())
+    store = SessionStore()
+    dump.extend(json.dumps(store.decode(row.session_data)) for row in Session.objects.all())
     return "\n".join(dump)
 
 
@@ -30,14 +36,14 @@ def test_full_flows_leave_no_secret_in_logs_database_or_pages(
 ):
     caplog.set_level(logging.DEBUG)
     tokens: list[dict] = []
-    fetch_token = oidc.OAuth2Client.fetch_token
+    exchange_code = oidc.exchange_code
 
-    def keep_token(self, *args, **kwargs):
-        token = fetch_token(self, *args, **kwargs)
+    def keep_token(*args, **kwargs):
+        token = exchange_code(*args, **kwargs)
         tokens.append(dict(token))
         return token
 
-    monkeypatch.setattr(oidc.OAuth2Client, "fetch_token", keep_token)
+    monkeypatch.setattr(oidc, "exchange_code", keep_token)
 
     secrets: dict[str, str] = {
         "client secret": registration["client_secret"],
@@ -68,19 +74,24 @@ def test_full_flows_leave_no_secret_in_logs_database_or_pages(
     secrets["session cookie"] = client.cookies["aidial_session"].value
     client.post("/settings/recovery-codes/regenerated/")
     client.post("/settings/recovery-codes/acknowledge/")
-    client.post("/logout/")
+    # The ID token is kept for the sign-out's hint: sealed, so the stored session (decoded
+    # below) does not show it; the sign-out still sends it to the provider.
+    stored_while_signed_in = every_stored_value()
+    assert oidc.ID_TOKEN_KEY in stored_while_signed_in
+    leaving = client.post("/logout/")["Location"]
 
     for index, token in enumerate(tokens):
         secrets[f"id token {index}"] = token["id_token"]
         secrets[f"access token {index}"] = token["access_token"]
     assert len(tokens) == 2
+    assert parse_qs(urlsplit(leaving).query)["id_token_hint"] == [tokens[-1]["id_token"]]
 
     formatter = JsonFormatter()
     logs = "\n".join(formatter.format(record) for record in caplog.records)
     logs += "\n".join(record.getMessage() for record in caplog.records)
     out, err = capfd.readouterr()
     logs += out + err
-    stored = every_stored_value()
+    stored = every_stored_value() + stored_while_signed_in
     assert "security_event" in logs  # the logs were captured at all
     assert "sign_in_succeeded" in stored  # and the tables were read
     for name, value in secrets.items():

@@ -13,7 +13,8 @@ from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.mfa.evidence import Factor, Source
-from tests.flows.conftest import callback_path
+from tests.flows.conftest import callback_path, other_applications
+from tests.support.idp import Page
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]
 
@@ -252,15 +253,51 @@ def test_no_portal_role_gets_the_no_access_page(client, person, sign_in):
     assert b'action="/logout/"' in response.content
 
 
-def test_sign_out_returns_from_the_provider_to_the_portal(client, person, sign_in, browser):
+def test_sign_out_ends_the_provider_session_so_the_next_sign_in_asks_for_credentials(
+    client, person, sign_in, browser
+):
+    who = person("client_staff")
+    sign_in(who)
+    # While the provider session lives, a new sign-in goes straight back to the portal.
+    assert isinstance(browser._open(client.post("/login/")["Location"]), str)
+
+    response = client.post("/logout/")
+    leaving = urlsplit(response["Location"])
+    assert leaving.path == "/oidc/v1/end_session"
+    sent = parse_qs(leaving.query)
+    assert sent["id_token_hint"]
+    assert sent["client_id"]
+    assert sent["state"]
+    assert sent["post_logout_redirect_uri"] == ["http://testserver/signed-out/"]
+    ended = browser.client.get(response["Location"])
+    assert ended.status_code == 302
+    back = urlsplit(ended.headers["location"])
+    assert f"{back.scheme}://{back.netloc}{back.path}" == "http://testserver/signed-out/"
+    page = client.get(f"{back.path}?{back.query}")
+    assert b"You have signed out" in page.content
+    assert b"did not match" not in page.content
+    assert session_state.load(client.session) is None
+
+    # The provider session is over: signing in again needs the password again.
+    asked = browser._open(client.post("/login/")["Location"])
+    assert not isinstance(asked, str)
+    assert "login-form" in Page(asked.text).forms
+    sign_in(who)
+    assert session_state.load(client.session) is not None
+
+
+def test_a_sign_out_return_with_another_state_is_said_plainly_and_stays_signed_out(
+    client, person, sign_in, browser
+):
     who = person("client_staff")
     sign_in(who)
     response = client.post("/logout/")
-    assert "/oidc/v1/end_session?" in response["Location"]
-    ended = browser.client.get(response["Location"])
-    assert ended.status_code == 302
-    assert ended.headers["location"] == "http://testserver/signed-out/"
-    assert client.get("/signed-out/").status_code == 200
+    page = client.get("/signed-out/?state=not-the-one-we-sent")
+    assert b"did not match" in page.content
+    assert b"You are signed out of the portal" in page.content
+    assert session_state.load(client.session) is None
+    assert client.get("/").status_code == 302
+    assert "/oidc/v1/end_session" in response["Location"]
 
 
 def test_sign_in_and_refresh_cycle_the_session_key_and_csrf_token(
@@ -329,7 +366,8 @@ def test_a_public_client_signs_in_with_pkce_alone(client, person, browser, local
         api_url=local_idp.issuer,
         client_id=public["client_id"],
         client_secret="",
-        extra_audiences=frozenset({public["project_id"]}),
+        project_id=public["project_id"],
+        extra_audiences=other_applications(local_idp, public["client_id"]),
         service_token=local_idp.service_token(),
     )
     who = person("partner_admin", totp=True)
@@ -340,3 +378,78 @@ def test_a_public_client_signs_in_with_pkce_alone(client, person, browser, local
     )
     assert client.get(callback_path(final)).status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_a_partner_admin_who_is_client_staff_elsewhere_sees_exactly_the_partners_report(
+    client, local_idp, sign_in, browser
+):
+    partner, other = "Partner Flows", "Client Flows"
+    colleague = local_idp.new_person("partner_user", org=partner, domain="flows.test")
+    outsider = local_idp.new_person("client_staff", org=other, domain="flows.test")
+    who = local_idp.new_person(
+        "partner_admin",
+        org=partner,
+        totp=True,
+        domain="flows.test",
+        grants=[(other, "client_staff")],
+    )
+    for someone in (colleague, outsider):
+        sign_in(someone)
+        browser.client.get(client.post("/logout/")["Location"])  # and out at the provider
+    sign_in(who, code=local_idp.totp_code(who.totp_secret))
+
+    account = Account.objects.get(login_name=who.login)
+    held = sorted((grant.role, grant.org_id) for grant in account.grants.all())
+    assert [role for role, _ in held] == ["client_staff", "partner_admin"]
+    assert held[0][1] != held[1][1]
+
+    listed = {row.account.login_name for row in client.get("/admin/compliance/").context["rows"]}
+    assert {who.login, colleague.login} <= listed
+    assert outsider.login not in listed
+    export = b"".join(client.get("/admin/compliance/export.csv").streaming_content).decode()
+    assert outsider.login not in export
+    settings_page = client.get("/settings/").content.decode()
+    assert "Client Staff" in settings_page
+    assert "Partner Administrator" in settings_page
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_a_one_time_code_by_sms_or_email_never_satisfies_a_mandatory_role(
+    client, local_idp, browser, wired, channel
+):
+    who = local_idp.new_person(
+        "partner_admin",
+        domain="flows.test",
+        otp_sms="+61412345678" if channel == "sms" else None,
+        otp_email=channel == "email",
+    )
+    start = client.post("/login/")
+    final = browser.authorize(start["Location"], who.login, who.password, otp=channel)
+    client.get(callback_path(final))
+    state = session_state.load(client.session)
+    assert state is not None
+    assert state.evidence.recognised_factor is None
+    assert client.get("/")["Location"].startswith("/settings/")
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_amr_mode_refuses_otp_when_sms_or_email_codes_are_set_up_and_says_why(
+    client, local_idp, browser, wired, settings, channel
+):
+    settings.AIDIAL = replace(settings.AIDIAL, evidence_mode=Source.AMR)
+    who = local_idp.new_person(
+        "partner_admin",
+        totp=True,
+        domain="flows.test",
+        otp_sms="+61412345678" if channel == "sms" else None,
+        otp_email=channel == "email",
+    )
+    start = client.post("/login/")
+    final = browser.authorize(
+        start["Location"], who.login, who.password, code=local_idp.totp_code(who.totp_secret)
+    )
+    client.get(callback_path(final))
+    # Even a real TOTP code: `otp` in amr cannot be told from an SMS or e-mail code.
+    assert client.get("/")["Location"].startswith("/settings/")
+    html = client.get("/settings/").content.decode()
+    assert "one-time codes by SMS or e-mail" in html

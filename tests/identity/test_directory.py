@@ -12,7 +12,12 @@ import httpx
 import pytest
 from joserfc.jwk import KeySet
 
-from aidial_portal.identity.directory import IssuerMismatch, ProviderDirectory, ProviderUnavailable
+from aidial_portal.identity.directory import (
+    IssuerMismatch,
+    ProviderDirectory,
+    ProviderMisconfigured,
+    ProviderUnavailable,
+)
 from aidial_portal.identity.tokens import validate_id_token
 
 from .provider import ISSUER, NONCE, NOW, POLICY, SUBJECT, Clock, mint, signing_key
@@ -29,17 +34,24 @@ def kids(key_set: KeySet) -> list[str | None]:
     return [key.kid for key in key_set.keys]
 
 
+def _discovery(issuer: str, /, **changes: Any) -> dict[str, Any]:
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/v2/authorize",
+        "token_endpoint": f"{issuer}/oauth/v2/token",
+        "userinfo_endpoint": f"{issuer}/oidc/v1/userinfo",
+        "end_session_endpoint": f"{issuer}/oidc/v1/end_session",
+        "jwks_uri": f"{issuer}/oauth/v2/keys",
+        "id_token_signing_alg_values_supported": ["RS256"],
+        **changes,
+    }
+
+
 @dataclass
 class FakeIdp:
     """Answers discovery and JWKS requests; `failure` makes every request fail that way."""
 
-    discovery: Any = field(
-        default_factory=lambda: {
-            "issuer": ISSUER,
-            "jwks_uri": JWKS,
-            "id_token_signing_alg_values_supported": ["RS256"],
-        }
-    )
+    discovery: Any = field(default_factory=lambda: _discovery(ISSUER))
     jwks: Any = field(default_factory=lambda: _jwks("key-1"))
     failure: Callable[[httpx.Request], httpx.Response] | None = None
     requests: Counter[str] = field(default_factory=Counter)
@@ -113,15 +125,11 @@ def test_issuer_must_be_an_absolute_http_url(issuer: str) -> None:
         ProviderDirectory(issuer)
 
 
-def test_own_http_client_is_closed_but_an_injected_one_is_not(
-    directory: ProviderDirectory,
-) -> None:
-    own = ProviderDirectory(ISSUER)
-    own.close()
-    assert own._http.is_closed
-
-    directory.close()
-    assert not directory._http.is_closed
+def test_directories_of_one_process_share_one_client_and_closing_one_leaves_it_open() -> None:
+    first, second = ProviderDirectory(ISSUER), ProviderDirectory(ISSUER + "/")
+    first.close()
+    assert first._http is second._http
+    assert not second._http.is_closed
 
 
 def test_status_before_any_fetch_says_nothing_was_fetched(directory: ProviderDirectory) -> None:
@@ -192,12 +200,13 @@ def test_unreachable_provider_with_nothing_cached_is_unavailable(
     [
         [],
         {},
-        {"issuer": 1, "jwks_uri": JWKS},
+        _discovery(ISSUER, issuer=1),
         {"issuer": ISSUER},
-        {"issuer": ISSUER, "jwks_uri": 7},
-        {"issuer": ISSUER, "jwks_uri": "/oauth/v2/keys"},
-        {"issuer": ISSUER, "jwks_uri": "http://id.example.test/oauth/v2/keys"},
-        {"issuer": ISSUER, "jwks_uri": "file://localhost/etc/passwd"},  # not https
+        _discovery(ISSUER, jwks_uri=7),
+        _discovery(ISSUER, jwks_uri="/oauth/v2/keys"),
+        _discovery(ISSUER, jwks_uri="file://localhost/etc/passwd"),
+        _discovery(ISSUER, token_endpoint=None),
+        _discovery(ISSUER, userinfo_endpoint=["https://id.example.test/oidc/v1/userinfo"]),
     ],
 )
 def test_discovery_of_the_wrong_shape_is_unavailable(
@@ -209,9 +218,47 @@ def test_discovery_of_the_wrong_shape_is_unavailable(
     assert caught.value.reason == "malformed_discovery"
 
 
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("jwks_uri", "http://id.example.test/oauth/v2/keys"),  # plain http
+        ("token_endpoint", "https://elsewhere.example.test/oauth/v2/token"),
+        ("userinfo_endpoint", "https://id.example.test:8443/oidc/v1/userinfo"),
+        ("end_session_endpoint", "https://evil.example.test/oidc/v1/end_session"),
+        ("authorization_endpoint", "https://user@id.example.test/oauth/v2/authorize"),
+    ],
+)
+def test_an_endpoint_off_the_issuers_origin_refuses_the_provider_and_says_what_to_change(
+    name: str,
+    url: str,
+    idp: FakeIdp,
+    directory: ProviderDirectory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    idp.discovery = _discovery(ISSUER, **{name: url})
+    with pytest.raises(ProviderMisconfigured) as caught:
+        directory.metadata()
+    assert caught.value.reason == "endpoint_off_origin"
+    assert directory.status()["discovery"] == "endpoint_off_origin"
+    assert any(
+        name in record.getMessage() and "AIDIAL_OIDC_ISSUER" in record.getMessage()
+        for record in caplog.records
+    )
+
+
+def test_a_copy_fetched_before_an_endpoint_moved_off_origin_is_not_served(
+    idp: FakeIdp, clock: Clock, directory: ProviderDirectory
+) -> None:
+    directory.metadata()
+    idp.discovery = _discovery(ISSUER, token_endpoint="https://elsewhere.example.test/token")
+    clock.advance(301)
+    with pytest.raises(ProviderMisconfigured):
+        directory.metadata()
+
+
 def test_plain_http_jwks_uri_is_accepted_for_a_plain_http_issuer() -> None:
     issuer = "http://127.0.0.1:8080"
-    idp = FakeIdp(discovery={"issuer": issuer, "jwks_uri": f"{issuer}/oauth/v2/keys"})
+    idp = FakeIdp(discovery=_discovery(issuer))
     directory = ProviderDirectory(issuer, http=httpx.Client(transport=httpx.MockTransport(idp)))
     assert directory.metadata()["jwks_uri"] == f"{issuer}/oauth/v2/keys"
 

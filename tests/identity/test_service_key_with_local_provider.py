@@ -60,6 +60,8 @@ def test_the_portal_starts_with_the_providers_key_file_and_never_prints_it(
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "AIDIAL_OIDC_ISSUER": local_idp.issuer,
         "AIDIAL_ZITADEL_SERVICE_KEY_FILE": str(key_path),
+        # A deployment names its project, or `check --deploy` refuses it (E016).
+        "AIDIAL_ZITADEL_PROJECT_ID": local_idp.project_id(),
         "AIDIAL_LOG_LEVEL": "DEBUG",
     }
     env.pop("AIDIAL_ZITADEL_SERVICE_TOKEN", None)

@@ -151,7 +151,7 @@ def test_user_without_any_second_factor_has_no_enrolment(
     assert evidence == Evidence(Source.SESSION, totp_enrolled=False, recovery_codes_present=False)
 
 
-def test_session_without_a_user_factor_is_read(
+def test_session_without_a_user_factor_is_not_evidence(
     zitadel: FakeZitadel, reader: ZitadelEvidenceReader
 ) -> None:
     body = session(totp={"verifiedAt": VERIFIED_AT})
@@ -159,16 +159,27 @@ def test_session_without_a_user_factor_is_read(
     zitadel.reply(SESSION_PATH, Reply(body=body))
     zitadel.reply(METHODS_PATH, Reply(body=methods("TOTP")))
 
-    assert read(reader).verified == {Factor.TOTP: CHECKED}
+    assert read(reader) == unavailable("session_user_missing")
 
 
-def test_session_without_factors_is_read(
+def test_session_whose_user_factor_has_no_id_is_not_evidence(
+    zitadel: FakeZitadel, reader: ZitadelEvidenceReader
+) -> None:
+    body = session(totp={"verifiedAt": VERIFIED_AT})
+    del body["session"]["factors"]["user"]["id"]
+    zitadel.reply(SESSION_PATH, Reply(body=body))
+    zitadel.reply(METHODS_PATH, Reply(body=methods("TOTP")))
+
+    assert read(reader) == unavailable("session_user_missing")
+
+
+def test_session_without_factors_is_not_evidence(
     zitadel: FakeZitadel, reader: ZitadelEvidenceReader
 ) -> None:
     zitadel.reply(SESSION_PATH, Reply(body={"session": {"id": SESSION_ID}}))
     zitadel.reply(METHODS_PATH, Reply(body=methods("TOTP")))
 
-    assert read(reader).verified == {}
+    assert read(reader) == unavailable("session_user_missing")
 
 
 def test_both_calls_carry_the_service_token(
@@ -480,32 +491,47 @@ def test_unexpected_failure_is_unavailable_and_never_raised(
 # -- AMR mode (Login V1) ---------------------------------------------------------------------
 
 
-def test_otp_in_amr_without_a_service_token_counts_as_enrolled() -> None:
+@pytest.mark.parametrize("amr", [["pwd", "otp", "mfa"], ["pwd"]])
+def test_amr_mode_without_a_service_token_is_unavailable(amr: list[str]) -> None:
+    # `otp` may be an SMS or e-mail code, and only the API can say which methods exist.
     reader = ZitadelEvidenceReader("https://zitadel.example.test", "", mode=Source.AMR)
 
-    evidence = read(reader, sid="V1_abc", auth_time=AUTH_TIME)
+    evidence = read(reader, sid="V1_abc", amr=amr, auth_time=AUTH_TIME)
 
-    assert evidence == Evidence(
-        source=Source.AMR,
-        totp_enrolled=True,
-        recovery_codes_present=None,
-        verified={Factor.OTP: AUTH_TIME},
-    )
-    assert not evidence.reminders_supported
+    assert evidence == unavailable("provider_unconfigured", Source.AMR)
 
 
-def test_no_otp_in_amr_without_a_service_token_leaves_enrolment_unknown() -> None:
-    reader = ZitadelEvidenceReader("https://zitadel.example.test", "", mode=Source.AMR)
+def test_mfa_in_amr_without_otp_is_not_a_recognised_factor(
+    zitadel: FakeZitadel, sleeps: list[float]
+) -> None:
+    zitadel.reply(METHODS_PATH, Reply(body=methods("PASSWORD", "TOTP", "U2F")))
+    reader = reader_for(zitadel.url, sleeps, mode=Source.AMR)
+
+    assert read(reader, amr=["user", "mfa"], auth_time=AUTH_TIME).verified == {}
+
+
+@pytest.mark.parametrize(
+    "enrolled",
+    [("TOTP", "OTP_SMS"), ("TOTP", "OTP_EMAIL"), ("OTP_SMS",), ("OTP_EMAIL",), ("PASSWORD",)],
+)
+def test_otp_in_amr_does_not_count_unless_totp_is_the_only_one_time_code(
+    enrolled: tuple[str, ...], zitadel: FakeZitadel, sleeps: list[float]
+) -> None:
+    zitadel.reply(METHODS_PATH, Reply(body=methods("PASSWORD", *enrolled)))
+    reader = reader_for(zitadel.url, sleeps, mode=Source.AMR)
+
+    assert read(reader, auth_time=AUTH_TIME) == unavailable("otp_ambiguous", Source.AMR)
+
+
+def test_no_otp_in_amr_with_sms_codes_enrolled_is_read_plainly(
+    zitadel: FakeZitadel, sleeps: list[float]
+) -> None:
+    zitadel.reply(METHODS_PATH, Reply(body=methods("PASSWORD", "TOTP", "OTP_SMS")))
+    reader = reader_for(zitadel.url, sleeps, mode=Source.AMR)
 
     evidence = read(reader, amr=["pwd"], auth_time=AUTH_TIME)
 
-    assert evidence == Evidence(Source.AMR, totp_enrolled=None, recovery_codes_present=None)
-
-
-def test_mfa_in_amr_without_otp_is_not_a_recognised_factor() -> None:
-    reader = ZitadelEvidenceReader("https://zitadel.example.test", "", mode=Source.AMR)
-
-    assert read(reader, amr=["user", "mfa"], auth_time=AUTH_TIME).verified == {}
+    assert evidence == Evidence(Source.AMR, totp_enrolled=True, recovery_codes_present=False)
 
 
 @pytest.mark.parametrize("auth_time", [None, datetime(2025, 6, 15, 10, 0)])
@@ -517,15 +543,17 @@ def test_otp_without_an_aware_auth_time_is_unavailable(auth_time: datetime | Non
     assert evidence == unavailable("auth_time_missing", Source.AMR)
 
 
-def test_auth_time_is_kept_in_utc() -> None:
-    reader = ZitadelEvidenceReader("https://zitadel.example.test", "", mode=Source.AMR)
+def test_auth_time_is_kept_in_utc(zitadel: FakeZitadel, sleeps: list[float]) -> None:
+    zitadel.reply(METHODS_PATH, Reply(body=methods("PASSWORD", "TOTP")))
+    reader = reader_for(zitadel.url, sleeps, mode=Source.AMR)
     local = AUTH_TIME.astimezone(timezone(timedelta(hours=10)))
 
     assert read(reader, auth_time=local).verified[Factor.OTP].tzinfo is UTC
 
 
-def test_amr_given_as_a_bare_string_is_one_value() -> None:
-    reader = ZitadelEvidenceReader("https://zitadel.example.test", "", mode=Source.AMR)
+def test_amr_given_as_a_bare_string_is_one_value(zitadel: FakeZitadel, sleeps: list[float]) -> None:
+    zitadel.reply(METHODS_PATH, Reply(body=methods("PASSWORD", "TOTP")))
+    reader = reader_for(zitadel.url, sleeps, mode=Source.AMR)
 
     assert read(reader, amr="otp", auth_time=AUTH_TIME).verified == {Factor.OTP: AUTH_TIME}
     assert read(reader, amr="otpx", auth_time=AUTH_TIME).verified == {}
@@ -596,11 +624,13 @@ def test_bad_configuration_is_refused_at_start_up(options: dict[str, Any]) -> No
         ZitadelEvidenceReader(values.pop("api_url"), SERVICE_TOKEN, **values)
 
 
-def test_reader_reports_its_mode_and_closes_only_its_own_client() -> None:
+def test_readers_of_one_process_share_one_client_and_never_close_it() -> None:
     own = ZitadelEvidenceReader("https://zitadel.example.test/", SERVICE_TOKEN, mode="amr")  # type: ignore[arg-type]
+    other = ZitadelEvidenceReader("https://zitadel.example.test", "another-token")
     assert own.mode is Source.AMR
     own.close()
-    assert own._http.is_closed
+    assert own._http is other._http
+    assert not other._http.is_closed
 
     shared = httpx.Client()
     ZitadelEvidenceReader("https://zitadel.example.test", SERVICE_TOKEN, http=shared).close()
@@ -617,3 +647,32 @@ def test_static_reader_returns_its_evidence_and_remembers_the_question() -> None
     assert reader.calls == [
         {"sid": SESSION_ID, "sub": USER_ID, "amr": ["pwd", "otp", "mfa"], "auth_time": AUTH_TIME}
     ]
+
+
+def test_a_second_factor_the_session_api_does_not_show_is_named_for_the_operator(
+    zitadel: FakeZitadel, reader: ZitadelEvidenceReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A recovery-code sign-in on a Zitadel without the `recoveryCode` factor: only user and
+    # password are listed, while amr says two factors were checked.
+    body = session(totp={"verifiedAt": VERIFIED_AT})
+    del body["session"]["factors"]["totp"]
+    zitadel.reply(SESSION_PATH, Reply(body=body))
+    zitadel.reply(METHODS_PATH, Reply(body=methods("TOTP", "RECOVERY_CODE")))
+
+    evidence = read(reader, amr=["pwd", "mfa"])
+
+    assert evidence.verified == {}
+    assert any("Zitadel to 4.11" in record.getMessage() for record in caplog.records)
+
+
+def test_a_plain_password_sign_in_is_not_reported_as_a_missing_factor(
+    zitadel: FakeZitadel, reader: ZitadelEvidenceReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = session(totp={"verifiedAt": VERIFIED_AT})
+    del body["session"]["factors"]["totp"]
+    zitadel.reply(SESSION_PATH, Reply(body=body))
+    zitadel.reply(METHODS_PATH, Reply(body=methods("TOTP")))
+
+    read(reader, amr=["pwd"])
+
+    assert not any("4.11" in record.getMessage() for record in caplog.records)

@@ -56,7 +56,7 @@ def test_a_code_sent_by_sms_or_email_completes_the_sign_in_as_shared_otp(
     assert "AUTHENTICATION_METHOD_TYPE_TOTP" not in _methods(api, user["user_id"])
 
 
-def _code_page(idp: LocalIdp, browser: HostedLogin, rp: RelyingParty, user: dict) -> httpx.Response:
+def _code_page(browser: HostedLogin, rp: RelyingParty, user: dict) -> httpx.Response:
     """Sign in with the password and stop at the code page (which sends a code)."""
     shown = browser.client.get(rp.authorization().url, follow_redirects=True)
     page = browser._submit(
@@ -71,7 +71,7 @@ def test_a_wrong_sms_code_is_refused(
     local_idp: LocalIdp, rp: RelyingParty, make_user, hosted_login: HostedLogin
 ) -> None:
     user = make_user(["client_admin"], otp_sms=PHONE)
-    page = _code_page(local_idp, hosted_login, rp, user)
+    page = _code_page(hosted_login, rp, user)
     sent = local_idp.latest_code(user["login"], "sms")
     wrong = f"{(int(sent) + 1) % 1_000_000:06d}"
 
@@ -88,9 +88,9 @@ def test_a_new_code_replaces_the_last_one_and_a_code_works_only_once(
 ) -> None:
     user = make_user(["client_admin"], otp_sms=PHONE)
     with HostedLogin(local_idp) as first, HostedLogin(local_idp) as second:
-        first_page = _code_page(local_idp, first, rp, user)
+        first_page = _code_page(first, rp, user)
         replaced = local_idp.latest_code(user["login"], "sms")
-        second_page = _code_page(local_idp, second, rp, user)
+        second_page = _code_page(second, rp, user)
         current = local_idp.latest_code(user["login"], "sms")
 
         stale = first._submit(first_page, "mfa-verify-form", {"code": replaced})
@@ -125,6 +125,19 @@ def test_codes_are_enrolled_on_the_security_page_and_then_asked_for(
             rp.authorization().url, user["login"], user["password"], otp="email"
         )
     assert "code=" in location
+
+
+def test_codes_removed_on_the_security_page_are_no_longer_listed(
+    rp: RelyingParty, make_user, hosted_login: HostedLogin, api: httpx.Client
+) -> None:
+    user = make_user(["client_staff"])
+    rp.sign_in(hosted_login, user["login"])
+    hosted_login.enrol_otp("email")
+
+    hosted_login.remove_otp("email")
+
+    assert "AUTHENTICATION_METHOD_TYPE_OTP_EMAIL" not in _methods(api, user["user_id"])
+    assert "not set up" in Page(hosted_login.open_security_page()).texts["otp-email-status"]
 
 
 def test_an_enrolment_with_a_malformed_phone_number_is_refused(

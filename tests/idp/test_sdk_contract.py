@@ -104,6 +104,20 @@ def test_every_authentication_method_parses_with_the_sdk(
         }
 
 
+def test_every_api_answer_through_the_api_fixture_is_checked_with_the_sdk(
+    everything_user: dict[str, Any], api: httpx.Client
+) -> None:
+    before = len(sdk_contract.checked)
+
+    api.get(f"/v2/users/{everything_user['user_id']}/authentication_methods")
+    api.post(CONNECT_METHODS, json={"userId": everything_user["user_id"]})
+
+    assert sdk_contract.checked[before:] == [
+        f"/v2/users/{everything_user['user_id']}/authentication_methods",
+        CONNECT_METHODS,
+    ]
+
+
 def test_a_field_the_sdk_does_not_know_is_caught() -> None:
     answer = {"session": {"id": "1", "factors": {"otpSMS": {"verifiedAt": "2026-01-01T00:00:00Z"}}}}
 

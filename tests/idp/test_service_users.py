@@ -50,8 +50,8 @@ def assertion(
     return jwt.encode(header, claims, signing_key or RSAKey.import_key(key["key"]))
 
 
-def grant(idp: LocalIdp, assertion_value: str | None) -> httpx.Response:
-    data = {"grant_type": JWT_BEARER, "scope": API_SCOPE}
+def grant(idp: LocalIdp, assertion_value: str | None, scope: str = API_SCOPE) -> httpx.Response:
+    data = {"grant_type": JWT_BEARER, "scope": scope}
     if assertion_value is not None:
         data["assertion"] = assertion_value
     return httpx.post(idp.url("/oauth/v2/token"), data=data, timeout=10)
@@ -100,6 +100,20 @@ def test_the_jwt_profile_grant_gives_a_token_the_zitadel_api_accepts(
     assert methods.status_code == 200
     sdk_contract.check_response(methods)
     assert methods.json()["authMethodTypes"] == ["AUTHENTICATION_METHOD_TYPE_PASSWORD"]
+
+
+def test_without_the_zitadel_audience_scope_the_token_cannot_call_the_api(
+    local_idp: LocalIdp, key_file: dict[str, Any], password_user
+) -> None:
+    response = grant(local_idp, assertion(local_idp, key_file["json"]), scope="openid")
+
+    assert response.status_code == 200
+    refused = httpx.get(
+        local_idp.url(f"/v2/users/{password_user['user_id']}/authentication_methods"),
+        headers={"Authorization": f"Bearer {response.json()['access_token']}"},
+        timeout=10,
+    )
+    assert refused.status_code == 401
 
 
 def test_the_token_is_never_written_to_the_server_log(

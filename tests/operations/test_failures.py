@@ -56,7 +56,7 @@ def test_provider_down_at_sign_in_is_a_503_and_signed_in_sessions_keep_working(t
         AIDIAL_OIDC_ISSUER=idp.issuer,
         AIDIAL_OIDC_CLIENT_ID=registration["client_id"],
         AIDIAL_OIDC_CLIENT_SECRET=registration["client_secret"],
-        AIDIAL_OIDC_EXTRA_AUDIENCES=registration["project_id"],
+        AIDIAL_ZITADEL_PROJECT_ID=registration["project_id"],
         AIDIAL_ZITADEL_SERVICE_TOKEN=idp.service_token(),
     )
     browser, other = PortalBrowser(), PortalBrowser()

@@ -40,7 +40,7 @@ def _cluster(
         "AIDIAL_OIDC_ISSUER": idp.issuer,
         "AIDIAL_OIDC_CLIENT_ID": registration["client_id"],
         "AIDIAL_OIDC_CLIENT_SECRET": registration["client_secret"],
-        "AIDIAL_OIDC_EXTRA_AUDIENCES": registration["project_id"],
+        "AIDIAL_ZITADEL_PROJECT_ID": registration["project_id"],
         "AIDIAL_ZITADEL_SERVICE_TOKEN": idp.service_token(),
     }
     instances: list[PortalServer] = []

@@ -48,16 +48,24 @@ class Person:
         return response.status_code == 200
 
 
+@dataclass
+class FakeDirectory(FakeKeys):
+    """The provider's keys and its discovery document (sign-out reads the end-session URL)."""
+
+    def metadata(self) -> dict[str, Any]:
+        return {"issuer": ISSUER, "end_session_endpoint": f"{ISSUER}/oidc/v1/end_session"}
+
+
 @pytest.fixture
 def provider(settings: Any, monkeypatch: pytest.MonkeyPatch) -> FakeKeys:
-    """The portal trusts the test provider's issuer, client id and keys."""
+    """The portal trusts the test provider's issuer, client id, keys and discovery."""
     settings.AIDIAL = replace(
         settings.AIDIAL,
         issuer=ISSUER,
         client_id=CLIENT_ID,
         extra_audiences=frozenset({PROJECT_ID}),
     )
-    keys = FakeKeys(public(signing_key("key-1")))
+    keys = FakeDirectory(public(signing_key("key-1")))
     monkeypatch.setattr(services, "directory", functools.cache(lambda: keys))
     return keys
 

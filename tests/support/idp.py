@@ -590,6 +590,16 @@ class HostedLogin:
         if "notice" not in Page(done.text).texts:
             raise HostedLoginError(f"{channel} codes were not set up", done.text)
 
+    def remove_otp(self, channel: str) -> None:
+        """Remove codes by ``sms`` or ``email`` on the security page (needs a second factor
+        checked in the last five minutes)."""
+        security = self._security_response()
+        done = self._expect_page(
+            self._submit(security, f"remove-otp-{channel}-form", {}), "the security page"
+        )
+        if "notice" not in Page(done.text).texts:
+            raise HostedLoginError(f"{channel} codes were not removed", done.text)
+
     def sign_out(
         self,
         *,

@@ -13,11 +13,13 @@ from django.utils import timezone
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
-from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.accounts.models import Account, RoleGrant, identity_key
+from aidial_portal.identity.claims import Grant
 from aidial_portal.mfa.evidence import Evidence, Factor, Source
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
 
 ISSUER = "http://127.0.0.1:8080"
+HOME_ORG = "org-home"  # where an account made without an organisation holds its roles
 
 
 def evidence(
@@ -52,16 +54,34 @@ def portal_config(settings: Any) -> Callable[..., None]:
 @pytest.fixture
 def make_account(db: None) -> Callable[..., Account]:
     def make(
-        sub: str = "user-1", roles: Iterable[str] = ("client_staff",), **fields: Any
+        sub: str = "user-1",
+        roles: Iterable[str] = ("client_staff",),
+        *,
+        grants: Iterable[Grant] | None = None,
+        **fields: Any,
     ) -> Account:
-        return Account.objects.create(
+        """`grants` as the provider would send them; by default each role in the account's
+        `org_id` (HOME_ORG when none is given; none with an explicitly empty one)."""
+        roles = list(roles)
+        org_id, org_domain = fields.get("org_id", HOME_ORG), fields.get("org_domain", "")
+        held = (
+            list(grants)
+            if grants is not None
+            else [Grant(role, org_id, org_domain) for role in roles if org_id]
+        )
+        account = Account.objects.create(
             identity_key=identity_key(ISSUER, sub),
             issuer=ISSUER,
             subject=sub,
             login_name=f"{sub}@example.test",
-            roles=list(roles),
+            roles=sorted({*roles, *(grant.role for grant in held)}),
             **fields,
         )
+        RoleGrant.objects.bulk_create(
+            RoleGrant(account=account, role=g.role, org_id=g.org_id, org_domain=g.org_domain)
+            for g in held
+        )
+        return account
 
     return make
 
@@ -80,6 +100,21 @@ def sign_in_as(client: Client, make_account: Callable[..., Account]) -> Callable
     ) -> Account:
         roles = tuple(roles)
         account = account or make_account(sub=sub, roles=roles, **fields)
+        # The session's roles decide, as at a real sign-in: the account's grants of those
+        # roles, and the others in the home organisation.
+        stored = [
+            Grant(row.role, row.org_id, row.org_domain)
+            for row in account.grants.order_by("role", "org_id")
+            if row.role in roles
+        ]
+        grants = tuple(
+            stored
+            + [
+                Grant(role, HOME_ORG)
+                for role in roles
+                if role not in {grant.role for grant in stored} and fields.get("org_id", HOME_ORG)
+            ]
+        )
         client.force_login(account, backend=BACKEND)
         session = client.session
         session_state.store(
@@ -92,6 +127,7 @@ def sign_in_as(client: Client, make_account: Callable[..., Account]) -> Callable
                 evidence=seen if seen is not None else evidence(),
                 signed_in_at=timezone.now(),
                 auth_time=timezone.now(),
+                grants=grants,
             ),
         )
         session.save()

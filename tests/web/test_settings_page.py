@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from aidial_portal.accounts.models import Account
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.mfa.evidence import Factor, Source
+from aidial_portal.mfa.evidence import Factor, Source, unavailable
 from aidial_portal.mfa.lifecycle import PendingReason
 from tests.support.portal import evidence
 
@@ -299,6 +299,17 @@ def test_amr_mode_says_reminders_are_unavailable(client, sign_in_as, portal_conf
     portal_config(evidence_mode=Source.AMR)
     sign_in_as(["partner_admin"], evidence(factor=Factor.OTP, source=Source.AMR))
     assert "Recovery-code reminders are unavailable" in page(client)
+
+
+def test_amr_mode_says_plainly_why_an_ambiguous_one_time_code_does_not_count(
+    client, sign_in_as, portal_config
+):
+    portal_config(evidence_mode=Source.AMR)
+    sign_in_as(["partner_admin"], unavailable("otp_ambiguous", Source.AMR))
+    html = page(client)
+    assert "Not compliant" in html
+    assert "one-time codes by SMS or e-mail" in html
+    assert "Only your authenticator app counts." in html
 
 
 def test_optional_role_sees_manage_mfa_when_enrolled_and_fresh(client, sign_in_as):

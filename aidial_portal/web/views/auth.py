@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -12,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts import sign_in as flow
-from aidial_portal.identity import oidc, services
+from aidial_portal.identity import oidc
 from aidial_portal.identity.rejections import Rejection
 from aidial_portal.web.access import compliance_exempt, public
 from aidial_portal.web.headers import private
@@ -32,6 +31,9 @@ REJECTION_TEXT: dict[Rejection, str] = {
     Rejection.ISSUER_MISMATCH: "The portal is not configured correctly for its identity "
     "provider. Please tell your administrator; no one can sign in until this is fixed.",
 }
+# Every misconfiguration reads the same to the person; the log names the setting to change.
+REJECTION_TEXT[Rejection.ENDPOINT_OFF_ORIGIN] = REJECTION_TEXT[Rejection.ISSUER_MISMATCH]
+REJECTION_TEXT[Rejection.API_URL_UNTRUSTED] = REJECTION_TEXT[Rejection.ISSUER_MISMATCH]
 GENERIC_REJECTION = (
     "The sign-in could not be completed safely, so it was refused. Please try again; if it "
     "keeps happening, contact your administrator."
@@ -97,6 +99,7 @@ def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpRespon
             "reason": reason,
             "message": REJECTION_TEXT.get(reason, GENERIC_REJECTION),
             "signed_in": session_state.load(request.session) is not None,
+            "misconfigured": isinstance(rejected, oidc.MisconfiguredIssuer),
         },
         status=status,
     )
@@ -105,24 +108,13 @@ def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpRespon
 @public
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    flow.sign_out(request)
-    config = settings.AIDIAL
-    try:
-        endpoint = services.directory().metadata().get("end_session_endpoint")
-    except Exception:
-        endpoint = None
-    if not isinstance(endpoint, str):
-        return HttpResponseRedirect(reverse("signed-out"))
-    query = urlencode(
-        {
-            "client_id": config.client_id,
-            "post_logout_redirect_uri": config.base_url + "/signed-out/",
-        }
-    )
-    return HttpResponseRedirect(f"{endpoint}?{query}")
+    """End the portal session, then the provider's (Login V2 needs the `id_token_hint`)."""
+    leaving = flow.sign_out(request)
+    return HttpResponseRedirect(leaving or reverse("signed-out"))
 
 
 @public
 @require_GET
 def signed_out(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/signed_out.html")
+    confirmed = oidc.sign_out_confirmed(request.session, request.GET.get("state"))
+    return render(request, "portal/signed_out.html", {"state_mismatch": confirmed is False})

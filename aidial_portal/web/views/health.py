@@ -19,9 +19,9 @@ from prometheus_client import (
     multiprocess,
 )
 
-from aidial_portal.config import is_loopback
+from aidial_portal.config import is_loopback, is_trusted_api_url
 from aidial_portal.identity import services
-from aidial_portal.identity.directory import IssuerMismatch, ProviderUnavailable
+from aidial_portal.identity.directory import ProviderMisconfigured, ProviderUnavailable
 from aidial_portal.web.access import public
 
 logger = logging.getLogger("aidial_portal.health")
@@ -97,10 +97,19 @@ def _cache() -> str:
 
 
 def _provider() -> str:
+    """`ok`, `unavailable`, or the misconfiguration that refuses every sign-in
+    (`issuer_mismatch`, `endpoint_off_origin`, `api_url_untrusted`); the log names the
+    setting to change."""
+    if not is_trusted_api_url(settings.AIDIAL.api_url):
+        logger.error(
+            "readiness_api_url_untrusted: AIDIAL_ZITADEL_API_URL must be https (plain http "
+            "only on a loopback address)"
+        )
+        return "api_url_untrusted"
     try:
         services.directory().metadata()
-    except IssuerMismatch:
-        return "issuer_mismatch"
+    except ProviderMisconfigured as problem:
+        return problem.reason
     except ProviderUnavailable:
         return "unavailable"
     return "ok"

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
-from aidial_portal.mfa.policy import ROLE_TITLES, role_table
+from aidial_portal.accounts.session_state import current_role_table
 from aidial_portal.web.access import compliance_exempt, public, signed_in, signed_in_account_id
 from aidial_portal.web.security_status import duration_text, security_status
 from aidial_portal.web.views.errors import UNAVAILABLE
@@ -24,7 +24,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         signed_in(request),
         account.markers(),
         config,
-        dict(role_table(config.role_table)),
+        dict(current_role_table()),
         timezone.now(),
     )
     return render(
@@ -32,7 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "portal/dashboard.html",
         {
             "account": account,
-            "role_titles": [ROLE_TITLES.get(role, role) for role in account.roles],
+            "role_rows": status.roles,
             "status": status,
         },
     )

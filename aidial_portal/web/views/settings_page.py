@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aidial_portal.accounts.lifecycle import change_lifecycle
 from aidial_portal.accounts.models import Account
+from aidial_portal.accounts.session_state import current_role_table
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import (
@@ -23,7 +24,6 @@ from aidial_portal.mfa.lifecycle import (
     ReviewLaunched,
     SetupLaunched,
 )
-from aidial_portal.mfa.policy import role_table
 from aidial_portal.web.access import compliance_exempt, signed_in, signed_in_account_id
 from aidial_portal.web.gate import REASON_TEXT
 from aidial_portal.web.headers import private
@@ -42,7 +42,7 @@ def _status(request: HttpRequest, account: Account) -> SecurityStatus:
         signed_in(request),
         account.markers(),
         config,
-        dict(role_table(config.role_table)),
+        dict(current_role_table()),
         timezone.now(),
     )
 
@@ -63,7 +63,9 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 "status": status,
                 "account": account,
                 "next": next_path,
-                "reason_text": REASON_TEXT.get(reason) if reason else "",
+                "reason_text": (status.evidence_text or REASON_TEXT.get(reason, ""))
+                if reason
+                else "",
                 "evidence_mode": config.evidence_mode.value,
             },
         )
