@@ -28,6 +28,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
+from aidial_portal.identity import http as shared_http
+
 logger = logging.getLogger("aidial_portal.identity")
 
 KEY_FILE_VARIABLE: Final = "AIDIAL_ZITADEL_SERVICE_KEY_FILE"
@@ -149,6 +151,8 @@ class JwtProfileCredentials:
 
     `token_endpoint` is resolved at grant time (from discovery, in production). Thread-safe:
     concurrent callers wait for the one grant in flight instead of starting their own.
+    Without `http`, the grant goes through the process's shared client for the token
+    endpoint's origin (`identity.http`), so no client (and no TLS context) is built here.
     """
 
     def __init__(
@@ -164,8 +168,7 @@ class JwtProfileCredentials:
         self._key = key
         self._issuer = issuer
         self._token_endpoint = token_endpoint
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(follow_redirects=False)
+        self._http = http
         self._timeout = timeout
         self._clock = clock
         self._lock = threading.Lock()
@@ -186,8 +189,7 @@ class JwtProfileCredentials:
             self._cached = None
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        """Nothing to release: the HTTP client belongs to the process (or to the caller)."""
 
     def _assertion(self, now: float) -> str:
         issued = int(now)
@@ -220,7 +222,11 @@ class JwtProfileCredentials:
             "scope": API_SCOPE,
         }
         try:
-            response = self._http.post(
+            http = self._http if self._http is not None else shared_http.client_for(endpoint)
+        except ValueError:  # not an absolute http(s) URL
+            raise CredentialsUnavailable("provider_malformed") from None
+        try:
+            response = http.post(
                 endpoint, data=form, headers={"Accept": "application/json"}, timeout=self._timeout
             )
         except httpx.TimeoutException:

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import httpx
 
+from aidial_portal.identity import http as shared_http
 from aidial_portal.identity.service_credentials import CredentialsUnavailable, ServiceCredentials
 
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -35,7 +36,8 @@ class SessionStatus:
 
 
 class SessionStatusReader:
-    """Reads one Zitadel session's status; thread-safe (one shared HTTP client)."""
+    """Reads one Zitadel session's status; thread-safe. Without `http`, the process's shared
+    client for the API's origin is used (`identity.http`)."""
 
     def __init__(
         self,
@@ -48,12 +50,10 @@ class SessionStatusReader:
         self._api_url = api_url.rstrip("/")
         self._credentials = credentials
         self._timeout = timeout
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(follow_redirects=False)
+        self._http = http if http is not None else shared_http.client_for(self._api_url)
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        """Nothing to release: the HTTP client belongs to the process (or to the caller)."""
 
     def read(self, sid: str, *, now: datetime) -> SessionStatus:
         """Reasons: ended `not_found` / `expired`; unreadable `no_session_id`,
@@ -64,22 +64,32 @@ class SessionStatusReader:
             return SessionStatus(State.UNREADABLE, "no_session_id")
         if sid.startswith("V1_") or not _IDENTIFIER.fullmatch(sid):
             return SessionStatus(State.UNREADABLE, "session_not_readable")
-        renewed = False
+        rejected: str | None = None
         while True:
-            try:
-                authorization = self._credentials.authorization()
-            except CredentialsUnavailable as error:
-                return SessionStatus(State.UNREADABLE, error.reason)
-            if authorization is None:
-                return SessionStatus(State.UNREADABLE, "provider_unconfigured")
+            authorization = self._authorization(rejected)
+            if isinstance(authorization, SessionStatus):
+                return authorization
             response = self._get(f"{self._api_url}/v2/sessions/{sid}", authorization)
             if isinstance(response, SessionStatus):
                 return response
-            if response.status_code == 401 and not renewed:
-                renewed = True
+            if response.status_code == 401 and rejected is None:
+                # A cached service-user token may have been revoked or expired early: once.
+                rejected = authorization
                 self._credentials.invalidate()
                 continue
             return _status(response, now)
+
+    def _authorization(self, rejected: str | None) -> str | SessionStatus:
+        try:
+            authorization = self._credentials.authorization()
+        except CredentialsUnavailable as error:
+            return SessionStatus(State.UNREADABLE, error.reason)
+        if authorization is None:
+            return SessionStatus(State.UNREADABLE, "provider_unconfigured")
+        if authorization == rejected:
+            # A personal access token cannot be renewed: the same header gets the same 401.
+            return SessionStatus(State.UNREADABLE, "provider_unauthorised")
+        return authorization
 
     def _get(self, url: str, authorization: str) -> httpx.Response | SessionStatus:
         try:

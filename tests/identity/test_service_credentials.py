@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -26,6 +27,7 @@ from django.views.debug import ExceptionReporter
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from aidial_portal.identity import http as shared_http
 from aidial_portal.identity import services
 from aidial_portal.identity.service_credentials import (
     JWT_BEARER_GRANT,
@@ -218,6 +220,36 @@ def test_a_refused_grant_gives_a_reason_and_no_token(
     with pytest.raises(CredentialsUnavailable) as raised:
         credentials_for(provider).authorization()
     assert raised.value.reason == reason
+
+
+def test_the_grant_goes_through_the_process_client_for_the_token_endpoint(
+    provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    client_for = shared_http.client_for
+
+    def recording(url: str) -> httpx.Client:
+        asked.append(url)
+        return client_for(url)
+
+    monkeypatch.setattr(shared_http, "client_for", recording)
+    credentials = credentials_for(provider)
+
+    assert credentials.authorization() == "Bearer access-1"
+    credentials.close()
+    assert asked == [provider.url + "/oauth/v2/token"]
+    assert not client_for(provider.url).is_closed
+
+
+def test_a_token_endpoint_that_is_not_a_url_is_malformed_not_a_crash() -> None:
+    credentials = JwtProfileCredentials(
+        ServiceKey(key_id=KEY_ID, user_id=SERVICE_USER, private_key=PRIVATE_KEY),
+        issuer=ISSUER,
+        token_endpoint=lambda: "oauth/v2/token",
+    )
+    with pytest.raises(CredentialsUnavailable) as raised:
+        credentials.authorization()
+    assert raised.value.reason == "provider_malformed"
 
 
 def test_an_unreachable_token_endpoint_is_unreachable_not_a_crash() -> None:

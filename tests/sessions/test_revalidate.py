@@ -149,6 +149,33 @@ def test_a_failing_provider_ends_nothing(
     assert alice.is_signed_in()
 
 
+def test_a_refused_personal_access_token_is_asked_once_and_ends_nothing(
+    api: SessionApi, signed_in: Callable[..., Person]
+) -> None:
+    alice = signed_in("user-1", "sid-1")
+    api.answers = {"sid-1": (401, {"code": 16, "message": "unauthenticated"})}
+
+    out, err = revalidate()
+
+    assert out == "checked 1, ended 0, unreadable 1"
+    assert "provider_unauthorised 1" in err
+    # A personal access token cannot be renewed, so the same header is not sent again.
+    assert api.seen == [("sid-1", f"Bearer {TOKEN}")]
+    assert alice.is_signed_in()
+
+
+def test_readers_use_the_process_client_for_the_api() -> None:
+    from aidial_portal.identity import http as shared_http
+    from aidial_portal.identity.service_credentials import PersonalAccessToken
+    from aidial_portal.identity.session_status import SessionStatusReader
+
+    reader = SessionStatusReader("http://127.0.0.1:9/", PersonalAccessToken(TOKEN))
+    reader.close()
+
+    assert reader._http is shared_http.client_for("http://127.0.0.1:9")
+    assert not reader._http.is_closed
+
+
 def test_a_malformed_answer_ends_nothing(api: SessionApi, signed_in: Callable[..., Person]) -> None:
     alice = signed_in("user-1", "sid-1")
     api.answers = {"sid-1": (200, {"session": {"expirationDate": "yesterday"}})}
