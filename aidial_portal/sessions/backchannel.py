@@ -19,13 +19,12 @@ from django.db import IntegrityError, transaction
 from aidial_portal import metrics
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.identity import services
+from aidial_portal.identity import oidc, services
 from aidial_portal.identity.logout_tokens import (
     MAX_AGE,
     LogoutTokenRejected,
     validate_logout_token,
 )
-from aidial_portal.identity.tokens import TokenPolicy
 from aidial_portal.sessions import index
 from aidial_portal.sessions.models import SpentLogoutToken
 
@@ -38,9 +37,9 @@ def log_out(logout_token: str, *, now: float) -> int:
     Raises `LogoutTokenRejected` (nothing ended) or the directory's `ProviderUnavailable`.
     """
     config = settings.AIDIAL
-    policy = TokenPolicy(
-        issuer=config.issuer, client_id=config.client_id, extra_audiences=config.extra_audiences
-    )
+    # The audiences trusted exactly as for ID tokens: the client, the project id and the
+    # other applications of the project.
+    policy = oidc.token_policy(config)
     token = validate_logout_token(logout_token, policy=policy, keys=services.directory(), now=now)
     digest = _jti_digest(config.issuer, token.jti)
     if not spend(digest, iat=token.iat, now=now, leeway=policy.leeway):

@@ -63,7 +63,8 @@ def provider(settings: Any, monkeypatch: pytest.MonkeyPatch) -> FakeKeys:
         settings.AIDIAL,
         issuer=ISSUER,
         client_id=CLIENT_ID,
-        extra_audiences=frozenset({PROJECT_ID}),
+        # As a deployment names it (AIDIAL_ZITADEL_PROJECT_ID): Zitadel puts it in `aud`.
+        project_id=PROJECT_ID,
     )
     keys = FakeDirectory(public(signing_key("key-1")))
     monkeypatch.setattr(services, "directory", functools.cache(lambda: keys))

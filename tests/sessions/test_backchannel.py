@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from tests.identity.provider import (
     CLIENT_ID,
     DROP,
     ISSUER,
+    PROJECT_ID,
     FakeKeys,
     claims,
     mint,
@@ -97,6 +99,21 @@ def test_a_malformed_logout_token_is_refused_and_ends_nothing(
     assert alice.is_signed_in()
     assert SessionBinding.objects.count() == 1
     assert not SecurityEvent.objects.filter(event_type="backchannel_logout").exists()
+
+
+def test_a_logout_token_naming_another_application_of_the_project_is_accepted(
+    settings: Any, provider: FakeKeys, signed_in: Callable[..., Person]
+) -> None:
+    # Trusted exactly as for ID tokens: the project id and AIDIAL_OIDC_EXTRA_AUDIENCES.
+    settings.AIDIAL = replace(settings.AIDIAL, extra_audiences=frozenset({"console-app"}))
+    alice = signed_in("user-1", "sid-1")
+
+    response = post_logout(
+        Client(), logout_token(logout_claims(aud=[CLIENT_ID, PROJECT_ID, "console-app"]))
+    )
+
+    assert response.status_code == 200
+    assert not alice.is_signed_in()
 
 
 def test_a_replayed_logout_token_is_refused(
