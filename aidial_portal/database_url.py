@@ -5,7 +5,10 @@ portal's own connection options are laid over what it returns:
 
 - SQLite: `sqlite:///relative/path` (relative to the working directory) or
   `sqlite:////absolute/path`; every connection starts its transactions IMMEDIATE and waits up
-  to 20 s for the write lock.
+  to 20 s for the write lock. Each thread keeps its connection for up to a minute
+  (`CONN_MAX_AGE`): opening one (and registering Django's SQL functions on it) cost about as much
+  CPU as the rest of a dashboard request. An idle SQLite connection holds no lock, and each
+  statement outside a transaction sees every committed write, so nothing read is staler.
 - PostgreSQL: `postgresql://user:password@host:5432/name?sslmode=require` (query parameters are
   psycopg connection options). With `pool_max_size`, each process keeps a psycopg pool of at
   most that many connections, shared by its threads (Django >= 5.1's `OPTIONS["pool"]`);
@@ -32,6 +35,7 @@ SCHEMES = {"sqlite": SQLITE_ENGINE, "postgres": POSTGRESQL_ENGINE, "postgresql":
 # same markers queue up instead of both reading the old state (SQLite has no row locks).
 SQLITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 POSTGRESQL_CONN_MAX_AGE = 60
+SQLITE_CONN_MAX_AGE = 60
 # How long a request waits for a pooled connection before the database counts as unavailable
 # (a 503 page, /readyz failing): longer than any healthy connect, short enough to answer soon.
 POOL_TIMEOUT_SECONDS = 5
@@ -68,7 +72,11 @@ def parse_database_url(url: str, *, default_sqlite: Path, pool_max_size: int = 0
 
 
 def _sqlite_overlay(parsed: dict[str, Any]) -> dict[str, Any]:
-    return {**parsed, "OPTIONS": {**parsed.get("OPTIONS", {}), **SQLITE_OPTIONS}}
+    return {
+        **parsed,
+        "CONN_MAX_AGE": SQLITE_CONN_MAX_AGE,
+        "OPTIONS": {**parsed.get("OPTIONS", {}), **SQLITE_OPTIONS},
+    }
 
 
 def _postgresql_overlay(parsed: dict[str, Any], pool_max_size: int) -> dict[str, Any]:

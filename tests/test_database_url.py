@@ -125,6 +125,11 @@ def test_without_a_pool_each_thread_keeps_its_postgresql_connection_for_a_minute
     assert database["CONN_HEALTH_CHECKS"] is True
 
 
+def test_each_thread_keeps_its_sqlite_connection_for_a_minute_instead_of_one_per_request() -> None:
+    for url in ("", "sqlite:////srv/portal.db"):
+        assert parse_database_url(url, default_sqlite=DEFAULT)["CONN_MAX_AGE"] == 60
+
+
 def test_sqlite_is_never_pooled() -> None:
     database = parse_database_url("", default_sqlite=DEFAULT, pool_max_size=6)
     assert "pool" not in database["OPTIONS"]

@@ -9,6 +9,7 @@ settings object), so a tightened `AIDIAL_ROLE_POLICY` applies on the next reques
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,17 +83,39 @@ def store(session: MutableMapping[str, Any], state: SignedIn) -> None:
     }
 
 
+# Where `load` keeps what it parsed, on the session object of this request (a new one every
+# request: nothing parsed here outlives the request that read the session).
+_PARSED_ATTRIBUTE = "_aidial_signed_in"
+
+
 def load(session: Mapping[str, Any]) -> SignedIn | None:
-    """The current sign-in, or None when the session is not signed in (or is unreadable)."""
+    """The current sign-in, or None when the session is not signed in (or is unreadable).
+
+    Several steps of one request ask (session lifetimes, the gate, the navigation, the view):
+    the stored sign-in is parsed once per request and the result reused while the session
+    still holds the very same stored value under the same role table. `store` puts a new
+    value, and `flush`/`cycle_key`/a sign-out drop the sign-in, so none of them can see an
+    older parse.
+    """
     if AUTH_KEY not in session:
         return None
     raw = session.get(SESSION_KEY)
     if not isinstance(raw, dict):
         return None
+    table = current_role_table()
+    parsed = getattr(session, _PARSED_ATTRIBUTE, None)
+    if parsed is not None and parsed[0] is raw and parsed[1] is table:
+        return parsed[2]
+    state = _parse(raw, table)
+    with suppress(AttributeError):  # a plain mapping (tests, tools): parsed on every call
+        setattr(session, _PARSED_ATTRIBUTE, (raw, table, state))
+    return state
+
+
+def _parse(raw: dict[str, Any], table: Mapping[str, Requirement]) -> SignedIn | None:
     try:
         grants = tuple(Grant.from_list(item) for item in raw.get("grants", ()))
         held = {grant.role for grant in grants} | {str(role) for role in raw["roles"]}
-        table = current_role_table()
         known = split_roles(held, table).known
         return SignedIn(
             subject=str(raw["subject"]),

@@ -203,3 +203,43 @@ def test_views_refuse_rather_than_assume_a_session_if_the_gate_were_bypassed():
         signed_in(request)
     with pytest.raises(NotSignedIn):
         signed_in_account_id(request)
+
+
+def _store(session, evidence_now):
+    roles = ("partner_admin",)
+    session_state.store(
+        session,
+        session_state.SignedIn(
+            subject="s",
+            login_hint="",
+            roles=roles,
+            requirement=requirement_for(roles, ROLE_REQUIREMENTS),
+            evidence=evidence_now,
+            signed_in_at=timezone.now(),
+            auth_time=None,
+        ),
+    )
+
+
+def test_a_sign_in_changed_mid_request_is_what_the_rest_of_the_request_sees(make_account):
+    # The sign-in is parsed once per request and reused: a new one stored (a refresh), or a
+    # session emptied, must never be answered with the earlier parse.
+    session = SessionStore()
+    session[session_state.AUTH_KEY] = str(make_account().pk)
+    _store(session, evidence())
+    request = RequestFactory().get("/", HTTP_ACCEPT="text/html")
+    request.session = session
+
+    def view(request):  # pragma: no cover - never called by process_view
+        raise AssertionError
+
+    gate = MfaGateMiddleware(lambda request: None)
+    assert gate.process_view(request, view, (), {}) is None
+    assert session_state.load(session).evidence.totp_enrolled
+
+    _store(session, evidence(enrolled=False, factor=None))
+    assert not session_state.load(session).evidence.totp_enrolled
+    assert gate.process_view(request, view, (), {})["Location"].startswith("/settings/")
+
+    session.flush()
+    assert session_state.load(session) is None
