@@ -17,6 +17,7 @@ from aidial_portal.identity.directory import (
     ProviderMisconfigured,
     ProviderUnavailable,
 )
+from aidial_portal.identity.service_credentials import CredentialsUnavailable, ServiceCredentials
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, Requirement
 
 
@@ -105,9 +106,23 @@ def check_role_policy(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
+@register(Tags.security)
+def check_service_credentials(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    config = settings.AIDIAL
+    if config.service_token and config.service_key_file:
+        return [
+            Error(
+                "Both AIDIAL_ZITADEL_SERVICE_TOKEN and AIDIAL_ZITADEL_SERVICE_KEY_FILE are set.",
+                hint="Set only one: the service user's personal access token, or its key file.",
+                id="aidial.E030",
+            )
+        ]
+    return []
+
+
 def has_service_credentials(config: Any) -> bool:
-    """A personal access token, or (once configured) a service user's key file."""
-    return bool(config.service_token or getattr(config, "service_key_file", ""))
+    """A service user's personal access token, or its key file (JWT profile grant)."""
+    return bool(config.service_token or config.service_key_file)
 
 
 @register(Tags.security)
@@ -125,8 +140,9 @@ def check_amr_mode_credentials(app_configs: Any, **kwargs: Any) -> list[CheckMes
             "AIDIAL_MFA_EVIDENCE=amr without service credentials: `otp` in the ID token may be "
             "an SMS or e-mail code, so no one in a role that requires MFA "
             f"({', '.join(mandatory)}) can ever be compliant.",
-            hint="Set AIDIAL_ZITADEL_SERVICE_TOKEN (a service user with user.read) so the "
-            "portal can check that TOTP is the person's only one-time code.",
+            hint="Set AIDIAL_ZITADEL_SERVICE_TOKEN or AIDIAL_ZITADEL_SERVICE_KEY_FILE (a service "
+            "user with user.read) so the portal can check that TOTP is the person's only "
+            "one-time code.",
             id="aidial.E015",
         )
     ]
@@ -238,7 +254,8 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
     if config.evidence_mode.value == "session" and not has_service_credentials(config):
         return [
             Error(
-                "AIDIAL_ZITADEL_SERVICE_TOKEN is empty: session evidence cannot be read, so "
+                "Neither AIDIAL_ZITADEL_SERVICE_TOKEN nor AIDIAL_ZITADEL_SERVICE_KEY_FILE is "
+                "set: session evidence cannot be read, so "
                 "mandatory-MFA roles will never be compliant.",
                 hint="Create a service user with session.read and user.read, or use "
                 "AIDIAL_MFA_EVIDENCE=amr for Login V1.",
@@ -246,8 +263,8 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
             ),
             *found,
         ]
-    if config.service_token:
-        return [*found, *_check_api(config.api_url, config.service_token)]
+    if has_service_credentials(config):
+        return [*found, *_check_api(config.api_url, services.service_credentials())]
     return found
 
 
@@ -276,16 +293,31 @@ def _discovery_messages(metadata: Mapping[str, Any]) -> list[CheckMessage]:
     return found
 
 
-def _check_api(api_url: str, token: str) -> list[CheckMessage]:
+def _check_api(api_url: str, credentials: ServiceCredentials) -> list[CheckMessage]:
+    variable = (
+        "AIDIAL_ZITADEL_SERVICE_KEY_FILE"
+        if settings.AIDIAL.service_key_file
+        else "AIDIAL_ZITADEL_SERVICE_TOKEN"
+    )
     probe = f"{api_url}/v2/users/aidial-deploy-check/authentication_methods"
     try:
-        response = httpx.get(probe, headers={"Authorization": f"Bearer {token}"}, timeout=3.0)
+        authorization = credentials.authorization() or ""
+        response = httpx.get(probe, headers={"Authorization": authorization}, timeout=3.0)
+    except CredentialsUnavailable as error:
+        if error.reason != "provider_unauthorised":
+            return [
+                Error(
+                    f"No access token could be had for {variable}: {error.reason}.",
+                    id="aidial.E013",
+                )
+            ]
+        response = httpx.Response(401)
     except httpx.HTTPError:
         return [Error(f"The Zitadel API at {api_url} could not be reached.", id="aidial.E013")]
     if response.status_code in {401, 403}:
         return [
             Error(
-                "The Zitadel API refused AIDIAL_ZITADEL_SERVICE_TOKEN.",
+                f"The Zitadel API refused {variable}.",
                 hint="The service user needs user.read and session.read.",
                 id="aidial.E014",
             )

@@ -22,6 +22,10 @@ DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 DEFAULT_DB_POOL_MAX_SIZE = 10
 LOCAL_ISSUER = "http://127.0.0.1:8080"
 DEFAULT_STEP_UP_MAX_AGE = 900
+# Session lifetimes (README, "Session lifetimes", justifies them against NIST SP 800-63B-4 AAL2
+# and OWASP ASVS 5.0).
+DEFAULT_SESSION_MAX_AGE = 12 * 60 * 60
+DEFAULT_SESSION_IDLE_TIMEOUT = 60 * 60
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
 DEFAULT_EMAIL_PORT = 25
 
@@ -55,7 +59,9 @@ class PortalConfig:
     project_id: str = ""
     clock_skew: int = 0
     api_url: str = LOCAL_ISSUER
-    service_token: str = ""
+    # Secrets stay out of repr(): settings appear on debug error pages.
+    service_token: str = field(default="", repr=False)
+    service_key_file: str = ""
     evidence_mode: Source = Source.SESSION
     mfa_max_age: int = DEFAULT_MFA_MAX_AGE
     step_up_max_age: int = DEFAULT_STEP_UP_MAX_AGE
@@ -63,6 +69,8 @@ class PortalConfig:
     management_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     role_table: Mapping[str, str] = field(default_factory=dict)
     metrics_token: str = ""
+    session_max_age: int = DEFAULT_SESSION_MAX_AGE
+    session_idle_timeout: int = DEFAULT_SESSION_IDLE_TIMEOUT
     # Support requests by e-mail: on only with a recipient, an SMTP host and a sender.
     support_email_to: tuple[str, ...] = ()
     email_host: str = ""
@@ -117,6 +125,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         clock_skew=_skew(env),
         api_url=env.get("AIDIAL_ZITADEL_API_URL", issuer).rstrip("/"),
         service_token=env.get("AIDIAL_ZITADEL_SERVICE_TOKEN", ""),
+        service_key_file=env.get("AIDIAL_ZITADEL_SERVICE_KEY_FILE", "").strip(),
         evidence_mode=_evidence_mode(env.get("AIDIAL_MFA_EVIDENCE", "session")),
         mfa_max_age=_seconds(env, "AIDIAL_MFA_MAX_AGE", DEFAULT_MFA_MAX_AGE),
         step_up_max_age=_seconds(env, "AIDIAL_STEP_UP_MAX_AGE", DEFAULT_STEP_UP_MAX_AGE),
@@ -124,6 +133,10 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         management_url=env.get("AIDIAL_PROVIDER_MANAGEMENT_URL", security_url),
         role_table=_role_table(env.get("AIDIAL_ROLE_POLICY", "")),
         metrics_token=env.get("AIDIAL_METRICS_TOKEN", ""),
+        session_max_age=_seconds(env, "AIDIAL_SESSION_MAX_AGE", DEFAULT_SESSION_MAX_AGE),
+        session_idle_timeout=_seconds(
+            env, "AIDIAL_SESSION_IDLE_TIMEOUT", DEFAULT_SESSION_IDLE_TIMEOUT
+        ),
         support_email_to=tuple(
             address.strip()
             for address in env.get("AIDIAL_SUPPORT_EMAIL_TO", "").split(",")

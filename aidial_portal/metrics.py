@@ -16,3 +16,8 @@ CALLBACK_SECONDS = Histogram("aidial_callback_seconds", "Time to handle the OIDC
 PROVIDER_CALL_SECONDS = Histogram(
     "aidial_provider_call_seconds", "Time to read MFA evidence from the provider"
 )
+SESSIONS_ENDED = Counter(
+    "aidial_sessions_ended_total",
+    "Portal sessions ended by lifetime, back-channel logout or revalidation",
+    ["reason"],
+)

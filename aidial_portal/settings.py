@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "aidial_portal.web",
     "aidial_portal.administration",
     "aidial_portal.support",
+    "aidial_portal.sessions",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "aidial_portal.web.signed_in_account.SignedInAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "aidial_portal.web.lifetime.SessionLifetimeMiddleware",
     "aidial_portal.web.gate.MfaGateMiddleware",
 ]
 
@@ -118,7 +120,9 @@ SESSION_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = [AIDIAL.base_url]
-SESSION_COOKIE_AGE = 12 * 60 * 60
+# The stores keep a session at most this long after its last save; the lifetime middleware
+# enforces AIDIAL_SESSION_MAX_AGE and AIDIAL_SESSION_IDLE_TIMEOUT exactly.
+SESSION_COOKIE_AGE = AIDIAL.session_max_age
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_FAILURE_VIEW = "aidial_portal.web.views.errors.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from aidial_portal.records import site as records
-from aidial_portal.web.views import auth, errors, health, pages, settings_page
+from aidial_portal.web.views import auth, backchannel, errors, health, pages, settings_page
 
 urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
@@ -9,6 +9,9 @@ urlpatterns = [
     path("login/", auth.sign_in, name="login"),
     path("oidc/callback/", auth.callback, name="oidc-callback"),
     path("logout/", auth.sign_out, name="logout"),
+    path(
+        "oidc/backchannel-logout/", backchannel.backchannel_logout, name="oidc-backchannel-logout"
+    ),
     path("signed-out/", auth.signed_out, name="signed-out"),
     path("settings/", settings_page.settings_page, name="settings"),
     path("settings/refresh/", auth.refresh, name="settings-refresh"),

@@ -72,19 +72,26 @@ def main() -> int:
         "AIDIAL_WORKERS": env.get("AIDIAL_WORKERS", "2"),
     }
     # Ctrl-C and SIGTERM both stop everything, even when this was started with SIGINT ignored
-    # (a background job of a non-interactive shell): the children are given the same handlers.
+    # (a background job of a non-interactive shell). Each server runs in a process group of its
+    # own, so Ctrl-C at the terminal reaches only this script, which then signals each server
+    # once: gunicorn's workers deadlock when the terminal's SIGINT and their master's SIGQUIT
+    # arrive together, and then outlive the master, still holding port 8000.
     signal.signal(signal.SIGINT, _stop_requested)
     signal.signal(signal.SIGTERM, _stop_requested)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         processes.append(
             subprocess.Popen(  # noqa: S603
-                [str(BIN / "aidial-portal"), "idp", "serve", "--port", "8080"], env=env
+                [str(BIN / "aidial-portal"), "idp", "serve", "--port", "8080"],
+                env=env,
+                start_new_session=True,
             )
         )
         processes.append(
             subprocess.Popen(  # noqa: S603
-                [str(BIN / "aidial-portal"), "serve", "--port", "8000"], env=portal_env
+                [str(BIN / "aidial-portal"), "serve", "--port", "8000"],
+                env=portal_env,
+                start_new_session=True,
             )
         )
         print_welcome(seed)
@@ -108,26 +115,39 @@ def wait_for_first_exit() -> None:
 
 
 def stop(processes: list[subprocess.Popen[bytes]], timeout: float = STOP_TIMEOUT) -> str:
-    """Stop every process at once (SIGINT: gunicorn's quick shutdown, the provider's
-    Ctrl-C), give them `timeout` seconds together, then kill what is left. Says what happened."""
+    """Stop every server at once (SIGINT: gunicorn's quick shutdown, the provider's Ctrl-C),
+    give them `timeout` seconds together, then kill what is left of each one's process group
+    (gunicorn's workers too). Says what happened."""
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
     deadline = time.monotonic() + timeout
-    killed = []
+    killed = 0
     for process in processes:
         try:
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.kill()
+            killed += 1
+            _kill_group(process.pid)
             process.wait()
-            killed.append(process)
+        else:
+            if _kill_group(process.pid):  # it exited, but left a worker behind
+                killed += 1
     if killed:
         return (
-            f"Stopped the portal and the local identity provider ({len(killed)} of them "
-            f"did not stop within {timeout:g} s and was killed)."
+            f"Stopped the portal and the local identity provider ({killed} did not stop "
+            f"within {timeout:g} s and had to be killed)."
         )
     return "Stopped the portal and the local identity provider."
+
+
+def _kill_group(pgid: int) -> bool:
+    """SIGKILL whatever is left in a server's process group; whether anything was."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def print_welcome(seed: dict[str, Any]) -> None:
@@ -151,6 +171,8 @@ def print_welcome(seed: dict[str, Any]) -> None:
         "For a TOTP account, get its current code with:",
         "  .venv/bin/aidial-portal idp demo-code --login LOGIN",
         f"(its secret and recovery codes are in {seed['demo_file']}, readable only by you)",
+        "SMS and e-mail codes are not sent; read them with:",
+        "  .venv/bin/aidial-portal idp outbox --login LOGIN",
         "",
         "Press Ctrl-C to stop both.",
         "",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import select
 import signal
 import subprocess
 import sys
@@ -63,11 +65,13 @@ def test_stop_ends_every_server_at_once_and_kills_one_that_does_not_stop() -> No
         ],
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # as dev_run starts each server
     )
     willing = subprocess.Popen(
         [sys.executable, "-c", "import time\nprint('ready', flush=True)\ntime.sleep(60)"],
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # as dev_run starts each server
     )
     for process in (stubborn, willing):
         assert process.stdout is not None
@@ -83,10 +87,45 @@ def test_stop_ends_every_server_at_once_and_kills_one_that_does_not_stop() -> No
 
 def test_stop_says_both_stopped_when_they_do() -> None:
     processes = [
-        subprocess.Popen([sys.executable, "-c", "import time\ntime.sleep(60)"]) for _ in range(2)
+        subprocess.Popen(
+            [sys.executable, "-c", "import time\ntime.sleep(60)"], start_new_session=True
+        )
+        for _ in range(2)
     ]
 
     message = _dev_run().stop(processes)
 
     assert all(process.returncode is not None for process in processes)
     assert message == "Stopped the portal and the local identity provider."
+
+
+def _ends_within(pidfd: int, seconds: float) -> bool:
+    """Whether the process behind `pidfd` (not our child: no waitpid) terminates in time."""
+    return bool(select.select([pidfd], [], [], seconds)[0])
+
+
+def test_stop_leaves_no_worker_behind_when_the_master_exits_without_it() -> None:
+    # A gunicorn master that exits while a deadlocked worker, deaf to SIGINT, lives on.
+    master = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, subprocess, sys, time\n"
+            "worker = subprocess.Popen([sys.executable, '-c', 'import signal, time\\n"
+            "signal.signal(signal.SIGINT, signal.SIG_IGN)\\nprint(1, flush=True)\\n"
+            "time.sleep(60)'], stdout=subprocess.PIPE)\n"
+            "worker.stdout.readline()\n"
+            "print(worker.pid, flush=True)\n"
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert master.stdout is not None
+    worker = os.pidfd_open(int(master.stdout.readline()))
+
+    message = _dev_run().stop([master], timeout=5)
+
+    assert _ends_within(worker, 5)
+    assert "had to be killed" in message

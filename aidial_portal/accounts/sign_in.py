@@ -34,6 +34,7 @@ from aidial_portal.mfa.compliance import status_as_if_required
 from aidial_portal.mfa.evidence import Evidence
 from aidial_portal.mfa.lifecycle import Observed, advance
 from aidial_portal.mfa.policy import requirement_for, split_roles
+from aidial_portal.sessions import index as session_index
 
 logger = logging.getLogger("aidial_portal.accounts")
 rejections = logging.getLogger("aidial_portal.identity")
@@ -173,6 +174,15 @@ def complete_sign_in(
             ),
         )
         key = request.session.session_key
+        # Back-channel logout and revalidation find this session through its Zitadel session.
+        session_index.bind(
+            key or "",
+            sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
+            subject=claims["sub"],
+            account_id=account.pk,
+            now=now,
+            max_age=config.session_max_age,
+        )
         for change in transition.events:
             record(LIFECYCLE_EVENTS[change], account=account, session_key=key)
         if evidence.unavailable:

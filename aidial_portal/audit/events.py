@@ -27,6 +27,9 @@ class EventTag:
         REFRESH_STARTED = "refresh_started"
         REFRESH_COMPLETED = "refresh_completed"
         REFRESH_REFUSED = "refresh_refused"
+        EXPIRED = "session_expired"
+        BACKCHANNEL_LOGOUT = "backchannel_logout"
+        ENDED_AT_PROVIDER = "session_ended_at_provider"
 
     class Mfa(StrEnum):
         EVIDENCE_UNAVAILABLE = "evidence_unavailable"

@@ -12,13 +12,16 @@ which no requirement accepts. Tags: `session_not_readable`, `session_user_missin
 `session_user_mismatch`, `invalid_subject`, `auth_time_missing`, `otp_ambiguous`,
 `provider_unconfigured`, `provider_timeout`, `provider_unreachable`, `provider_error`,
 `provider_unauthorised`, `provider_not_found`, `provider_malformed`. Only tags are logged,
-never the service token or a response body.
+never the service token or a response body. A 401 drops the cached service-user token and the
+call is made once more with a new one (a personal access token cannot be renewed, so it is not
+retried).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, wait
@@ -30,6 +33,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from aidial_portal.identity import http as shared_http
+from aidial_portal.identity.service_credentials import (
+    CredentialsUnavailable,
+    PersonalAccessToken,
+    ServiceCredentials,
+)
 from aidial_portal.mfa.evidence import Evidence, Factor, Source, Unavailable, unavailable
 
 logger = logging.getLogger("aidial_portal.identity")
@@ -96,12 +104,24 @@ class _Failure:
     transient: bool = False
 
 
+@dataclass
+class _Renewal:
+    """Whether this read has already renewed the service credentials after a 401."""
+
+    done: bool = False
+
+
+_UNAUTHORISED: Final = _Failure(Unavailable.PROVIDER_UNAUTHORISED)
+
+
 class _Malformed(Exception):
     """A response that is JSON but not the shape Zitadel documents."""
 
 
 class ZitadelEvidenceReader:
     """The real `EvidenceReader`: two GETs with a service user's token, within `timeout`.
+
+    `credentials` are the service user's (a bare string is a personal access token).
 
     `timeout` is the budget for the whole read, retries and backoff included. `concurrent`
     runs the two calls side by side (False exists for benchmarks and comparison): one in the
@@ -113,7 +133,7 @@ class ZitadelEvidenceReader:
     def __init__(
         self,
         api_url: str,
-        service_token: str,
+        credentials: ServiceCredentials | str,
         *,
         mode: Source = Source.SESSION,
         timeout: float = 3.0,
@@ -130,7 +150,9 @@ class ZitadelEvidenceReader:
         if timeout <= 0 or retries < 0:
             raise ValueError("timeout must be positive and retries not negative")
         self._api_url = api_url.rstrip("/")
-        self._service_token = service_token
+        self._credentials = (
+            PersonalAccessToken(credentials) if isinstance(credentials, str) else credentials
+        )
         self._mode = Source(mode)
         self._timeout = timeout
         self._retries = retries
@@ -139,6 +161,7 @@ class ZitadelEvidenceReader:
         self._concurrent = concurrent
         self._clock = clock
         self._executor = executor
+        self._renew_lock = threading.Lock()
 
     @property
     def mode(self) -> Source:
@@ -179,7 +202,10 @@ class ZitadelEvidenceReader:
             return unavailable(Unavailable.SESSION_NOT_READABLE)
         if not _IDENTIFIER.fullmatch(sub):
             return unavailable(Unavailable.INVALID_SUBJECT)
-        if not self._service_token:
+        authorization = self._authorization()
+        if isinstance(authorization, _Failure):
+            return unavailable(authorization.reason)
+        if authorization is None:
             return unavailable(Unavailable.PROVIDER_UNCONFIGURED)
         session, methods = self._get_all(
             [f"/v2/sessions/{sid}", f"/v2/users/{sub}/authentication_methods"]
@@ -200,9 +226,12 @@ class ZitadelEvidenceReader:
             if auth_time is None or auth_time.tzinfo is None:
                 return unavailable(Unavailable.AUTH_TIME_MISSING, Source.AMR)
             verified[Factor.OTP] = auth_time.astimezone(UTC)
-        if not self._service_token:
+        authorization = self._authorization()
+        if authorization is None:
             # Without the API, `otp` may be an SMS or e-mail code: it proves nothing.
             return unavailable(Unavailable.PROVIDER_UNCONFIGURED, Source.AMR)
+        if isinstance(authorization, _Failure):
+            return unavailable(authorization.reason, Source.AMR)
         if not _IDENTIFIER.fullmatch(sub):
             return unavailable(Unavailable.INVALID_SUBJECT, Source.AMR)
         (methods,) = self._get_all([f"/v2/users/{sub}/authentication_methods"])
@@ -212,15 +241,22 @@ class ZitadelEvidenceReader:
 
     # -- HTTP ------------------------------------------------------------------------------
 
+    def _authorization(self) -> str | _Failure | None:
+        try:
+            return self._credentials.authorization()
+        except CredentialsUnavailable as error:
+            return _Failure(Unavailable(error.reason))
+
     def _get_all(self, paths: list[str]) -> list[Any]:
         """GET each path within one shared budget; each result is JSON or a `_Failure`."""
         deadline = self._clock() + self._timeout
+        renewal = _Renewal()
         if not self._concurrent or len(paths) == 1:
-            return [self._get_json(path, deadline) for path in paths]
+            return [self._get_json(path, deadline, renewal) for path in paths]
         pool = self._executor if self._executor is not None else shared_http.executor()
         first, *others = paths
-        futures = [pool.submit(self._get_json, path, deadline) for path in others]
-        results = [self._get_json(first, deadline)]
+        futures = [pool.submit(self._get_json, path, deadline, renewal) for path in others]
+        results = [self._get_json(first, deadline, renewal)]
         done, _ = wait(futures, timeout=max(0.0, deadline - self._clock()))
         for future in futures:
             if future not in done:
@@ -233,13 +269,26 @@ class ZitadelEvidenceReader:
         ]
         return results
 
-    def _get_json(self, path: str, deadline: float) -> Any:
+    def _get_json(self, path: str, deadline: float, renewal: _Renewal) -> Any:
         attempt = 0
+        renewed = False
+        authorization = self._authorization()
         while True:
+            if not isinstance(authorization, str):
+                return authorization or _Failure(Unavailable.PROVIDER_UNCONFIGURED)
             remaining = deadline - self._clock()
             if remaining <= 0:
                 return _Failure(Unavailable.PROVIDER_TIMEOUT)
-            result = self._attempt(self._api_url + path, remaining)
+            result = self._attempt(self._api_url + path, remaining, authorization)
+            if result == _UNAUTHORISED and not renewed:
+                # A cached service-user token may have been revoked or expired early.
+                renewed = True
+                fresh = self._renewed(authorization, renewal)
+                # A personal access token cannot be renewed: the same header gets the same 401.
+                if fresh == authorization:
+                    return result
+                authorization = fresh
+                continue
             if not isinstance(result, _Failure) or not result.transient:
                 return result
             backoff = _FIRST_BACKOFF * 2**attempt
@@ -249,12 +298,22 @@ class ZitadelEvidenceReader:
             self._sleep(backoff)
             attempt += 1
 
-    def _attempt(self, url: str, remaining: float) -> Any:
+    def _renewed(self, rejected: str, renewal: _Renewal) -> str | _Failure | None:
+        """The header after a 401 with `rejected`: at most one renewal per read."""
+        with self._renew_lock:
+            current = self._authorization()
+            if current == rejected and not renewal.done:
+                renewal.done = True
+                self._credentials.invalidate()
+                current = self._authorization()
+            return current
+
+    def _attempt(self, url: str, remaining: float, authorization: str) -> Any:
         try:
             response = self._http.get(
                 url,
                 headers={
-                    "Authorization": f"Bearer {self._service_token}",
+                    "Authorization": authorization,
                     "Accept": "application/json",
                 },
                 timeout=remaining,
@@ -263,6 +322,8 @@ class ZitadelEvidenceReader:
             return _Failure(Unavailable.PROVIDER_TIMEOUT, transient=True)
         except httpx.HTTPError:
             return _Failure(Unavailable.PROVIDER_UNREACHABLE, transient=True)
+        if response.status_code == 401:
+            return _UNAUTHORISED
         if response.status_code != 200:
             return _status_failure(response.status_code)
         try:

@@ -69,6 +69,8 @@ _CLIENT_SECRET = re.compile(
 # People retype the hyphen as another separator, so `_`, `.` and `/` count as one too.
 _RECOVERY = re.compile(r"(?<![\w./-])([A-Za-z0-9]{5})[-_./]([A-Za-z0-9]{5})(?![\w-]|[./]\w)")
 # "recovery code", "Backup-Codes", "RECOVERY_CODE", "recoverycode": any case, any separator.
+# "my backup code is ABCDE-12345": called a recovery code right beside it, even an id-like one.
+_NAMED_AS_CODE = 20  # characters either side
 _RECOVERY_CONTEXT = re.compile(r"\b(?:recovery|backup)[\s_-]*codes?\b", re.IGNORECASE)
 # With that wording nearby, a code with its separator dropped or turned into a space.
 _RECOVERY_PLAIN = re.compile(r"(?<![\w-])([A-Za-z0-9]{5})[ ]?([A-Za-z0-9]{5})(?![\w-])")
@@ -210,7 +212,9 @@ def _has_recovery_code(text: str) -> bool:
         if letters and digits:
             # Mixed letters and digits in a 5-5 shape; `ORD12-34567` style ids keep a
             # letters-only prefix followed by digits only, and need a digit-free left half.
-            if _prefix_then_number(left, right):
+            if _prefix_then_number(left, right) and not _near(
+                _RECOVERY_CONTEXT, text, match.start(), match.end(), width=_NAMED_AS_CODE
+            ):
                 continue
             return True
         if letters == 10 and code.isupper():

@@ -7,16 +7,12 @@ leaves the browser, and a leaked store cannot be replayed.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.contrib.sessions.backends import cache, db
 from django.utils import timezone
 
-
-def stored_key(session_key: str) -> str:
-    # 40 hex characters: the width of Django's session_key column.
-    return hashlib.blake2b(session_key.encode(), digest_size=20).hexdigest()
+from aidial_portal.sessions.index import forget, stored_key
 
 
 class DatabaseSessionStore(db.SessionStore):
@@ -41,7 +37,19 @@ class DatabaseSessionStore(db.SessionStore):
         session_key = session_key or self.session_key
         if session_key is None:
             return
-        self.model.objects.filter(session_key=stored_key(session_key)).delete()
+        self.delete_stored(stored_key(session_key))
+        # The index from Zitadel sessions to this one (written at sign-in) goes with it.
+        forget(stored_key(session_key))
+
+    def delete_stored(self, stored: str) -> bool:
+        """End the session kept under `stored` (a `stored_key`), from any process."""
+        deleted, _ = self.model.objects.filter(session_key=stored).delete()
+        return deleted > 0
+
+    def exists_stored(self, stored: str) -> bool:
+        return self.model.objects.filter(
+            session_key=stored, expire_date__gt=timezone.now()
+        ).exists()
 
 
 class CacheSessionStore(cache.SessionStore):
@@ -70,7 +78,16 @@ class CacheSessionStore(cache.SessionStore):
         session_key = session_key or self.session_key
         if session_key is None:
             return
-        self._cache.delete(self.cache_key_prefix + stored_key(session_key))
+        self.delete_stored(stored_key(session_key))
+        # The index from Zitadel sessions to this one (written at sign-in) goes with it.
+        forget(stored_key(session_key))
+
+    def delete_stored(self, stored: str) -> bool:
+        """End the session kept under `stored` (a `stored_key`), from any process."""
+        return bool(self._cache.delete(self.cache_key_prefix + stored))
+
+    def exists_stored(self, stored: str) -> bool:
+        return (self.cache_key_prefix + stored) in self._cache
 
 
 __all__ = ["CacheSessionStore", "DatabaseSessionStore"]

@@ -17,8 +17,8 @@ from local_idp.views.common import error_page
 
 WRONG_CREDENTIALS = "The login name or password is not correct."
 WRONG_CODE = (
-    "The code is not valid. Enter the current code from your authenticator app, "
-    "or an unused recovery code."
+    "The code is not valid. Enter the current code from your authenticator app (each code "
+    "works once: if you have just used it, wait for the next one), or an unused recovery code."
 )
 LOCKED_OUT = "Too many failed attempts for this login name. Wait five minutes, then try again."
 

@@ -112,6 +112,7 @@ def test_a_totp_code_cannot_be_used_twice(local_idp: LocalIdp, rp: RelyingParty,
         rp.sign_in(browser, user["login"], code=code)
 
     assert "code is not valid" in refused.value.message
+    assert "if you have just used it, wait for the next one" in refused.value.message
 
 
 def test_the_next_totp_code_is_accepted_after_one_was_used(

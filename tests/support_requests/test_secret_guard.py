@@ -111,3 +111,19 @@ def test_report_measured_rates(capsys):
 )
 def test_realistic_pastes_of_a_recovery_code_are_refused(text):
     assert find_secret(text) is SecretKind.RECOVERY_CODE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I lost my phone. My backup code is ABCDE-12345, can you help?",
+        "recovery code: abcde-12345",
+    ],
+)
+def test_a_code_called_a_recovery_code_is_refused_even_when_it_looks_like_an_order_number(text):
+    assert find_secret(text) is SecretKind.RECOVERY_CODE
+
+
+def test_an_order_number_away_from_any_mention_of_recovery_codes_passes():
+    text = "Order SALES-12345 failed to load. Separately: where do I keep my recovery codes?"
+    assert find_secret(text) is None

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db
 PUBLIC_ROUTES = {
     "login/",
     "oidc/callback/",
+    "oidc/backchannel-logout/",
     "logout/",
     "signed-out/",
     "help/",

@@ -1,0 +1,91 @@
+"""Back-channel logout: the provider says a session ended; end the portal sessions bound to it.
+
+The token is validated by `identity.logout_tokens`; its `jti` is spent in storage every
+instance shares (Redis when configured, the database otherwise), so a replay is refused on any
+instance; the sessions are ended in the shared session store, so every instance sees it on the
+next request. One security event per logout, with the number of sessions ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+
+from aidial_portal import metrics
+from aidial_portal.audit.events import EventTag
+from aidial_portal.audit.recording import record
+from aidial_portal.identity import oidc, services
+from aidial_portal.identity.logout_tokens import (
+    MAX_AGE,
+    LogoutTokenRejected,
+    validate_logout_token,
+)
+from aidial_portal.sessions import index
+from aidial_portal.sessions.models import SpentLogoutToken
+
+logger = logging.getLogger("aidial_portal.sessions")
+
+
+def log_out(logout_token: str, *, now: float) -> int:
+    """Validate `logout_token`, end the sessions it names; the number ended.
+
+    Raises `LogoutTokenRejected` (nothing ended) or the directory's `ProviderUnavailable`.
+    """
+    config = settings.AIDIAL
+    # The audiences trusted exactly as for ID tokens: the client, the project id and the
+    # other applications of the project.
+    policy = oidc.token_policy(config)
+    token = validate_logout_token(logout_token, policy=policy, keys=services.directory(), now=now)
+    digest = _jti_digest(config.issuer, token.jti)
+    if not spend(digest, iat=token.iat, now=now, leeway=policy.leeway):
+        raise LogoutTokenRejected("replayed")
+    try:
+        ended, accounts = index.end_sessions(sid=token.sid, subject=token.sub)
+    except Exception:
+        # Nothing (or not everything) was ended: the provider's retry must not be "replayed".
+        unspend(digest)
+        raise
+    owners = set(accounts)
+    record(
+        EventTag.Session.BACKCHANNEL_LOGOUT,
+        account_id=owners.pop() if len(owners) == 1 else None,
+        details={"ended": ended, "by": "sid" if token.sid else "sub"},
+    )
+    metrics.SESSIONS_ENDED.labels(reason="backchannel_logout").inc(ended)
+    logger.info("backchannel_logout", extra={"ended": ended})
+    return ended
+
+
+def _jti_digest(issuer: str, jti: str) -> str:
+    return hashlib.sha256(f"{issuer}\0{jti}".encode()).hexdigest()
+
+
+def spend(digest: str, *, iat: int, now: float, leeway: int) -> bool:
+    """Mark a `jti` (its digest) used; False when it was used before (on any instance).
+
+    It is kept until the token would be refused as stale anyway.
+    """
+    keep_until = max(iat, int(now)) + MAX_AGE + 2 * leeway
+    if settings.AIDIAL.redis_url:
+        return bool(cache.add(f"logout-jti:{digest}", 1, timeout=max(1, keep_until - int(now))))
+    expires_at = datetime.fromtimestamp(keep_until, UTC)
+    current = datetime.fromtimestamp(now, UTC)
+    try:
+        with transaction.atomic():
+            SpentLogoutToken.objects.create(jti_hash=digest, expires_at=expires_at)
+    except IntegrityError:
+        return False
+    SpentLogoutToken.objects.filter(expires_at__lt=current - timedelta(seconds=1)).delete()
+    return True
+
+
+def unspend(digest: str) -> None:
+    if settings.AIDIAL.redis_url:
+        cache.delete(f"logout-jti:{digest}")
+    else:
+        SpentLogoutToken.objects.filter(jti_hash=digest).delete()

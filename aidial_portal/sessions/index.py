@@ -1,0 +1,121 @@
+"""The index from a Zitadel session (`sid`) and a person (`sub`) to portal sessions.
+
+Sessions live in Redis or the database under hashed keys, so "every session of this person"
+cannot be found by scanning them; the binding written at sign-in says which stored session
+belongs to whom. The index lives in the database, which every instance shares, whichever store
+holds the sessions. Nothing here runs on the gate's path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from aidial_portal.sessions.models import SessionBinding
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A live binding, as the revalidation reads it."""
+
+    stored_key: str
+    sid: str
+    subject: str
+    account_id: int | None
+
+
+def stored_key(session_key: str) -> str:
+    """The key a session is stored under: a hash, so a copy of the store holds no cookie."""
+    # 40 hex characters: the width of Django's session_key column.
+    return hashlib.blake2b(session_key.encode(), digest_size=20).hexdigest()
+
+
+def session_store() -> Any:
+    """A store of the configured engine, used to end sessions by their stored key."""
+    return import_module(settings.SESSION_ENGINE).SessionStore()
+
+
+def bind(
+    session_key: str,
+    *,
+    sid: str | None,
+    subject: str,
+    account_id: int | None,
+    now: datetime,
+    max_age: int,
+) -> None:
+    """Record that the portal session `session_key` came from Zitadel session `sid`."""
+    SessionBinding.objects.update_or_create(
+        stored_key=stored_key(session_key),
+        defaults={
+            "sid": sid or "",
+            "subject": subject,
+            "account_id": account_id,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=max_age),
+        },
+    )
+
+
+def forget(stored: str) -> None:
+    """The session under `stored` ended (sign-out, new key at sign-in, expiry)."""
+    SessionBinding.objects.filter(stored_key=stored).delete()
+
+
+def end_sessions(*, sid: str | None, subject: str | None) -> tuple[int, list[int | None]]:
+    """End every portal session bound to `sid` (of `subject`, when both are given), or every
+    session of `subject` when there is no `sid`. Returns the number of sessions that were live
+    and the accounts they belonged to."""
+    bindings = SessionBinding.objects.all()
+    if sid:
+        bindings = bindings.filter(sid=sid)
+        if subject:
+            bindings = bindings.filter(subject=subject)
+    elif subject:
+        bindings = bindings.filter(subject=subject)
+    else:
+        return 0, []
+    ended, accounts = 0, []
+    store = session_store()
+    for binding in list(bindings.only("stored_key", "account_id")):
+        if end(binding.stored_key, store=store):
+            ended += 1
+            accounts.append(binding.account_id)
+    return ended, accounts
+
+
+def end(stored: str, *, store: Any | None = None) -> bool:
+    """End one session by its stored key, on every instance; True when it was live."""
+    live = bool((store or session_store()).delete_stored(stored))
+    forget(stored)
+    return live
+
+
+def live_bindings(now: datetime, *, batch: int = 500) -> Iterator[Bound]:
+    """Every binding whose absolute lifetime has not run out, in stored-key order."""
+    after = ""
+    while True:
+        rows = list(
+            SessionBinding.objects.filter(stored_key__gt=after, expires_at__gt=now)
+            .order_by("stored_key")
+            .values_list("stored_key", "sid", "subject", "account_id")[:batch]
+        )
+        if not rows:
+            return
+        for stored, sid, subject, account in rows:
+            yield Bound(stored, sid, subject, account)
+        after = rows[-1][0]
+
+
+def purge_expired(now: datetime) -> int:
+    """Drop bindings past their absolute lifetime (their sessions have ended by then)."""
+    with transaction.atomic():
+        deleted, _ = SessionBinding.objects.filter(expires_at__lte=now).delete()
+    return deleted

@@ -1,0 +1,130 @@
+"""Signed-in portal sessions bound to Zitadel sessions, and a provider that signs logout tokens."""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from aidial_portal.accounts import session_state
+from aidial_portal.accounts.backends import BACKEND
+from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.identity import services
+from aidial_portal.identity.logout_tokens import BACKCHANNEL_LOGOUT_EVENT
+from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
+from aidial_portal.sessions import index
+from tests.identity.provider import (
+    CLIENT_ID,
+    DROP,
+    ISSUER,
+    PROJECT_ID,
+    FakeKeys,
+    mint,
+    public,
+    signing_key,
+)
+from tests.support.portal import evidence
+
+ENDPOINT = "/oidc/backchannel-logout/"
+
+
+@dataclass
+class Person:
+    """A browser signed in to the portal from one Zitadel session."""
+
+    client: Client
+    account: Account
+    sid: str
+
+    def is_signed_in(self) -> bool:
+        response = self.client.get("/", HTTP_ACCEPT="application/json")
+        return response.status_code == 200
+
+
+@dataclass
+class FakeDirectory(FakeKeys):
+    """The provider's keys and its discovery document (sign-out reads the end-session URL)."""
+
+    def metadata(self) -> dict[str, Any]:
+        return {"issuer": ISSUER, "end_session_endpoint": f"{ISSUER}/oidc/v1/end_session"}
+
+
+@pytest.fixture
+def provider(settings: Any, monkeypatch: pytest.MonkeyPatch) -> FakeKeys:
+    """The portal trusts the test provider's issuer, client id, keys and discovery."""
+    settings.AIDIAL = replace(
+        settings.AIDIAL,
+        issuer=ISSUER,
+        client_id=CLIENT_ID,
+        # As a deployment names it (AIDIAL_ZITADEL_PROJECT_ID): Zitadel puts it in `aud`.
+        project_id=PROJECT_ID,
+    )
+    keys = FakeDirectory(public(signing_key("key-1")))
+    monkeypatch.setattr(services, "directory", functools.cache(lambda: keys))
+    return keys
+
+
+@pytest.fixture
+def signed_in(db: None) -> Callable[..., Person]:
+    """`signed_in(sub, sid)`: a new browser, signed in and bound as the callback binds it."""
+
+    def sign_in(sub: str = "user-1", sid: str = "sid-1") -> Person:
+        account, _ = Account.objects.get_or_create(
+            identity_key=identity_key(ISSUER, sub),
+            defaults={"issuer": ISSUER, "subject": sub, "roles": ["client_staff"]},
+        )
+        client = Client()
+        client.force_login(account, backend=BACKEND)
+        session = client.session
+        now = timezone.now()
+        session_state.store(
+            session,
+            session_state.SignedIn(
+                subject=sub,
+                login_hint=f"{sub}@example.test",
+                roles=("client_staff",),
+                requirement=requirement_for(("client_staff",), ROLE_REQUIREMENTS),
+                evidence=evidence(),
+                signed_in_at=now,
+                auth_time=now,
+            ),
+        )
+        session.save()
+        assert session.session_key
+        index.bind(
+            session.session_key, sid=sid, subject=sub, account_id=account.pk, now=now, max_age=3600
+        )
+        return Person(client=client, account=account, sid=sid)
+
+    return sign_in
+
+
+def logout_claims(**changes: Any) -> dict[str, Any]:
+    """A logout token's claims as Zitadel sends them when session `sid-1` of user-1 ends."""
+    values: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": [CLIENT_ID, PROJECT_ID],
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 300,
+        "jti": uuid.uuid4().hex,
+        "sub": "user-1",
+        "sid": "sid-1",
+        "events": {BACKCHANNEL_LOGOUT_EVENT: {}},
+    }
+    values.update(changes)
+    return {name: value for name, value in values.items() if value is not DROP}
+
+
+def logout_token(payload: dict[str, Any] | None = None, **header: Any) -> str:
+    return mint(logout_claims() if payload is None else payload, typ="logout+jwt", **header)
+
+
+def post_logout(client: Client, token: str) -> Any:
+    return client.post(ENDPOINT, {"logout_token": token})
