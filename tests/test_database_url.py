@@ -104,6 +104,7 @@ def test_database_url_is_not_shown_in_the_settings_object() -> None:
     settings_object = config.from_env(
         {"AIDIAL_DATABASE_URL": "postgresql://portal:hunter2secret@db/aidial"}
     )
+    assert "hunter2secret" in settings_object.database_url  # read, and kept for the database
     assert "hunter2secret" not in repr(settings_object)
 
 

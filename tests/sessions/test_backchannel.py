@@ -228,6 +228,7 @@ def test_the_provider_down_is_not_a_bad_token(
 
 def test_sign_out_removes_the_binding(provider: FakeKeys, signed_in: Callable[..., Person]) -> None:
     alice = signed_in("user-1", "sid-1")
+    assert SessionBinding.objects.exists()
     alice.client.post("/logout/")
     assert not SessionBinding.objects.exists()
 
