@@ -128,6 +128,7 @@ def test_without_a_pool_each_thread_keeps_its_postgresql_connection_for_a_minute
 
 def test_sqlite_is_never_pooled() -> None:
     database = parse_database_url("", default_sqlite=DEFAULT, pool_max_size=6)
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
     assert "pool" not in database["OPTIONS"]
 
 
