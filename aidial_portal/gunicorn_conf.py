@@ -1,6 +1,8 @@
 """gunicorn settings for `aidial-portal serve`: its own log lines are JSON too."""
 
 import os
+import signal
+from typing import Any
 
 from aidial_portal.config import from_env
 
@@ -27,3 +29,11 @@ logconfig_dict = {
 # Method and path only: never the query string, which may carry an authorization code or state.
 access_log_format = "%(m)s %(U)s %(s)s %(M)sms request_id=%({x-request-id}o)s"
 accesslog = "-"
+
+
+def post_worker_init(worker: Any) -> None:
+    """Ctrl-C in a terminal reaches the master and every worker at once, and the master then
+    sends each worker SIGQUIT too: a gthread worker that handles both can deadlock in its
+    thread-pool shutdown and keep the port after the master has gone. Only the master
+    answers Ctrl-C; it stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
