@@ -18,8 +18,6 @@ from typing import Any
 from local_idp.models import Grant, Project, User
 
 ROLES_CLAIM = "urn:zitadel:iam:org:project:roles"
-# Kept for callers that imported the old name: it is the claim, never a scope.
-ROLES_SCOPE = ROLES_CLAIM
 PROJECTS_ROLES_SCOPE = "urn:zitadel:iam:org:projects:roles"
 ROLE_SCOPE_PREFIX = "urn:zitadel:iam:org:project:role:"
 PROJECT_AUDIENCE_PREFIX = "urn:zitadel:iam:org:project:id:"

@@ -104,6 +104,7 @@ def test_database_url_is_not_shown_in_the_settings_object() -> None:
     settings_object = config.from_env(
         {"AIDIAL_DATABASE_URL": "postgresql://portal:hunter2secret@db/aidial"}
     )
+    assert "hunter2secret" in settings_object.database_url  # read, and kept for the database
     assert "hunter2secret" not in repr(settings_object)
 
 
@@ -132,6 +133,7 @@ def test_each_thread_keeps_its_sqlite_connection_for_a_minute_instead_of_one_per
 
 def test_sqlite_is_never_pooled() -> None:
     database = parse_database_url("", default_sqlite=DEFAULT, pool_max_size=6)
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
     assert "pool" not in database["OPTIONS"]
 
 

@@ -5,8 +5,11 @@ Not timing assertions: `make bench` produces the figures (docs/performance.md).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,19 @@ def http_servers() -> Iterator[list[ThreadingHTTPServer]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+def _run(module: str, options: Options, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m <module>` with these options, as `make bench` runs it; its output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", module, options.to_json()],
+        cwd=infra.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
 
 
 def _targets(server: ThreadingHTTPServer, count: int, path: str = "/") -> list[Target]:
@@ -188,8 +204,6 @@ def test_options_reports_and_guards() -> None:
 
 def test_faults_run_end_to_end_at_a_tiny_size() -> None:
     import shutil
-    import subprocess
-    import sys
     import tempfile
 
     from benchmarks import services
@@ -199,27 +213,17 @@ def test_faults_run_end_to_end_at_a_tiny_size() -> None:
     # Not pytest's tmp_path: pytest keeps its base directory 0700, and the postgres user must
     # reach the cluster's directory (`python -m benchmarks` uses its own temporary directory).
     tmp_path = Path(tempfile.mkdtemp(prefix="aidial-bench-smoke-"))
-    options = QUICK.__class__(
-        **{
-            **QUICK.__dict__,
-            "fault_clients": 4,
-            "fault_outage": 0.5,
-            "fault_steady": 0.5,
-            "workers": 1,
-            "threads": 2,
-            "work_dir": str(tmp_path),
-        }
+    options = replace(
+        QUICK,
+        fault_clients=4,
+        fault_outage=0.5,
+        fault_steady=0.5,
+        workers=1,
+        threads=2,
+        work_dir=str(tmp_path),
     )
     try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "benchmarks.faults", options.to_json()],
-            cwd=infra.REPO_ROOT,
-            env=infra.portal_env("", ""),
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
+        completed = _run("benchmarks.faults", options, infra.portal_env("", ""))
     finally:
         leftovers = services.stop_leftovers(tmp_path)
         shutil.rmtree(tmp_path, ignore_errors=True)
@@ -231,8 +235,6 @@ def test_faults_run_end_to_end_at_a_tiny_size() -> None:
 
 def test_reports_at_scale_run_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     import secrets
-    import subprocess
-    import sys
 
     from benchmarks.scale_accounts import LARGE_DATABASE_ENV
 
@@ -241,28 +243,22 @@ def test_reports_at_scale_run_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     tag = secrets.token_hex(4)
     names = [f"bench_reports_smoke_{size}_{tag}" for size in ("small", "large")]
     small, large = (infra.postgres_url(name) for name in names)
-    options = QUICK.__class__(
-        **{
-            **QUICK.__dict__,
-            "reports_small": 30,
-            "reports_small_events": 100,
-            "reports_large": 120,
-            "reports_large_events": 600,
-            "reports_samples": 1,
-            "work_dir": str(tmp_path),
-        }
+    options = replace(
+        QUICK,
+        reports_small=30,
+        reports_small_events=100,
+        reports_large=120,
+        reports_large_events=600,
+        reports_samples=1,
+        work_dir=str(tmp_path),
     )
     try:
         for name in names:
             infra.recreate_postgres_database(name, small)
-        completed = subprocess.run(
-            [sys.executable, "-m", "benchmarks.reports_scale", options.to_json()],
-            cwd=infra.REPO_ROOT,
-            env=infra.portal_env(small, extra={LARGE_DATABASE_ENV: large}),
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
+        completed = _run(
+            "benchmarks.reports_scale",
+            options,
+            infra.portal_env(small, extra={LARGE_DATABASE_ENV: large}),
         )
     finally:
         for name in names:
@@ -275,27 +271,18 @@ def test_reports_at_scale_run_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
 
 @pytest.mark.idp
 def test_sign_in_cost_runs_in_process_under_serve_and_profiled(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    options = QUICK.__class__(
-        **{
-            **QUICK.__dict__,
-            "signins": 1,
-            "signin_delay_ms": 0.0,
-            "signin_server": 1,
-            "signin_profile": 1,
-            "work_dir": str(tmp_path),
-        }
+    options = replace(
+        QUICK,
+        signins=1,
+        signin_delay_ms=0.0,
+        signin_server=1,
+        signin_profile=1,
+        work_dir=str(tmp_path),
     )
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.sign_in_cost", options.to_json()],
-        cwd=infra.REPO_ROOT,
-        env=infra.portal_env(f"sqlite:///{tmp_path / 'signin.sqlite3'}"),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+    completed = _run(
+        "benchmarks.sign_in_cost",
+        options,
+        infra.portal_env(f"sqlite:///{tmp_path / 'signin.sqlite3'}"),
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "whole sign-in (POST + callback)" in completed.stdout
@@ -304,29 +291,18 @@ def test_sign_in_cost_runs_in_process_under_serve_and_profiled(tmp_path: Path) -
 
 
 def test_page_limit_runs_against_a_real_server_at_a_tiny_size(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    options = QUICK.__class__(
-        **{
-            **QUICK.__dict__,
-            "page_samples": 2,
-            "page_inprocess_samples": 2,
-            "page_rounds": 1,
-            "page_seconds": 0.2,
-            "page_clients": 2,
-            "warmup": 0.05,
-            "work_dir": str(tmp_path),
-        }
+    options = replace(
+        QUICK,
+        page_samples=2,
+        page_inprocess_samples=2,
+        page_rounds=1,
+        page_seconds=0.2,
+        page_clients=2,
+        warmup=0.05,
+        work_dir=str(tmp_path),
     )
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.page_limit", options.to_json()],
-        cwd=infra.REPO_ROOT,
-        env=infra.portal_env(f"sqlite:///{tmp_path / 'page.sqlite3'}"),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+    completed = _run(
+        "benchmarks.page_limit", options, infra.portal_env(f"sqlite:///{tmp_path / 'page.sqlite3'}")
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "server CPU per request, median (ms)" in completed.stdout

@@ -14,7 +14,7 @@ import redis
 
 from tests.operations.browser import PortalBrowser, callback_on, sign_in_at_provider
 from tests.operations.conftest import REDIS, _require, throwaway_postgres
-from tests.support.idp import HostedLogin, LocalIdp, Person, _free_loopback_port, start_local_idp
+from tests.support.idp import HostedLogin, LocalIdp, Person, free_loopback_port, start_local_idp
 from tests.support.servers import REPO_ROOT, PortalServer, portal_command, start_portal
 from tests.support.tcp_proxy import TcpProxy
 
@@ -97,8 +97,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def _cluster(tmp_path, database: str, redis_db: int) -> Iterator[Cluster]:
-    public = f"http://127.0.0.1:{_free_loopback_port()}"
-    port_a = _free_loopback_port()
+    public = f"http://127.0.0.1:{free_loopback_port()}"
+    port_a = free_loopback_port()
     delivery = TcpProxy(("127.0.0.1", port_a))
     idp = start_local_idp(tmp_path / "idp", return_url=public + "/settings/")
     registration = idp.cli(

@@ -3,6 +3,7 @@ anything else is refused with 400 and ends nothing."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -227,6 +228,7 @@ def test_the_provider_down_is_not_a_bad_token(
 
 def test_sign_out_removes_the_binding(provider: FakeKeys, signed_in: Callable[..., Person]) -> None:
     alice = signed_in("user-1", "sid-1")
+    assert SessionBinding.objects.exists()
     alice.client.post("/logout/")
     assert not SessionBinding.objects.exists()
 
@@ -238,7 +240,9 @@ def test_the_issuer_is_checked_against_the_configuration(provider: FakeKeys) -> 
 
 @pytest.fixture
 def shared_redis(settings: Any, portal_config: Callable[..., None]) -> Any:
-    """The cache on Redis database 12, as every instance of a deployment shares it."""
+    """The cache on Redis database 12, as every instance of a deployment shares it. The keys
+    carry this test's own prefix (the database is shared with other tests and `make bench`),
+    and the fixture gives the keys the portal wrote under it."""
     import redis
 
     client = redis.Redis(host="127.0.0.1", port=6379, db=12)
@@ -246,18 +250,19 @@ def shared_redis(settings: Any, portal_config: Callable[..., None]) -> Any:
         client.ping()
     except redis.ConnectionError:
         pytest.skip("Redis (127.0.0.1:6379) is not answering on this machine")
-    client.flushdb()
+    prefix = f"aidial-backchannel-test-{secrets.token_hex(4)}"
     url = "redis://127.0.0.1:6379/12"
     portal_config(redis_url=url)
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": url,
-            "KEY_PREFIX": "aidial",
+            "KEY_PREFIX": prefix,
         }
     }
-    yield client
-    client.flushdb()
+    yield lambda: client.keys(f"{prefix}:*")
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
     client.close()
 
 
@@ -267,7 +272,7 @@ def test_with_redis_a_token_is_spent_there_and_refused_the_second_time(
     token = logout_token()
     assert post_logout(Client(), token).status_code == 200
     assert not SpentLogoutToken.objects.exists()  # Redis holds it, not the database
-    assert any(b"logout-jti:" in key for key in shared_redis.keys("*"))
+    assert any(b"logout-jti:" in key for key in shared_redis())
     assert post_logout(Client(), token).json()["error_description"] == "replayed"
 
 

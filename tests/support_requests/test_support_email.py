@@ -61,10 +61,11 @@ def test_an_accepted_request_is_emailed_to_the_team(client, sign_in_as, email_on
     assert stored.delivery_attempts == 1
 
 
-def test_the_email_carries_no_session_cookie_or_csrf_token(client, sign_in_as, email_on):
+def test_the_email_carries_no_session_cookie_or_csrf_token(client, sign_in_as, email_on, settings):
     sign_in_as(["client_staff"])
     send(client)
     raw = email_on.received[0].message.as_string()
+    assert settings.SESSION_COOKIE_NAME in client.cookies  # there is a cookie to look for
     for cookie in client.cookies.values():
         assert cookie.value not in raw
 

@@ -44,6 +44,17 @@ def test_the_records_admin_is_reached_by_its_namespace():
     assert reverse("records:index") == "/admin/records/"
 
 
+def test_the_template_check_reads_the_pages_of_every_app():
+    # Were the glob to find nothing, the check below would pass without reading a template.
+    names = {f"{path.parent.name}/{path.name}" for path in TEMPLATES}
+    assert {
+        "portal/base.html",
+        "portal/settings.html",
+        "support/support.html",
+        "administration/compliance.html",
+    } <= names
+
+
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_templates_link_by_route_name_not_by_path(template):
     assert not LITERAL_PATH.findall(template.read_text())
