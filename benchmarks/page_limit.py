@@ -133,26 +133,48 @@ def request_cpu_ladder(
     return [median(values) for values in seconds]
 
 
-def template_cpu(who: Any, samples: int) -> float:
-    """Median CPU seconds of rendering the dashboard's template alone, for `who`."""
+def template_cpu(who: Any, session: Any, samples: int) -> float:
+    """Median CPU seconds of rendering the dashboard's template alone, for `who` signed in with
+    `session`: the context the dashboard view builds, the navigation of a signed-in page."""
+    from django.conf import settings
     from django.template.loader import render_to_string
     from django.test import RequestFactory
+    from django.utils import timezone
 
-    from aidial_portal.mfa.policy import ROLE_TITLES
+    from aidial_portal.accounts import session_state
+    from aidial_portal.web.security_status import security_status
 
+    state = session_state.load(session)
+    if state is None:
+        raise RuntimeError("the benchmark's session holds no sign-in")
+    status = security_status(
+        state,
+        who.markers(),
+        settings.AIDIAL,
+        dict(session_state.current_role_table()),
+        timezone.now(),
+    )
     request = RequestFactory().get(DASHBOARD)
-    context = {
-        "account": who,
-        "role_titles": [ROLE_TITLES.get(role, role) for role in who.roles],
-        "ack_pending": False,
-        "reminder_active": False,
-    }
+    request.session = session
+    context = {"account": who, "role_rows": status.roles, "status": status}
     values = []
     for _ in range(samples):
         started = time.process_time()
         render_to_string("portal/dashboard.html", context, request=request)
         values.append(time.process_time() - started)
     return median(values)
+
+
+def query_cpu(who: Any, samples: int) -> float:
+    """Median CPU seconds of the dashboard's one query alone: its account, through the ORM."""
+    from aidial_portal.accounts.models import Account
+
+    values = []
+    for _ in range(samples + 5):
+        started = time.process_time()
+        Account.objects.get(pk=who.pk)
+        values.append(time.process_time() - started)
+    return median(values[5:])
 
 
 def main(options: Options) -> None:
@@ -174,7 +196,8 @@ def main(options: Options) -> None:
     samples = options.page_inprocess_samples
     bare_steps = request_cpu_ladder(steps, cookie, samples)
     whole = request_cpu_ladder([("whole stack", portal_middleware)], cookie, samples, DASHBOARD)[0]
-    template = template_cpu(who, samples)
+    template = template_cpu(who, client.session, samples)
+    query = query_cpu(who, samples)
 
     with (
         infra.portal_servers(dict(os.environ), Path(options.work_dir), 1, workers=1, threads=4) as (
@@ -257,6 +280,7 @@ def main(options: Options) -> None:
         ]
     )
     rows.append(["  of which rendering portal/dashboard.html alone", template * 1e6, ""])
+    rows.append(["  of which the account query alone (ORM)", query * 1e6, ""])
     print(
         table(
             "   Where it goes, in-process: one request through handlers with the portal's "

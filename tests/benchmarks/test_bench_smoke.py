@@ -88,7 +88,8 @@ def test_gate_alone_makes_no_query_and_no_network_call(db: None) -> None:
 @pytest.mark.urls("benchmarks.urls")
 def test_page_limit_ladder_adds_the_portal_middleware_one_at_a_time(db: None) -> None:
     who = account("smoke-page")
-    cookie = session_cookie(signed_in_client(who))
+    client = signed_in_client(who)
+    cookie = session_cookie(client)
     steps = page_limit.ladder(list(settings.MIDDLEWARE))
     assert steps[0][1] == page_limit.BARE_MIDDLEWARE
     assert steps[-1][1] == list(settings.MIDDLEWARE)
@@ -98,7 +99,8 @@ def test_page_limit_ladder_adds_the_portal_middleware_one_at_a_time(db: None) ->
     assert min(cpu) > 0
     whole = page_limit.request_cpu_ladder([("all", list(settings.MIDDLEWARE))], cookie, 2, "/")
     assert whole[0] > 0
-    assert page_limit.template_cpu(who, 2) > 0
+    assert page_limit.template_cpu(who, client.session, 2) > 0
+    assert page_limit.query_cpu(who, 2) > 0
 
 
 def test_interleaved_load_counts_requests_and_errors(http_servers: list[Any]) -> None:
