@@ -25,3 +25,8 @@ STORAGES = {
 }
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
+    # A shared Redis: this run's keys carry a prefix of their own, so that each test can
+    # start from none of them (refusal counters, sessions) without flushing anyone else's.
+    CACHES["default"]["KEY_PREFIX"] = f"aidial-test-{os.getpid()}"  # noqa: F405

@@ -7,13 +7,16 @@ import logging
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.db import connection
 
 from aidial_portal.identity import oidc
 from aidial_portal.logs import JsonFormatter
 from aidial_portal.web.sessions import DatabaseSessionStore as SessionStore
 from tests.flows.conftest import callback_path
+from tests.support.portal import redis_keys_of_this_run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]
 
@@ -28,6 +31,9 @@ def every_stored_value() -> str:
             dump.extend(repr(row) for row in cursor.fetchall())
     store = SessionStore()
     dump.extend(json.dumps(store.decode(row.session_data)) for row in Session.objects.all())
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        # Sessions (and everything else cached) live in Redis in this configuration.
+        dump.extend(json.dumps(cache.get(key), default=str) for key in redis_keys_of_this_run())
     return "\n".join(dump)
 
 

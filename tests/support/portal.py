@@ -138,11 +138,28 @@ def sign_in_as(client: Client, make_account: Callable[..., Account]) -> Callable
 
 @pytest.fixture(autouse=True)
 def _fresh_local_cache() -> Iterator[None]:
-    """Each test starts with an empty local-memory cache (refusal counters live there). A shared
-    Redis is never flushed: tests that use one pick their own keys."""
+    """Each test starts with an empty cache (refusal counters and sessions live there). A
+    shared Redis is never flushed: only this run's own keys (its KEY_PREFIX) are deleted."""
     from django.conf import settings
     from django.core.cache import cache
 
     yield
-    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    backend = settings.CACHES["default"]["BACKEND"]
+    if backend.endswith("LocMemCache"):
         cache.clear()
+    elif backend.endswith("RedisCache"):
+        for key in redis_keys_of_this_run():
+            cache.delete(key)
+
+
+def redis_keys_of_this_run() -> list[str]:
+    """This test run's keys in a shared Redis, as the cache API names them."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    client = cache._cache.get_client(write=False)  # type: ignore[attr-defined]
+    # Django stores `key` as `{KEY_PREFIX}:{version}:{key}`.
+    return [
+        raw.decode().split(":", 2)[2] for raw in client.scan_iter(match=f"{prefix}:*", count=500)
+    ]
