@@ -41,18 +41,20 @@ def ended_by(
     """`absolute`, `idle` or None (still live)."""
     if (now - state.signed_in_at).total_seconds() >= max_age:
         return "absolute"
-    seen = session.get(LAST_SEEN_KEY)
-    last = seen if isinstance(seen, int) else int(state.signed_in_at.timestamp())
-    if now.timestamp() - last >= idle:
+    if now.timestamp() - _last_seen(session, state) >= idle:
         return "idle"
     return None
 
 
 def touch(session: MutableMapping[str, Any], state: SignedIn, now: datetime, idle: int) -> None:
-    seen = session.get(LAST_SEEN_KEY)
-    last = seen if isinstance(seen, int) else int(state.signed_in_at.timestamp())
-    if now.timestamp() - last >= touch_interval(idle):
+    if now.timestamp() - _last_seen(session, state) >= touch_interval(idle):
         session[LAST_SEEN_KEY] = int(now.timestamp())
+
+
+def _last_seen(session: Mapping[str, Any], state: SignedIn) -> int:
+    """The recorded last request, or the sign-in itself before any was recorded."""
+    seen = session.get(LAST_SEEN_KEY)
+    return seen if isinstance(seen, int) else int(state.signed_in_at.timestamp())
 
 
 class SessionLifetimeMiddleware:
