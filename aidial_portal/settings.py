@@ -77,6 +77,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # `{% url %}` remembering names without arguments (web/templatetags/remembered_urls.py).
+            "builtins": ["aidial_portal.web.templatetags.remembered_urls"],
         },
     }
 ]
@@ -100,7 +102,8 @@ REDIS_URL = AIDIAL.redis_url
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one Redis client per connection pool (web/redis_cache.py).
+            "BACKEND": "aidial_portal.web.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "aidial",
         }

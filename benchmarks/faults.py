@@ -19,8 +19,6 @@ from __future__ import annotations
 import http.client
 import multiprocessing
 import os
-import secrets
-import string
 import sys
 import threading
 import time
@@ -37,7 +35,6 @@ from benchmarks.report import machine, table
 DASHBOARD = "/"
 MANAGE = "/settings/manage-mfa/"
 DATABASE = "aidial_faults"
-CSRF_ALPHABET = string.ascii_letters + string.digits
 TIMEOUT = 15.0
 
 
@@ -211,10 +208,6 @@ def _recovery(phase: Phase) -> str:
     return f"{recovery:.2f}" if recovery is not None else "NOT recovered"
 
 
-def _csrf() -> str:
-    return "".join(secrets.choice(CSRF_ALPHABET) for _ in range(32))
-
-
 def main(options: Options) -> None:
     from benchmarks import infra, services
 
@@ -264,7 +257,7 @@ def run(options: Options, pg: Any, redis: Any, work: Path) -> None:  # noqa: PLR
         clients = []
         for index, cookie in enumerate(cookies):
             server = servers[index % 2]
-            csrf = _csrf()
+            csrf = portal.csrf_secret()
             clients.append(
                 Client(index, server.port, f"{cookie}; {settings.CSRF_COOKIE_NAME}={csrf}", csrf)
             )

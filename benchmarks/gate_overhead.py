@@ -214,7 +214,7 @@ def main(options: Options) -> None:
     sessions = "Redis" if getattr(settings, "REDIS_URL", "") else "database"
     who = portal.account("bench-gate")
     client = portal.signed_in_client(who)
-    cookie = portal.session_cookie(client)
+    cookie = portal.browser_cookie(client)
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
 
     costs = [

@@ -61,7 +61,7 @@ def main(options: Options) -> None:
     cookies = []
     for index in range(options.instance_clients):
         client = portal.signed_in_client(portal.account(f"bench-instances-{index:03d}"))
-        cookies.append(portal.session_cookie(client))
+        cookies.append(portal.browser_cookie(client))
 
     with (
         infra.portal_servers(

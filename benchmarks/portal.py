@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.conf import settings
+from django.middleware.csrf import CSRF_ALLOWED_CHARS
 from django.test import Client
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
@@ -72,9 +74,20 @@ def signed_in_client(who: Account, client: Client | None = None) -> Client:
 
 
 def session_cookie(client: Client) -> str:
-    """The `Cookie:` header value a browser holding this client's session would send."""
+    """The `Cookie:` header value for this client's session alone."""
     name = settings.SESSION_COOKIE_NAME
     return f"{name}={client.cookies[name].value}"
+
+
+def csrf_secret() -> str:
+    """A CSRF cookie value of the kind Django sets (32 letters and digits)."""
+    return get_random_string(32, CSRF_ALLOWED_CHARS)
+
+
+def browser_cookie(client: Client, csrf: str | None = None) -> str:
+    """The `Cookie:` header a browser sends once signed in: the session and the CSRF cookie
+    that the first page with a form set (without it, every page would mint a new secret)."""
+    return f"{session_cookie(client)}; {settings.CSRF_COOKIE_NAME}={csrf or csrf_secret()}"
 
 
 def database_description() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -14,6 +15,34 @@ from aidial_portal.mfa.lifecycle import Markers, PendingReason
 
 def identity_key(issuer: str, subject: str) -> str:
     return f"{issuer} {subject}"
+
+
+MARKER_FIELDS = (
+    "ever_enrolled",
+    "enrolled_observed",
+    "enrolment_observed_at",
+    "ack_pending",
+    "ack_pending_since",
+    "acknowledged_at",
+    "reminder_since",
+    "regeneration_declared_at",
+    "management_launched_at",
+)
+
+
+def markers_from(values: Mapping[str, Any]) -> Markers:
+    """The lifecycle markers from an account's column values (`MARKER_FIELDS`)."""
+    return Markers(
+        ever_enrolled=values["ever_enrolled"],
+        enrolled_observed=values["enrolled_observed"],
+        enrolment_observed_at=values["enrolment_observed_at"],
+        ack_pending=PendingReason(values["ack_pending"]) if values["ack_pending"] else None,
+        ack_pending_since=values["ack_pending_since"],
+        acknowledged_at=values["acknowledged_at"],
+        reminder_since=values["reminder_since"],
+        regeneration_declared_at=values["regeneration_declared_at"],
+        management_launched_at=values["management_launched_at"],
+    )
 
 
 class AccountManager(BaseUserManager["Account"]):
@@ -101,17 +130,7 @@ class Account(AbstractBaseUser):
         return self.login_name or self.subject
 
     def markers(self) -> Markers:
-        return Markers(
-            ever_enrolled=self.ever_enrolled,
-            enrolled_observed=self.enrolled_observed,
-            enrolment_observed_at=self.enrolment_observed_at,
-            ack_pending=PendingReason(self.ack_pending) if self.ack_pending else None,
-            ack_pending_since=self.ack_pending_since,
-            acknowledged_at=self.acknowledged_at,
-            reminder_since=self.reminder_since,
-            regeneration_declared_at=self.regeneration_declared_at,
-            management_launched_at=self.management_launched_at,
-        )
+        return markers_from({name: getattr(self, name) for name in MARKER_FIELDS})
 
     def set_markers(self, markers: Markers) -> list[str]:
         """Copy the markers onto the row; returns the changed field names for `save()`."""

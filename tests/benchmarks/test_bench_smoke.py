@@ -21,7 +21,7 @@ from django.db import connections
 from benchmarks import gate_overhead, infra, instances, page_limit, scale_accounts, sign_in_cost
 from benchmarks.loadgen import LoadGenerator, Target
 from benchmarks.options import QUICK, Options
-from benchmarks.portal import account, session_cookie, signed_in_client
+from benchmarks.portal import account, browser_cookie, signed_in_client
 from benchmarks.report import percentile, table
 from benchmarks.urls import exempt_dashboard, gated_dashboard
 from tests.support.idp import LocalIdp
@@ -89,7 +89,7 @@ def test_gate_alone_makes_no_query_and_no_network_call(db: None) -> None:
 def test_page_limit_ladder_adds_the_portal_middleware_one_at_a_time(db: None) -> None:
     who = account("smoke-page")
     client = signed_in_client(who)
-    cookie = session_cookie(client)
+    cookie = browser_cookie(client)
     steps = page_limit.ladder(list(settings.MIDDLEWARE))
     assert steps[0][1] == page_limit.BARE_MIDDLEWARE
     assert steps[-1][1] == list(settings.MIDDLEWARE)
@@ -100,7 +100,7 @@ def test_page_limit_ladder_adds_the_portal_middleware_one_at_a_time(db: None) ->
     whole = page_limit.request_cpu_ladder([("all", list(settings.MIDDLEWARE))], cookie, 2, "/")
     assert whole[0] > 0
     assert page_limit.template_cpu(who, client.session, 2) > 0
-    assert page_limit.query_cpu(who, 2) > 0
+    assert min(page_limit.query_cpu(who, 2)) > 0
 
 
 def test_interleaved_load_counts_requests_and_errors(http_servers: list[Any]) -> None:

@@ -8,8 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from aidial_portal.accounts import session_state
-from aidial_portal.accounts.models import Account
+from aidial_portal.accounts import session_state, summary
 from aidial_portal.accounts.session_state import current_role_table
 from aidial_portal.web.access import compliance_exempt, public, signed_in, signed_in_account_id
 from aidial_portal.web.security_status import duration_text, security_status
@@ -18,11 +17,11 @@ from aidial_portal.web.views.errors import UNAVAILABLE
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    account = Account.objects.get(pk=signed_in_account_id(request))
+    account = summary.read(signed_in_account_id(request))
     config = settings.AIDIAL
     status = security_status(
         signed_in(request),
-        account.markers(),
+        account.markers,
         config,
         dict(current_role_table()),
         timezone.now(),

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from aidial_portal.accounts import summary
 from aidial_portal.accounts.lifecycle import change_lifecycle
-from aidial_portal.accounts.models import Account
 from aidial_portal.accounts.session_state import current_role_table
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
@@ -36,11 +36,12 @@ from aidial_portal.web.security_status import (
 )
 
 
-def _status(request: HttpRequest, account: Account) -> SecurityStatus:
+def _status(request: HttpRequest) -> SecurityStatus:
+    """This person's status, from their account's markers as stored now."""
     config = settings.AIDIAL
     return security_status(
         signed_in(request),
-        account.markers(),
+        summary.read(signed_in_account_id(request)).markers,
         config,
         dict(current_role_table()),
         timezone.now(),
@@ -50,9 +51,8 @@ def _status(request: HttpRequest, account: Account) -> SecurityStatus:
 @compliance_exempt
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
-    account = Account.objects.get(pk=signed_in_account_id(request))
     config = settings.AIDIAL
-    status = _status(request, account)
+    status = _status(request)
     next_path = safe_next(request.GET.get("next"), default="")
     reason = status.compliance.reason
     return private(
@@ -61,7 +61,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "portal/settings.html",
             {
                 "status": status,
-                "account": account,
                 "next": next_path,
                 "reason_text": (status.evidence_text or REASON_TEXT.get(reason, ""))
                 if reason
@@ -77,7 +76,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 def open_setup(request: HttpRequest) -> HttpResponse:
     """Open MFA setup: records the launch, then the trusted provider security page, only
     while not enrolled."""
-    status = _status(request, Account.objects.get(pk=signed_in_account_id(request)))
+    status = _status(request)
     if not status.setup_url:
         return HttpResponseRedirect(reverse("settings"))
     change_lifecycle(request, signed_in_account_id(request), SetupLaunched(at=timezone.now()))
@@ -89,7 +88,7 @@ def open_setup(request: HttpRequest) -> HttpResponse:
 def open_review(request: HttpRequest) -> HttpResponse:
     """The trusted provider management link (review or regenerate recovery codes, replace the
     authenticator app): records the launch, then the provider security page."""
-    status = _status(request, Account.objects.get(pk=signed_in_account_id(request)))
+    status = _status(request)
     if not status.review_url:
         return HttpResponseRedirect(reverse("settings"))
     change_lifecycle(request, signed_in_account_id(request), ReviewLaunched(at=timezone.now()))
