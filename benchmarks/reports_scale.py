@@ -28,6 +28,13 @@ GOAL = 1.2
 EXPORT_GOAL_ROWS_PER_SECOND = 20_000
 EXPORT_GOAL_MB = 50
 ACCOUNTS_PER_ORG = 200  # so that one organisation fills a page at every size
+# Besides those, one organisation holds a tenth of all accounts (a large customer).
+LARGE_ORG = "org-large"
+ORG_ID = f"CASE WHEN g % 10 = 0 THEN '{LARGE_ORG}' ELSE 'org-' || (g % {{orgs}}) END"
+ORG_DOMAIN = (
+    f"CASE WHEN g % 10 = 0 THEN '{LARGE_ORG}.bench.test' "
+    "ELSE 'org' || (g % {orgs}) || '.bench.test' END"
+)
 ISSUER = "http://127.0.0.1:8080"
 
 # SQL for each column the population sets; `g` is the row number (1..n). Every other column
@@ -40,8 +47,8 @@ ACCOUNT_COLUMNS: dict[str, str] = {
     "subject": "'bench-' || lpad(g::text, 8, '0')",
     "login_name": "'bench-' || lpad(g::text, 8, '0') || '@bench.test'",
     "email": "'bench-' || lpad(g::text, 8, '0') || '@bench.test'",
-    "org_id": "'org-' || (g % {orgs})",
-    "org_domain": "'org' || (g % {orgs}) || '.bench.test'",
+    "org_id": ORG_ID,
+    "org_domain": ORG_DOMAIN,
     "roles": "(ARRAY['[\"partner_admin\"]', '[\"client_admin\"]', '[\"client_staff\"]', "
     '\'["aidial_operator"]\', \'["client_manager", "partner_user"]\'])[1 + g % 5]::jsonb',
     "requirement": "CASE WHEN g % 5 IN (0, 3) THEN 'required' ELSE 'optional' END",
@@ -67,8 +74,8 @@ GRANT_COLUMNS: dict[str, str] = {
     "account_id": "g",
     "role": "(ARRAY['partner_admin', 'client_admin', 'client_staff', 'aidial_operator', "
     "'client_manager'])[1 + g % 5]",
-    "org_id": "'org-' || (g % {orgs})",
-    "org_domain": "'org' || (g % {orgs}) || '.bench.test'",
+    "org_id": ORG_ID,
+    "org_domain": ORG_DOMAIN,
 }
 EVENT_COLUMNS: dict[str, str] = {
     "event_type": "(ARRAY["
@@ -181,7 +188,7 @@ class Population:
     events: int
     wrapper: Any
     admin: Any = None  # test Client, aidial_admin (every account)
-    org_admin: Any = None  # test Client, partner_admin of org-7
+    org_admins: dict[str, Any] = field(default_factory=dict)  # test Clients, partner_admin
     paths: dict[str, str] = field(default_factory=dict)
     timings: dict[str, list[float]] = field(default_factory=dict)
 
@@ -194,9 +201,17 @@ def _middle_cursor(queryset: Any, ordering: Any) -> str:
     return encode(ordering, row)
 
 
+def _org_page(page: str) -> tuple[str, str]:
+    """`org:{org_id}:{path}` -> (org_id, path): a page seen by that organisation's admin."""
+    _, org_id, path = page.split(":", 2)
+    return org_id, path
+
+
 def prepare(population: Population) -> None:
     """Clients and the page URLs, the deep cursors from the middle of each ordering."""
     from urllib.parse import urlencode
+
+    from django.db.models import Exists, OuterRef
 
     from aidial_portal.accounts.models import Account, RoleGrant
     from aidial_portal.administration import compliance
@@ -205,15 +220,20 @@ def prepare(population: Population) -> None:
     from benchmarks.portal import account, signed_in_client
 
     admin = account("bench-reports-admin", roles=("aidial_admin",))
-    org_admin = account("bench-reports-org-admin", roles=("partner_admin",))
-    Account.objects.filter(pk=org_admin.pk).update(org_id="org-1")
-    RoleGrant.objects.create(account=org_admin, role="partner_admin", org_id="org-1")
     population.admin = signed_in_client(admin)
-    population.org_admin = signed_in_client(org_admin)
+    for org_id in ("org-1", LARGE_ORG):
+        org_admin = account(f"bench-reports-admin-{org_id}", roles=("partner_admin",))
+        Account.objects.filter(pk=org_admin.pk).update(org_id=org_id)
+        RoleGrant.objects.create(account=org_admin, role="partner_admin", org_id=org_id)
+        population.org_admins[org_id] = signed_in_client(org_admin)
     recent = compliance.SORTS["recent"][1]
     by_name = compliance.SORTS["account"][1]
     everyone = Account.objects.all()
     deep_recent = _middle_cursor(everyone, recent)
+    deep_large = _middle_cursor(
+        everyone.filter(Exists(RoleGrant.objects.filter(account=OuterRef("pk"), org_id=LARGE_ORG))),
+        recent,
+    )
     deep_name = _middle_cursor(everyone, by_name)
     deep_event = _middle_cursor(SecurityEvent.objects.all(), NEWEST_FIRST)
     some = "bench-" + f"{population.accounts // 3:08d}" + "@bench.test"
@@ -221,7 +241,10 @@ def prepare(population: Population) -> None:
         "report: first page": "/admin/compliance/",
         "report: filtered (status + role)": "/admin/compliance/?"
         + urlencode({"status": "not_enrolled", "role": "client_admin"}),
-        "report: one organisation (partner admin)": "org:/admin/compliance/",
+        "report: one organisation (partner admin)": "org:org-1:/admin/compliance/",
+        "report: the large organisation (a tenth)": f"org:{LARGE_ORG}:/admin/compliance/",
+        "report: the large organisation, deep page": f"org:{LARGE_ORG}:/admin/compliance/?"
+        + urlencode({"after": deep_large}),
         "report: deep keyset page (middle)": "/admin/compliance/?"
         + urlencode({"after": deep_recent}),
         "report: deep page, sorted by account": "/admin/compliance/?"
@@ -238,7 +261,8 @@ def sample(population: Population) -> None:
     for label, page in population.paths.items():
         client, path = population.admin, page
         if page.startswith("org:"):
-            client, path = population.org_admin, page[4:]
+            org_id, path = _org_page(page)
+            client = population.org_admins[org_id]
         started = time.perf_counter()
         response = client.get(path)
         elapsed = time.perf_counter() - started
@@ -290,7 +314,8 @@ def explain(population: Population) -> list[tuple[str, str]]:
         scope = EVERYTHING
         path = page
         if page.startswith("org:"):
-            scope, path = Scope(org_ids=frozenset({"org-1"})), page[4:]
+            org_id, path = _org_page(page)
+            scope = Scope(org_ids=frozenset({org_id}))
         params = QueryDict(path.partition("?")[2])
         queryset: Any
         if path.startswith("/admin/compliance/"):
