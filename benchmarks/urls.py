@@ -14,7 +14,7 @@ from aidial_portal.urls import handler404, handler500
 from aidial_portal.urls import urlpatterns as portal_urlpatterns
 from aidial_portal.web.access import compliance_exempt
 from aidial_portal.web.views import pages
-from benchmarks.middleware import BARE_PATH, bare_view
+from benchmarks.middleware import BARE_DASHBOARD_PATH, BARE_PATH, bare_view
 
 
 def gated_dashboard(request: HttpRequest) -> HttpResponse:
@@ -33,6 +33,8 @@ urlpatterns = [
     path(GATED_PATH.strip("/") + "/", gated_dashboard, name="bench-gated"),
     path(EXEMPT_PATH.strip("/") + "/", exempt_dashboard, name="bench-exempt"),
     path(BARE_PATH.strip("/") + "/", bare_view, name="bench-bare"),
+    # Reached only through the bare handler (benchmarks.middleware): no portal middleware.
+    path(BARE_DASHBOARD_PATH.strip("/") + "/", pages.dashboard, name="bench-bare-dashboard"),
     *portal_urlpatterns,
 ]
 

@@ -267,6 +267,7 @@ def test_reports_at_scale_run_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
             infra.drop_postgres_database(name, small)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "events: deep keyset page (middle)" in completed.stdout
+    assert "report: the large organisation, deep page" in completed.stdout
     assert "CSV export" in completed.stdout
     assert "Limit" in completed.stdout  # the plans
 
@@ -309,3 +310,4 @@ def test_page_limit_runs_against_a_real_server_at_a_tiny_size(tmp_path: Path) ->
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "server CPU per request, median (ms)" in completed.stdout
     assert "+ MfaGateMiddleware" in completed.stdout
+    assert "its view, bare Django" in completed.stdout
