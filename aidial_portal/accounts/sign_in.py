@@ -138,7 +138,7 @@ def complete_sign_in(
         account.org_id, account.org_domain = org_id, org_domain
         account.roles = list(held.known)
         account.requirement = requirement.value if requirement else ""
-        account.last_sign_in_at = now
+        account.last_sign_in_at = account.last_login = now
         account.last_factor = evidence.recognised_factor or ""
         account.last_status = status_as_if_required(evidence, now, max_age=config.mfa_max_age)
         if evidence.unavailable is None:
@@ -156,10 +156,13 @@ def complete_sign_in(
             account.set_unusable_password()
         account.save()
         _replace_grants(account, grants)
-        # A new session key at every trust change. Django's login() cycles it only for a
-        # session that is not signed in yet; a refresh by the same person needs it too.
-        request.session.cycle_key()
+        # A new session key at every trust change. Django's login() gives one to a session
+        # that is not signed in yet, or another person's, but keeps the key of a refresh by
+        # the same person: that one is cycled here (once: each cycle writes the session anew).
+        before = request.session.session_key
         login(request, account, backend=BACKEND)
+        if request.session.session_key == before:
+            request.session.cycle_key()
         session_state.store(
             request.session,
             session_state.SignedIn(

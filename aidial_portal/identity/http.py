@@ -5,7 +5,9 @@ tens of milliseconds of CPU: far more than the sign-in itself. So each process k
 per origin (connection pooling) and one TLS context for all of them, created on first use.
 `httpx.Client` is safe to share between threads (gunicorn's gthread workers), as long as no one
 changes its configuration, which nothing here does: per-request options (timeout, headers) go
-on the request.
+on the request. A shared client must not carry state from one sign-in to the next, so its
+cookie jar accepts no cookie: whatever the provider (or a proxy in front of it) sets on one
+person's call is never sent with another's.
 
 The executor runs the provider calls of one sign-in side by side (userinfo, session state,
 authentication methods); it is sized for a few concurrent sign-ins per process and is never
@@ -23,6 +25,7 @@ import os
 import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -71,7 +74,12 @@ def client_for(url: str) -> httpx.Client:
         if client is None or client.is_closed:
             if _shared.tls is None:
                 _shared.tls = httpx.create_ssl_context()
-            client = httpx.Client(verify=_shared.tls, follow_redirects=False, limits=_POOL_LIMITS)
+            client = httpx.Client(
+                verify=_shared.tls,
+                follow_redirects=False,
+                limits=_POOL_LIMITS,
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            )
             _shared.clients[key] = client
         return client
 

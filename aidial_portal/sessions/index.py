@@ -51,16 +51,26 @@ def bind(
     now: datetime,
     max_age: int,
 ) -> None:
-    """Record that the portal session `session_key` came from Zitadel session `sid`."""
-    SessionBinding.objects.update_or_create(
-        stored_key=stored_key(session_key),
-        defaults={
-            "sid": sid or "",
-            "subject": subject,
-            "account_id": account_id,
-            "created_at": now,
-            "expires_at": now + timedelta(seconds=max_age),
-        },
+    """Record that the portal session `session_key` came from Zitadel session `sid`.
+
+    One statement (an upsert: `INSERT ... ON CONFLICT DO UPDATE` on SQLite and PostgreSQL),
+    where `update_or_create` took six on the sign-in's path.
+    """
+    fields = ["sid", "subject", "account_id", "created_at", "expires_at"]
+    SessionBinding.objects.bulk_create(
+        [
+            SessionBinding(
+                stored_key=stored_key(session_key),
+                sid=sid or "",
+                subject=subject,
+                account_id=account_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=max_age),
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["stored_key"],
+        update_fields=fields,
     )
 
 

@@ -10,12 +10,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.sessions.backends import cache, db
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 from aidial_portal.sessions.index import forget, stored_key
 
 
-class DatabaseSessionStore(db.SessionStore):
+class _NewKeyWithoutLookup:
+    """Django looks up a new session key before `create()` stores it, but `create()` stores it
+    with `must_create`, which refuses a key already taken (the table's primary key, Redis's
+    `SET NX`) and then tries another. The lookup was one query more for every new session
+    and every key change at sign-in."""
+
+    def _get_new_session_key(self) -> str:
+        return get_random_string(32, VALID_KEY_CHARS)
+
+
+class DatabaseSessionStore(_NewKeyWithoutLookup, db.SessionStore):
     def _get_session_from_db(self) -> Any:
         try:
             return self.model.objects.get(
@@ -52,7 +64,7 @@ class DatabaseSessionStore(db.SessionStore):
         ).exists()
 
 
-class CacheSessionStore(cache.SessionStore):
+class CacheSessionStore(_NewKeyWithoutLookup, cache.SessionStore):
     _cache: Any
 
     @property

@@ -50,3 +50,34 @@ def test_the_executor_is_built_once_per_process() -> None:
 def test_a_destination_must_be_an_absolute_http_url(url: str) -> None:
     with pytest.raises(ValueError, match="absolute"):
         http.client_for(url)
+
+
+def test_cookies_set_by_one_call_are_never_sent_with_the_next() -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str | None] = []
+
+    class SetsACookie(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Cookie"))
+            self.send_response(200)
+            self.send_header("Set-Cookie", "route=instance-7; Path=/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SetsACookie)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v2/sessions/1"
+        first = http.client_for(url).get(url)
+        http.client_for(url).get(url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert first.headers["set-cookie"].startswith("route=")
+    assert seen == [None, None]
+    assert not http.client_for(url).cookies
