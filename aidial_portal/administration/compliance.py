@@ -32,7 +32,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from aidial_portal.accounts.models import Account, RoleGrant
 from aidial_portal.accounts.permissions import Scope
 from aidial_portal.mfa.compliance import COMPLIANT_TAG, Reason
-from aidial_portal.mfa.evidence import FACTOR_TITLES, Factor
+from aidial_portal.mfa.evidence import FACTOR_TITLES
 from aidial_portal.mfa.policy import ROLE_TITLES
 from aidial_portal.web.pagination import Ordering
 
@@ -231,7 +231,7 @@ class Query:
         return accounts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReportRow:
     account: ReportAccount
     status: ReportStatus
@@ -250,9 +250,7 @@ class ReportRow:
 
     @property
     def requirement(self) -> str:
-        return {"required": "Required", "optional": "Optional"}.get(
-            self.account.requirement, "No portal role"
-        )
+        return _REQUIREMENT_TITLES.get(self.account.requirement, "No portal role")
 
     @property
     def totp(self) -> str:
@@ -268,11 +266,12 @@ class ReportRow:
 
     @property
     def factor(self) -> str:
-        factor = self.account.last_factor
-        return FACTOR_TITLES[Factor(factor)] if factor in _FACTORS else "None"
+        return _FACTOR_TITLES.get(self.account.last_factor, "None")
 
 
-_FACTORS = frozenset(Factor)
+# By stored value: the export looks these up for every row.
+_REQUIREMENT_TITLES = {"required": "Required", "optional": "Optional"}
+_FACTOR_TITLES = {factor.value: title for factor, title in FACTOR_TITLES.items()}
 
 
 def rows(accounts: list[Account]) -> list[ReportRow]:
