@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aidial_portal.accounts.lifecycle import change_lifecycle
-from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.accounts.models import MARKER_FIELDS, Account, identity_key
 from aidial_portal.audit.events import ALL_EVENT_TYPES, EventTag, EventType
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.audit.recording import record
@@ -121,18 +121,7 @@ def new_account() -> Account:
 
 
 def scan_rows(account: Account, secrets: list[str], session_key: str) -> None:
-    marker_fields = [
-        "ever_enrolled",
-        "enrolled_observed",
-        "enrolment_observed_at",
-        "ack_pending",
-        "ack_pending_since",
-        "acknowledged_at",
-        "reminder_since",
-        "regeneration_declared_at",
-        "management_launched_at",
-    ]
-    markers = Account.objects.filter(pk=account.pk).values(*marker_fields).get()
+    markers = Account.objects.filter(pk=account.pk).values(*MARKER_FIELDS).get()
     assert_nothing_secret(markers, secrets, "a lifecycle marker")
     for name, value in markers.items():
         assert value is None or isinstance(value, bool | datetime) or name == "ack_pending"
