@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -43,15 +42,18 @@ class _CompiledRead:
         )
 
 
-_compiled: WeakKeyDictionary[BaseDatabaseWrapper, _CompiledRead] = WeakKeyDictionary()
+# Kept on the connection object itself (one per thread and alias), so that it goes when the
+# connection object goes: the compiled read refers to its connection.
+_ATTRIBUTE = "_aidial_account_summary_read"
 
 
 def read(pk: int, using: str = DEFAULT_DB_ALIAS) -> AccountSummary:
     """The account `pk`'s summary; `Account.DoesNotExist` when there is none, as `get` says."""
     connection = connections[using]
-    compiled = _compiled.get(connection)
+    compiled: _CompiledRead | None = getattr(connection, _ATTRIBUTE, None)
     if compiled is None:
-        compiled = _compiled[connection] = _CompiledRead(connection)
+        compiled = _CompiledRead(connection)
+        setattr(connection, _ATTRIBUTE, compiled)
     with connection.cursor() as cursor:
         cursor.execute(compiled.sql, [pk])
         row: Any = cursor.fetchone()
