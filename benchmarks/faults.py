@@ -235,7 +235,6 @@ def run(options: Options, pg: Any, redis: Any, work: Path) -> None:  # noqa: PLR
     from benchmarks import infra
 
     infra.django_ready()
-    from django.conf import settings
 
     from aidial_portal.accounts.models import Account
     from benchmarks import portal
@@ -245,7 +244,7 @@ def run(options: Options, pg: Any, redis: Any, work: Path) -> None:  # noqa: PLR
         portal.account(f"bench-faults-{index:03d}", roles=("client_staff",))
         for index in range(options.fault_clients)
     ]
-    cookies = [portal.session_cookie(portal.signed_in_client(who)) for who in accounts]
+    signed_in = [portal.signed_in_client(who) for who in accounts]
     from django.db import connections
 
     connections.close_all()  # this process holds no connection through the outage
@@ -255,12 +254,11 @@ def run(options: Options, pg: Any, redis: Any, work: Path) -> None:  # noqa: PLR
         dict(os.environ), work, 2, workers=options.workers, threads=options.threads
     ) as servers:
         clients = []
-        for index, cookie in enumerate(cookies):
+        for index, browser in enumerate(signed_in):
             server = servers[index % 2]
             csrf = portal.csrf_secret()
-            clients.append(
-                Client(index, server.port, f"{cookie}; {settings.CSRF_COOKIE_NAME}={csrf}", csrf)
-            )
+            cookie = portal.browser_cookie(browser, csrf)
+            clients.append(Client(index, server.port, cookie, csrf))
             status = infra.get_status(server.host, server.port, DASHBOARD, cookie)
             if status != "200":
                 raise SystemExit(f"a session answers {status} on port {server.port}, not 200")

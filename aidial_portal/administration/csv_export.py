@@ -54,7 +54,7 @@ def safe_row(values: Iterable[object]) -> list[str]:
     joined = "\n".join(cells)
     if joined.isascii() and not _FORMULA_ANYWHERE.search(joined):
         return cells
-    return ["'" + cell if is_formula_like(cell) else cell for cell in cells]
+    return [safe_cell(cell) for cell in cells]
 
 
 class _Echo:

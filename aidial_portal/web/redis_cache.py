@@ -17,26 +17,17 @@ from django.core.cache.backends.redis import RedisCacheClient
 
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
-    # Django's own attributes (set by its __init__), undeclared in the type stubs.
-    _servers: list[str]
-    _pools: dict[int, Any]
-    _pool_class: Any
-    _pool_options: dict[str, Any]
-    _client: Any
+    _client: Any  # Django's (redis.Redis), undeclared in the type stubs
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[Any, Any] = {}  # connection pool -> its client
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
-        client = self._clients.get(index)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(pool)
         if client is None:
-            if index not in self._pools:
-                self._pools[index] = self._pool_class.from_url(
-                    self._servers[index], **self._pool_options
-                )
-            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+            client = self._clients[pool] = self._client(connection_pool=pool)
         return client
 
 
