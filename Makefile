@@ -10,8 +10,11 @@ STAMP := $(VENV)/.installed-stamp
 # dependencies only); requirements-dev.txt adds the test and lint tools, held to the same pins.
 # The portal and the local provider (its own distribution, local_idp/pyproject.toml) are
 # installed in editable mode; the portal's wheel does not contain the provider.
+# The venv keeps the interpreter's own pip (no upgrade): what a newcomer's machine has is what CI
+# tests. scripts/check_toolchain.py names the Python or pip to use when this one can't install.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml local_idp/pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { $(PYTHON) scripts/check_toolchain.py && $(PYTHON) -m venv $(VENV); }
+	@$(PY) scripts/check_toolchain.py
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes \
 		-r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps \
@@ -49,10 +52,15 @@ clean-data:
 
 ## make lock: re-resolve both lock files after editing pyproject.toml or requirements-dev.in.
 # Existing pins are kept unless a requirement needs another version (pip-compile --upgrade-package).
-PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --allow-unsafe --generate-hashes --strip-extras \
-	--no-emit-index-url --no-emit-find-links
+# Extras are kept (`coverage[toml]==...`): a lock without them leaves pip to pick the extra's
+# package by itself, and the newest upload then fails --require-hashes (tests/test_lock_files.py).
+# pip-tools lives in a venv of its own, so it never changes what the locks installed in .venv.
+LOCK_VENV := .venv-lock
+PIP_TOOLS := pip-tools==7.7.0
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --allow-unsafe --generate-hashes \
+	--no-strip-extras --no-emit-index-url --no-emit-find-links
 lock:
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check pip-tools
+	@test -x $(LOCK_VENV)/bin/python || $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PIP_TOOLS)
 	$(PIP_COMPILE) --output-file=requirements.txt pyproject.toml
 	$(PIP_COMPILE) --output-file=requirements-dev.txt requirements-dev.in local_idp/pyproject.toml

@@ -94,6 +94,41 @@ def test_portal_wheel_requires_no_test_tool(portal_wheel: zipfile.ZipFile) -> No
     assert "zitadel-client" not in requirements
 
 
+# Distributions the portal loads through Django's configuration rather than an import of its own.
+LOADED_BY_DJANGO = {
+    "psycopg": "django.db.backends.postgresql, chosen by AIDIAL_DATABASE_URL",
+}
+
+
+def _imported_top_level_names(package: Path) -> set[str]:
+    """Module names that a package's sources import, or name in a dotted setting string."""
+    names: set[str] = set()
+    pattern = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)|[\"']([A-Za-z_]\w*)\.[A-Za-z_]")
+    for path in package.rglob("*.py"):
+        for line in path.read_text().splitlines():
+            for match in pattern.finditer(line):
+                names.add(match[1] or match[2])
+    return names
+
+
+def test_portal_wheel_requires_only_what_the_portal_imports(portal_wheel: zipfile.ZipFile) -> None:
+    from importlib import metadata
+
+    imported = _imported_top_level_names(ROOT / "aidial_portal")
+    modules_of: dict[str, set[str]] = {}
+    for module, distributions in metadata.packages_distributions().items():
+        for distribution in distributions:
+            modules_of.setdefault(distribution.lower().replace("_", "-"), set()).add(module)
+    unused = sorted(
+        name
+        for name in _requirement_names(portal_wheel)
+        if name not in LOADED_BY_DJANGO and not modules_of.get(name, set()) & imported
+    )
+    assert unused == []
+    # The local provider's own needs left the portal's list (issue 18).
+    assert not {"pyotp", "segno"} & _requirement_names(portal_wheel)
+
+
 def test_local_provider_is_its_own_wheel(checkout: Path) -> None:
     wheel = _build_wheel(checkout / "local_idp", checkout.parent / "idp-dist")
     names = set(wheel.namelist())
