@@ -16,10 +16,21 @@ from django.db.models import Exists, OuterRef, Q
 
 from aidial_portal.accounts.models import RoleGrant
 from aidial_portal.identity.claims import Grant
+from aidial_portal.mfa.policy import ROLES, RoleScope
 
-GLOBAL_ROLES = frozenset({"aidial_admin", "aidial_operator"})
-ORGANISATION_ROLES = frozenset({"partner_admin", "client_admin"})
-SUPPORT_READER_ROLES = frozenset({"aidial_admin", "aidial_operator"})
+# From the role table (`mfa/policy.py::ROLES`): a role missing from it is in none of these.
+GLOBAL_ROLES = frozenset(
+    key for key, role in ROLES.items() if role.administrator and role.scope is RoleScope.GLOBAL
+)
+ORGANISATION_ROLES = frozenset(
+    key
+    for key, role in ROLES.items()
+    if role.administrator and role.scope is RoleScope.ORGANISATION
+)
+# AiDial's own staff read the support requests.
+SUPPORT_READER_ROLES = frozenset(
+    key for key, role in ROLES.items() if role.scope is RoleScope.GLOBAL
+)
 
 
 @dataclass(frozen=True)

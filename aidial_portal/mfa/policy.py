@@ -16,29 +16,47 @@ class Requirement(StrEnum):
 # Strictest first: when a person holds several roles, the strictest requirement wins.
 _STRICTNESS = (Requirement.REQUIRED, Requirement.OPTIONAL)
 
-ROLE_REQUIREMENTS: Mapping[str, Requirement] = MappingProxyType(
+
+class RoleScope(StrEnum):
+    """Where a role applies: AiDial's own staff act across every organisation; everyone else
+    only in the organisations in which they hold the role."""
+
+    GLOBAL = "global"
+    ORGANISATION = "organisation"
+
+
+@dataclass(frozen=True)
+class Role:
+    title: str
+    requirement: Requirement
+    scope: RoleScope
+    administrator: bool = False  # sees the accounts and security events within its scope
+
+
+# The user guide's role table, in its order: the one place to add a role or change its default
+# requirement. The MFA policy, the report permissions and the Help page all read it; a role
+# missing from it has no requirement, no title and no permissions (it fails closed).
+ROLES: Mapping[str, Role] = MappingProxyType(
     {
-        "client_admin": Requirement.OPTIONAL,
-        "partner_admin": Requirement.REQUIRED,
-        "aidial_admin": Requirement.REQUIRED,
-        "aidial_operator": Requirement.REQUIRED,
-        "client_manager": Requirement.OPTIONAL,
-        "client_staff": Requirement.OPTIONAL,
-        "partner_user": Requirement.OPTIONAL,
+        "client_admin": Role(
+            "Client Administrator", Requirement.OPTIONAL, RoleScope.ORGANISATION, True
+        ),
+        "partner_admin": Role(
+            "Partner Administrator", Requirement.REQUIRED, RoleScope.ORGANISATION, True
+        ),
+        "aidial_admin": Role("AiDial Administrator", Requirement.REQUIRED, RoleScope.GLOBAL, True),
+        "aidial_operator": Role("AiDial Operator", Requirement.REQUIRED, RoleScope.GLOBAL, True),
+        "client_manager": Role("Client Manager", Requirement.OPTIONAL, RoleScope.ORGANISATION),
+        "client_staff": Role("Client Staff", Requirement.OPTIONAL, RoleScope.ORGANISATION),
+        "partner_user": Role("Partner User", Requirement.OPTIONAL, RoleScope.ORGANISATION),
     }
 )
 
-ROLE_TITLES: Mapping[str, str] = MappingProxyType(
-    {
-        "client_admin": "Client Administrator",
-        "partner_admin": "Partner Administrator",
-        "aidial_admin": "AiDial Administrator",
-        "aidial_operator": "AiDial Operator",
-        "client_manager": "Client Manager",
-        "client_staff": "Client Staff",
-        "partner_user": "Partner User",
-    }
+ROLE_REQUIREMENTS: Mapping[str, Requirement] = MappingProxyType(
+    {key: role.requirement for key, role in ROLES.items()}
 )
+
+ROLE_TITLES: Mapping[str, str] = MappingProxyType({key: role.title for key, role in ROLES.items()})
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aidial_portal.accounts import session_state, summary
 from aidial_portal.accounts.session_state import current_role_table
+from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
 from aidial_portal.web.access import compliance_exempt, public, signed_in, signed_in_account_id
-from aidial_portal.web.security_status import duration_text, security_status
+from aidial_portal.web.security_status import RoleRow, duration_text, security_status
 from aidial_portal.web.views.errors import UNAVAILABLE
 
 
@@ -49,7 +50,15 @@ def confirm_session(request: HttpRequest) -> HttpResponse:
 def help_page(request: HttpRequest) -> HttpResponse:
     """Help, signed in or out, and also while the database or Redis is down (the outage pages
     point here): without a readable session it renders without the signed-in navigation."""
-    context = {"max_age_text": duration_text(settings.AIDIAL.mfa_max_age)}
+    table = current_role_table()  # the role table in force: AIDIAL_ROLE_POLICY applied
+    context: dict[str, object] = {
+        "max_age_text": duration_text(settings.AIDIAL.mfa_max_age),
+        "roles": [
+            RoleRow(key, ROLE_TITLES.get(key, key), requirement)
+            for key, requirement in table.items()
+        ],
+        "required_roles": [key for key, value in table.items() if value is Requirement.REQUIRED],
+    }
     try:
         request.user.is_authenticated  # noqa: B018 - loads the session now, not mid-template
     except UNAVAILABLE:
