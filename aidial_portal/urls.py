@@ -47,5 +47,6 @@ urlpatterns = [
     path("metrics", health.metrics_view, name="metrics"),
 ]
 
+handler403 = errors.forbidden
 handler404 = errors.not_found
 handler500 = errors.server_error

@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -33,6 +33,8 @@ from aidial_portal.accounts.permissions import may_inspect_records
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.mfa.compliance import evaluate
 from aidial_portal.support.models import SupportRequest
+
+AUDIENCE = "The records pages are for AiDial administrators."  # on the 403 page
 
 
 class RecordsSite(admin.AdminSite):
@@ -57,7 +59,7 @@ class RecordsSite(admin.AdminSite):
 
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not self.has_permission(request):
-                return _forbidden(request)
+                raise PermissionDenied(AUDIENCE)
             return view(request, *args, **kwargs)
 
         if not cacheable:
@@ -69,7 +71,7 @@ class RecordsSite(admin.AdminSite):
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         """Signing in happens at the provider, through the portal."""
         if session_state.load(request.session) is not None:
-            return _forbidden(request)
+            raise PermissionDenied(AUDIENCE)
         target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
         return HttpResponseRedirect(reverse("login") + "?" + urlencode({"next": target}))
 
@@ -78,15 +80,6 @@ class RecordsSite(admin.AdminSite):
     ) -> HttpResponse:
         """Signing out is the portal's (the page's own form posts there)."""
         return HttpResponseRedirect(self.site_url or "/")
-
-
-def _forbidden(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "portal/forbidden.html",
-        {"audience": "The records pages are for AiDial administrators."},
-        status=403,
-    )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -96,12 +97,7 @@ def support_page(request: HttpRequest) -> HttpResponse:
 def support_requests(request: HttpRequest) -> HttpResponse:
     state = session_state.load(request.session)
     if state is None or not may_read_support_requests(state.roles):
-        return render(
-            request,
-            "portal/forbidden.html",
-            {"audience": "Support requests are for AiDial administrators and operators."},
-            status=403,
-        )
+        raise PermissionDenied("Support requests are for AiDial administrators and operators.")
     page = paginate(
         SupportRequest.objects.select_related("account"),
         NEWEST_FIRST,

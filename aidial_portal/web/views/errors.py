@@ -25,6 +25,13 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(request, "portal/csrf_failure.html", status=403)
 
 
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """`handler403`: a view raised PermissionDenied. Its message, when it has one, says who the
+    page is for (views raise it with a fixed sentence, never with request data)."""
+    audience = str(exception) if exception is not None and exception.args else ""
+    return render(request, "portal/forbidden.html", {"audience": audience}, status=403)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "portal/error.html", {"title": "Page not found"}, status=404)
 
