@@ -92,8 +92,8 @@ class Account(AbstractBaseUser):
             models.UniqueConstraint(fields=["issuer", "subject"], name="account_issuer_subject")
         ]
         # The compliance report pages by (sort column, id) with a LIMIT, scoped by organisation
-        # for partner and client administrators: each page is one range scan. (First created
-        # by administration/0001 as plain SQL; accounts/0002 adopts them into the model state.)
+        # for partner and client administrators: each page is one range scan. (Created by
+        # accounts/0002_report_indexes_squashed_0003, with the ones below.)
         indexes = [
             models.Index(fields=["last_sign_in_at", "id"], name="admin_account_sign_in"),
             models.Index(
@@ -104,8 +104,8 @@ class Account(AbstractBaseUser):
             models.Index(fields=["org_id", "login_name", "id"], name="admin_account_org_login"),
             models.Index(fields=["last_status", "id"], name="admin_account_status"),
             # The default sort, newest sign-in first and never-signed-in last, per organisation
-            # and per status; and the event viewer's account filter on email (first created by
-            # administration/0002; accounts/0003 adopts them; docs/performance.md).
+            # and per status; and the event viewer's account filter on email
+            # (docs/performance.md).
             NullsLastIndex(
                 F("last_sign_in_at").desc(nulls_last=True),
                 F("id").desc(),

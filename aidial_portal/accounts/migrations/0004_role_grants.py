@@ -40,7 +40,7 @@ def backfill(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0003_adopt_recent_and_email_indexes"),
+        ("accounts", "0002_report_indexes_squashed_0003"),
     ]
 
     operations = [
