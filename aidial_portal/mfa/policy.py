@@ -33,22 +33,23 @@ class Role:
     administrator: bool = False  # sees the accounts and security events within its scope
 
 
+_REQUIRED, _OPTIONAL = Requirement.REQUIRED, Requirement.OPTIONAL
+_GLOBAL, _ORGANISATION = RoleScope.GLOBAL, RoleScope.ORGANISATION
+
 # The user guide's role table, in its order: the one place to add a role or change its default
 # requirement. The MFA policy, the report permissions and the Help page all read it; a role
 # missing from it has no requirement, no title and no permissions (it fails closed).
 ROLES: Mapping[str, Role] = MappingProxyType(
     {
-        "client_admin": Role(
-            "Client Administrator", Requirement.OPTIONAL, RoleScope.ORGANISATION, True
-        ),
+        "client_admin": Role("Client Administrator", _OPTIONAL, _ORGANISATION, administrator=True),
         "partner_admin": Role(
-            "Partner Administrator", Requirement.REQUIRED, RoleScope.ORGANISATION, True
+            "Partner Administrator", _REQUIRED, _ORGANISATION, administrator=True
         ),
-        "aidial_admin": Role("AiDial Administrator", Requirement.REQUIRED, RoleScope.GLOBAL, True),
-        "aidial_operator": Role("AiDial Operator", Requirement.REQUIRED, RoleScope.GLOBAL, True),
-        "client_manager": Role("Client Manager", Requirement.OPTIONAL, RoleScope.ORGANISATION),
-        "client_staff": Role("Client Staff", Requirement.OPTIONAL, RoleScope.ORGANISATION),
-        "partner_user": Role("Partner User", Requirement.OPTIONAL, RoleScope.ORGANISATION),
+        "aidial_admin": Role("AiDial Administrator", _REQUIRED, _GLOBAL, administrator=True),
+        "aidial_operator": Role("AiDial Operator", _REQUIRED, _GLOBAL, administrator=True),
+        "client_manager": Role("Client Manager", _OPTIONAL, _ORGANISATION),
+        "client_staff": Role("Client Staff", _OPTIONAL, _ORGANISATION),
+        "partner_user": Role("Partner User", _OPTIONAL, _ORGANISATION),
     }
 )
 
