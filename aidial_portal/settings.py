@@ -51,7 +51,6 @@ MIDDLEWARE = [
     "aidial_portal.web.signed_in_account.SignedInAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "aidial_portal.web.lifetime.SessionLifetimeMiddleware",
     "aidial_portal.web.gate.MfaGateMiddleware",
 ]
 

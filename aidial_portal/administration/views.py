@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from aidial_portal.accounts import session_state
 from aidial_portal.accounts.permissions import Scope, report_scope
+from aidial_portal.accounts.session_state import SignInRequest
 from aidial_portal.administration import compliance
 from aidial_portal.administration.csv_export import csv_lines
 from aidial_portal.administration.events import NEWEST_FIRST, EventFilter, EventQuery
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.web.access import signed_in_account_id
+from aidial_portal.web.access import signed_in
 from aidial_portal.web.pagination import paginate
 
 PAGE_SIZE = 50
@@ -40,18 +40,18 @@ CSV_HEADER = (
 )
 
 
-def _scope(request: HttpRequest) -> Scope | None:
-    state = session_state.load(request.session)
+def _scope(request: SignInRequest) -> Scope | None:
+    state = request.sign_in
     if state is None:  # pragma: no cover - the gate lets only signed-in sessions through
         return None
     return report_scope(state.grants)
 
 
-def _forbidden(request: HttpRequest) -> HttpResponse:
+def _forbidden(request: SignInRequest) -> HttpResponse:
     return render(request, "portal/forbidden.html", status=403)
 
 
-def _query_without(request: HttpRequest, *names: str) -> str:
+def _query_without(request: SignInRequest, *names: str) -> str:
     query = request.GET.copy()
     for name in names:
         query.pop(name, None)
@@ -59,7 +59,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 
 
 @require_GET
-def compliance_report(request: HttpRequest) -> HttpResponse:
+def compliance_report(request: SignInRequest) -> HttpResponse:
     scope = _scope(request)
     if scope is None:
         return _forbidden(request)
@@ -87,7 +87,7 @@ def compliance_report(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def compliance_export(request: HttpRequest) -> HttpResponseBase:
+def compliance_export(request: SignInRequest) -> HttpResponseBase:
     scope = _scope(request)
     if scope is None:
         return _forbidden(request)
@@ -95,7 +95,7 @@ def compliance_export(request: HttpRequest) -> HttpResponseBase:
     query = compliance.Query.from_form(form, scope)
     record(
         EventTag.Administration.REPORT_EXPORTED,
-        account_id=signed_in_account_id(request),
+        account_id=signed_in(request).account_id,
         session_key=request.session.session_key,
         reason="mfa_compliance",
         details={
@@ -143,7 +143,7 @@ def _csv_rows(query: compliance.Query) -> Iterator[tuple[object, ...]]:
 
 
 @require_GET
-def security_events(request: HttpRequest) -> HttpResponse:
+def security_events(request: SignInRequest) -> HttpResponse:
     scope = _scope(request)
     if scope is None:
         return _forbidden(request)
