@@ -76,8 +76,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            # `{% url %}` remembering names without arguments (web/templatetags/remembered_urls.py).
-            "builtins": ["aidial_portal.web.templatetags.remembered_urls"],
         },
     }
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.urls import reverse
 
 from aidial_portal.accounts.permissions import may_read_support_requests, may_view_reports
-from aidial_portal.web.templatetags.remembered_urls import reverse_plain
 
 register = template.Library()
 
@@ -26,8 +26,8 @@ def administration_links(context: dict[str, Any]) -> list[dict[str, str]]:
         return []
     links = []
     if may_view_reports(state.roles):
-        links.append({"label": "MFA compliance", "url": reverse_plain("administration:compliance")})
-        links.append({"label": "Security events", "url": reverse_plain("administration:events")})
+        links.append({"label": "MFA compliance", "url": reverse("administration:compliance")})
+        links.append({"label": "Security events", "url": reverse("administration:events")})
     if may_read_support_requests(state.roles):
-        links.append({"label": "Support requests", "url": reverse_plain("support:requests")})
+        links.append({"label": "Support requests", "url": reverse("support:requests")})
     return links

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from aidial_portal.accounts import summary
+from aidial_portal.accounts.models import Account
 from aidial_portal.accounts.session_state import SignInRequest, current_role_table
 from aidial_portal.web.access import compliance_exempt, public, signed_in
 from aidial_portal.web.security_status import duration_text, security_status
@@ -17,11 +17,12 @@ from aidial_portal.web.views.errors import UNAVAILABLE
 
 @require_GET
 def dashboard(request: SignInRequest) -> HttpResponse:
-    account = summary.read(signed_in(request).account_id)
+    # Fresh every request: a marker changed on another device shows on the next page.
+    account = Account.objects.get(pk=signed_in(request).account_id)
     config = settings.AIDIAL
     status = security_status(
         signed_in(request),
-        account.markers,
+        account.markers(),
         config,
         dict(current_role_table()),
         timezone.now(),

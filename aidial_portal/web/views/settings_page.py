@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from aidial_portal.accounts import summary
 from aidial_portal.accounts.lifecycle import change_lifecycle
+from aidial_portal.accounts.models import Account
 from aidial_portal.accounts.session_state import SignInRequest, current_role_table
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
@@ -41,7 +41,7 @@ def _status(request: SignInRequest) -> SecurityStatus:
     config = settings.AIDIAL
     return security_status(
         signed_in(request),
-        summary.read(signed_in(request).account_id).markers,
+        Account.objects.get(pk=signed_in(request).account_id).markers(),
         config,
         dict(current_role_table()),
         timezone.now(),
