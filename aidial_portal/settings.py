@@ -99,16 +99,16 @@ REDIS_URL = AIDIAL.redis_url
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's, with one Redis client per connection pool (web/redis_cache.py).
-            "BACKEND": "aidial_portal.web.redis_cache.RedisCache",
+            # Django's, one Redis client per connection pool (sessions/backends/redis_cache.py).
+            "BACKEND": "aidial_portal.sessions.backends.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "aidial",
         }
     }
-    SESSION_ENGINE = "aidial_portal.web.session_engines.cache"
+    SESSION_ENGINE = "aidial_portal.sessions.backends.cache"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    SESSION_ENGINE = "aidial_portal.web.session_engines.database"
+    SESSION_ENGINE = "aidial_portal.sessions.backends.db"
 
 _HTTPS = AIDIAL.base_url.startswith("https://")
 # Names of our own: on 127.0.0.1 the local provider's cookies would otherwise collide with ours.

@@ -1,10 +1,4 @@
-"""Session lifetimes: an absolute limit from sign-in and an idle limit from the last request.
-
-`AIDIAL_SESSION_MAX_AGE` counts from the last sign-in (a refresh is one: the person proved
-their credentials again); `AIDIAL_SESSION_IDLE_TIMEOUT` from the last request that went through
-the gate. Both are read from the session the gate loads anyway: no query and no network call.
-The time of the last request is written back at most once per `touch_interval`, so an active
-session costs one session save a minute, not one per request.
+"""Session lifetimes on the gate's path (the rules themselves: `sessions/lifetime.py`).
 
 The gate asks `end_if_expired` after "is the view public?" and before anything else. An ended
 session is removed from the store (on every instance) and the request carries on signed out,
@@ -13,47 +7,16 @@ so the gate sends a page request to sign-in with `next` kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 
 from aidial_portal import metrics
-from aidial_portal.accounts.session_state import CurrentSignIn, SignedIn, SignInRequest
+from aidial_portal.accounts.session_state import CurrentSignIn, SignInRequest
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
+from aidial_portal.sessions.lifetime import ended_by, touch
 from aidial_portal.web.signed_in_account import signed_out
-
-LAST_SEEN_KEY = "aidial_seen"
-TOUCH_INTERVAL = 60
-
-
-def touch_interval(idle_timeout: int) -> int:
-    """How stale the recorded last request may get: a minute, less for short idle limits."""
-    return max(1, min(TOUCH_INTERVAL, idle_timeout // 10))
-
-
-def ended_by(
-    session: Mapping[str, Any], state: SignedIn, now: datetime, *, max_age: int, idle: int
-) -> str | None:
-    """`absolute`, `idle` or None (still live)."""
-    if (now - state.signed_in_at).total_seconds() >= max_age:
-        return "absolute"
-    if now.timestamp() - _last_seen(session, state) >= idle:
-        return "idle"
-    return None
-
-
-def touch(session: MutableMapping[str, Any], state: SignedIn, now: datetime, idle: int) -> None:
-    if now.timestamp() - _last_seen(session, state) >= touch_interval(idle):
-        session[LAST_SEEN_KEY] = int(now.timestamp())
-
-
-def _last_seen(session: Mapping[str, Any], state: SignedIn) -> int:
-    """The recorded last request, or the sign-in itself before any was recorded."""
-    seen = session.get(LAST_SEEN_KEY)
-    return seen if isinstance(seen, int) else int(state.signed_in_at.timestamp())
 
 
 def end_if_expired(request: SignInRequest, sign_in: CurrentSignIn, now: datetime) -> bool:
@@ -61,13 +24,13 @@ def end_if_expired(request: SignInRequest, sign_in: CurrentSignIn, now: datetime
     config = settings.AIDIAL
     reason = ended_by(
         request.session,
-        sign_in,
+        sign_in.signed_in_at,
         now,
         max_age=config.session_max_age,
         idle=config.session_idle_timeout,
     )
     if reason is None:
-        touch(request.session, sign_in, now, config.session_idle_timeout)
+        touch(request.session, sign_in.signed_in_at, now, config.session_idle_timeout)
         return False
     record(
         EventTag.Session.EXPIRED,
@@ -82,4 +45,4 @@ def end_if_expired(request: SignInRequest, sign_in: CurrentSignIn, now: datetime
     return True
 
 
-__all__ = ["end_if_expired", "ended_by", "touch", "touch_interval"]
+__all__ = ["end_if_expired"]

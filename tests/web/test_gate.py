@@ -9,6 +9,7 @@ from aidial_portal.accounts import session_state
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.mfa.evidence import Factor
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
+from aidial_portal.sessions.backends.cache import SessionStore
 from aidial_portal.web.access import (
     NotSignedIn,
     is_compliance_exempt,
@@ -16,7 +17,6 @@ from aidial_portal.web.access import (
     signed_in,
 )
 from aidial_portal.web.gate import MfaGateMiddleware
-from aidial_portal.web.sessions import CacheSessionStore as SessionStore
 from tests.support.portal import evidence
 
 pytestmark = pytest.mark.django_db
