@@ -120,7 +120,7 @@ SESSION_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = [AIDIAL.base_url]
-# The stores keep a session at most this long after its last save; the lifetime middleware
+# The stores keep a session at most this long after its last save; the gate (web/lifetime.py)
 # enforces AIDIAL_SESSION_MAX_AGE and AIDIAL_SESSION_IDLE_TIMEOUT exactly.
 SESSION_COOKIE_AGE = AIDIAL.session_max_age
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

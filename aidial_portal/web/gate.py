@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aidial_portal import metrics
-from aidial_portal.accounts.session_state import SignInRequest
+from aidial_portal.accounts.session_state import CurrentSignIn, SignInRequest
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import EventTag
 from aidial_portal.mfa.compliance import Reason
@@ -69,7 +69,7 @@ class MfaGateMiddleware:
         if compliance.compliant:
             return None
         reason = compliance.reason or Reason.EVIDENCE_UNAVAILABLE
-        return _deny(request, reason)
+        return _deny(request, sign_in, reason)
 
 
 def _sign_in_first(request: HttpRequest) -> HttpResponse:
@@ -78,10 +78,10 @@ def _sign_in_first(request: HttpRequest) -> HttpResponse:
     return problem(401, "Sign in first", "not_signed_in")
 
 
-def _deny(request: SignInRequest, reason: Reason) -> HttpResponse:
+def _deny(request: HttpRequest, sign_in: CurrentSignIn, reason: Reason) -> HttpResponse:
     metrics.GATE_DENIALS.labels(reason=reason.value).inc()
     # Counted on every request; written once per window (a repeated denial makes no query).
-    denied = request.sign_in.account_id if request.sign_in else None
+    denied = sign_in.account_id
     record_refusal(
         EventTag.Session.GATE_DENIED,
         source=refusal_source(request, denied),
