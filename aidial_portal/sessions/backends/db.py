@@ -12,6 +12,13 @@ from aidial_portal.sessions.backends.base import HashedKeyStore, stored_key
 
 
 class SessionStore(HashedKeyStore, db.SessionStore):
+    @property
+    def key_salt(self) -> str:
+        # Django signs the stored data with a salt named after the store's class. Sessions
+        # stored before the store moved here were signed as `DatabaseSessionStore`
+        # (web/sessions.py): keeping that salt keeps them readable after a deploy.
+        return "django.contrib.sessions.DatabaseSessionStore"
+
     def _get_session_from_db(self) -> Any:
         try:
             return self.model.objects.get(
