@@ -51,7 +51,6 @@ MIDDLEWARE = [
     "aidial_portal.web.signed_in_account.SignedInAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "aidial_portal.web.lifetime.SessionLifetimeMiddleware",
     "aidial_portal.web.gate.MfaGateMiddleware",
 ]
 
@@ -77,8 +76,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            # `{% url %}` remembering names without arguments (web/templatetags/remembered_urls.py).
-            "builtins": ["aidial_portal.web.templatetags.remembered_urls"],
         },
     }
 ]
@@ -102,16 +99,16 @@ REDIS_URL = AIDIAL.redis_url
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's, with one Redis client per connection pool (web/redis_cache.py).
-            "BACKEND": "aidial_portal.web.redis_cache.RedisCache",
+            # Django's, one Redis client per connection pool (sessions/backends/redis_cache.py).
+            "BACKEND": "aidial_portal.sessions.backends.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "aidial",
         }
     }
-    SESSION_ENGINE = "aidial_portal.web.session_engines.cache"
+    SESSION_ENGINE = "aidial_portal.sessions.backends.cache"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    SESSION_ENGINE = "aidial_portal.web.session_engines.database"
+    SESSION_ENGINE = "aidial_portal.sessions.backends.db"
 
 _HTTPS = AIDIAL.base_url.startswith("https://")
 # Names of our own: on 127.0.0.1 the local provider's cookies would otherwise collide with ours.
@@ -123,7 +120,7 @@ SESSION_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = [AIDIAL.base_url]
-# The stores keep a session at most this long after its last save; the lifetime middleware
+# The stores keep a session at most this long after its last save; the gate (web/lifetime.py)
 # enforces AIDIAL_SESSION_MAX_AGE and AIDIAL_SESSION_IDLE_TIMEOUT exactly.
 SESSION_COOKIE_AGE = AIDIAL.session_max_age
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -147,16 +147,17 @@ def template_cpu(who: Any, session: Any, samples: int) -> float:
     from django.test import RequestFactory
     from django.utils import timezone
 
-    from aidial_portal.accounts import session_state, summary
+    from aidial_portal.accounts import session_state
+    from aidial_portal.accounts.models import Account
     from aidial_portal.web.security_status import security_status
 
     state = session_state.load(session)
     if state is None:
         raise RuntimeError("the benchmark's session holds no sign-in")
-    account = summary.read(who.pk)
+    account = Account.objects.get(pk=who.pk)
     status = security_status(
         state,
-        account.markers,
+        account.markers(),
         settings.AIDIAL,
         dict(session_state.current_role_table()),
         timezone.now(),
@@ -172,24 +173,17 @@ def template_cpu(who: Any, session: Any, samples: int) -> float:
     return median(values)
 
 
-def query_cpu(who: Any, samples: int) -> tuple[float, float]:
-    """Median CPU seconds of the dashboard's one query alone (`accounts.summary.read`), and of
-    the same primary-key read through the ORM (`Account.objects.get`), alternating."""
-    from aidial_portal.accounts import summary
+def query_cpu(who: Any, samples: int) -> float:
+    """Median CPU seconds of the dashboard's one query alone (`Account.objects.get`)."""
     from aidial_portal.accounts.models import Account
 
-    compiled: list[float] = []
-    orm: list[float] = []
+    values: list[float] = []
     for index in range(samples + 5):
         started = time.process_time()
-        summary.read(who.pk)
-        middle = time.process_time()
         Account.objects.get(pk=who.pk)
-        ended = time.process_time()
         if index >= 5:
-            compiled.append(middle - started)
-            orm.append(ended - middle)
-    return median(compiled), median(orm)
+            values.append(time.process_time() - started)
+    return median(values)
 
 
 def main(options: Options) -> None:
@@ -212,7 +206,7 @@ def main(options: Options) -> None:
     bare_steps = request_cpu_ladder(steps, cookie, samples)
     whole = request_cpu_ladder([("whole stack", portal_middleware)], cookie, samples, DASHBOARD)[0]
     template = template_cpu(who, client.session, samples)
-    query, orm_query = query_cpu(who, samples)
+    query = query_cpu(who, samples)
 
     with (
         infra.portal_servers(dict(os.environ), Path(options.work_dir), 1, workers=1, threads=4) as (
@@ -302,8 +296,7 @@ def main(options: Options) -> None:
         ]
     )
     rows.append(["  of which rendering portal/dashboard.html alone", template * 1e6, ""])
-    rows.append(["  of which the account read alone (compiled once)", query * 1e6, ""])
-    rows.append(["  (the same read through the ORM's get, for comparison)", orm_query * 1e6, ""])
+    rows.append(["  of which the account read alone", query * 1e6, ""])
     print(
         table(
             "   Where it goes, in-process: one request through handlers with the portal's "

@@ -7,9 +7,11 @@ template) through an identical one-line wrapper; only the exempt one is marked
 the two is the cost of the gate's decision for a compliant session.
 """
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import path
 
+from aidial_portal.accounts import session_state
+from aidial_portal.accounts.session_state import SignInRequest
 from aidial_portal.urls import handler404, handler500
 from aidial_portal.urls import urlpatterns as portal_urlpatterns
 from aidial_portal.web.access import compliance_exempt
@@ -17,12 +19,19 @@ from aidial_portal.web.views import pages
 from benchmarks.middleware import BARE_DASHBOARD_PATH, BARE_PATH, bare_view
 
 
-def gated_dashboard(request: HttpRequest) -> HttpResponse:
+def gated_dashboard(request: SignInRequest) -> HttpResponse:
     return pages.dashboard(request)
 
 
 @compliance_exempt
-def exempt_dashboard(request: HttpRequest) -> HttpResponse:
+def exempt_dashboard(request: SignInRequest) -> HttpResponse:
+    return pages.dashboard(request)
+
+
+def bare_dashboard(request: SignInRequest) -> HttpResponse:
+    """The dashboard's view behind the bare handler, given the sign-in it reads (there is no
+    sign-in middleware in front of it)."""
+    request.sign_in = session_state.load(request.session)
     return pages.dashboard(request)
 
 
@@ -34,7 +43,7 @@ urlpatterns = [
     path(EXEMPT_PATH.strip("/") + "/", exempt_dashboard, name="bench-exempt"),
     path(BARE_PATH.strip("/") + "/", bare_view, name="bench-bare"),
     # Reached only through the bare handler (benchmarks.middleware): no portal middleware.
-    path(BARE_DASHBOARD_PATH.strip("/") + "/", pages.dashboard, name="bench-bare-dashboard"),
+    path(BARE_DASHBOARD_PATH.strip("/") + "/", bare_dashboard, name="bench-bare-dashboard"),
     *portal_urlpatterns,
 ]
 

@@ -8,16 +8,13 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, models
-from django.db.migrations.loader import MigrationLoader
-from django.db.migrations.state import ProjectState
+from django.db import connection
 from django.db.models import F
-from django.test.utils import CaptureQueriesContext
 
-from aidial_portal import migration_operations
+import aidial_portal
 from aidial_portal.indexes import NullsLastIndex
 
-PACKAGE = Path(migration_operations.__file__).resolve().parent
+PACKAGE = Path(aidial_portal.__file__).resolve().parent
 RECENT = "admin_account_recent"
 REPORT_INDEXES = {
     "admin_account_sign_in": ["last_sign_in_at", "id"],
@@ -76,34 +73,3 @@ def test_newest_first_indexes_keep_never_signed_in_accounts_last() -> None:
 def test_an_index_order_sqlite_cannot_keep_is_refused() -> None:
     with pytest.raises(ValueError, match="same order on SQLite"):
         NullsLastIndex(F("last_sign_in_at").desc(nulls_first=True), name="wrong_order")
-
-
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_index_operations_build_and_drop_an_index() -> None:
-    loader = MigrationLoader(connection)
-    state: ProjectState = loader.project_state(loader.graph.leaf_nodes("accounts")[0])
-    index = models.Index(fields=["email"], name="test_account_email")
-    add = migration_operations.AddIndexConcurrently(model_name="account", index=index)
-    remove = migration_operations.RemoveIndexConcurrently(
-        model_name="account", name="test_account_email"
-    )
-    indexed = state.clone()
-    add.state_forwards("accounts", indexed)
-    concurrently = connection.vendor == "postgresql"
-
-    with (
-        CaptureQueriesContext(connection) as created,
-        connection.schema_editor(atomic=False) as editor,
-    ):
-        add.database_forwards("accounts", editor, state, indexed)
-    try:
-        assert _account_indexes()["test_account_email"] == ["email"]
-        assert any("CONCURRENTLY" in q["sql"] for q in created) is concurrently
-    finally:
-        with (
-            CaptureQueriesContext(connection) as dropped,
-            connection.schema_editor(atomic=False) as editor,
-        ):
-            remove.database_forwards("accounts", editor, indexed, state)
-    assert "test_account_email" not in _account_indexes()
-    assert any("CONCURRENTLY" in q["sql"] for q in dropped) is concurrently

@@ -1,6 +1,9 @@
 """What the portal keeps in the session about the current sign-in, so that the gate can
 decide with no database query and no network call.
 
+`load` parses it into a `CurrentSignIn`; the sign-in middleware (`web/signed_in_account.py`)
+does that once per request and hands it on as `request.sign_in`, which everything else reads.
+
 The session keeps every (role, organisation) grant; the MFA requirement is not frozen in it
 but computed on every load from the grants and the role table in force (parsed once per
 settings object), so a tightened `AIDIAL_ROLE_POLICY` applies on the next request.
@@ -9,14 +12,15 @@ settings object), so a tightened `AIDIAL_ROLE_POLICY` applies on the next reques
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 
 from aidial_portal.identity.claims import Grant
+from aidial_portal.mfa.compliance import Compliance, evaluate
 from aidial_portal.mfa.evidence import Evidence
 from aidial_portal.mfa.policy import Requirement, requirement_for, role_table, split_roles
 
@@ -38,6 +42,29 @@ class SignedIn:
     signed_in_at: datetime
     auth_time: datetime | None
     grants: tuple[Grant, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurrentSignIn(SignedIn):
+    """The current request's sign-in: what the session holds, and the account it names."""
+
+    account_id: int
+
+    def compliance(self, now: datetime) -> Compliance:
+        """Does this sign-in satisfy its role's MFA requirement at `now`? A sign-in with no
+        portal role is held to the strictest requirement (the gate refuses it before asking)."""
+        return evaluate(
+            self.requirement or Requirement.REQUIRED,
+            self.evidence,
+            now,
+            max_age=settings.AIDIAL.mfa_max_age,
+        )
+
+
+class SignInRequest(HttpRequest):
+    """A request as the portal's middleware leaves it: `sign_in` beside `user`."""
+
+    sign_in: CurrentSignIn | None
 
 
 class _TableCache:
@@ -83,41 +110,29 @@ def store(session: MutableMapping[str, Any], state: SignedIn) -> None:
     }
 
 
-# Where `load` keeps what it parsed, on the session object of this request (a new one every
-# request: nothing parsed here outlives the request that read the session).
-_PARSED_ATTRIBUTE = "_aidial_signed_in"
+def load(session: Mapping[str, Any]) -> CurrentSignIn | None:
+    """The session's sign-in, or None when it is not signed in (or is unreadable).
 
-
-def load(session: Mapping[str, Any]) -> SignedIn | None:
-    """The current sign-in, or None when the session is not signed in (or is unreadable).
-
-    Several steps of one request ask (session lifetimes, the gate, the navigation, the view):
-    the stored sign-in is parsed once per request and the result reused while the session
-    still holds the very same stored value under the same role table. `store` puts a new
-    value, and `flush`/`cycle_key`/a sign-out drop the sign-in, so none of them can see an
-    older parse.
+    Read once per request by the sign-in middleware: everything else reads `request.sign_in`.
     """
-    if AUTH_KEY not in session:
+    found = account_id(session)
+    if found is None:
         return None
     raw = session.get(SESSION_KEY)
     if not isinstance(raw, dict):
         return None
-    table = current_role_table()
-    parsed = getattr(session, _PARSED_ATTRIBUTE, None)
-    if parsed is not None and parsed[0] is raw and parsed[1] is table:
-        return parsed[2]
-    state = _parse(raw, table)
-    with suppress(AttributeError):  # a plain mapping (tests, tools): parsed on every call
-        setattr(session, _PARSED_ATTRIBUTE, (raw, table, state))
-    return state
+    return _parse(raw, current_role_table(), found)
 
 
-def _parse(raw: dict[str, Any], table: Mapping[str, Requirement]) -> SignedIn | None:
+def _parse(
+    raw: dict[str, Any], table: Mapping[str, Requirement], found: int
+) -> CurrentSignIn | None:
     try:
         grants = tuple(Grant.from_list(item) for item in raw.get("grants", ()))
         held = {grant.role for grant in grants} | {str(role) for role in raw["roles"]}
         known = split_roles(held, table).known
-        return SignedIn(
+        return CurrentSignIn(
+            account_id=found,
             subject=str(raw["subject"]),
             login_hint=str(raw["login_hint"]),
             roles=known,

@@ -16,7 +16,6 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from aidial_portal import metrics
@@ -41,7 +40,11 @@ rejections = logging.getLogger("aidial_portal.identity")
 
 
 def begin(
-    request: HttpRequest, *, next_path: str, refresh_for: str = "", login_hint: str = ""
+    request: session_state.SignInRequest,
+    *,
+    next_path: str,
+    refresh_for: str = "",
+    login_hint: str = "",
 ) -> str:
     """The provider's authorisation URL for a new sign-in (or a refresh of `refresh_for`).
 
@@ -61,20 +64,22 @@ def begin(
         raise
 
 
-def begin_refresh(request: HttpRequest, state: session_state.SignedIn, *, next_path: str) -> str:
+def begin_refresh(
+    request: session_state.SignInRequest, state: session_state.SignedIn, *, next_path: str
+) -> str:
     """A fresh sign-in as the same person, so their security status is read again."""
     url = begin(
         request, next_path=next_path, refresh_for=state.subject, login_hint=state.login_hint
     )
     record(
         EventTag.Session.REFRESH_STARTED,
-        account_id=session_state.account_id(request.session),
+        account_id=request.sign_in.account_id if request.sign_in else None,
         session_key=request.session.session_key,
     )
     return url
 
 
-def complete(request: HttpRequest) -> SignIn:
+def complete(request: session_state.SignInRequest) -> SignIn:
     """Finish the sign-in the provider redirected back with.
 
     Raises `oidc.SignInRejected`, already logged and recorded, when the answer is refused.
@@ -113,7 +118,11 @@ def read_identity_and_evidence(sign_in: SignIn) -> tuple[Identity, Evidence]:
 
 
 def complete_sign_in(
-    request: HttpRequest, sign_in: SignIn, identity: Identity, evidence: Evidence, now: datetime
+    request: session_state.SignInRequest,
+    sign_in: SignIn,
+    identity: Identity,
+    evidence: Evidence,
+    now: datetime,
 ) -> Account:
     """Record what this sign-in showed, and sign the browser in (a new session key and
     CSRF token, whether it is a first sign-in or a refresh)."""
@@ -176,6 +185,8 @@ def complete_sign_in(
                 grants=grants,
             ),
         )
+        # The rest of this request sees the new sign-in, as the next one will.
+        request.sign_in = session_state.load(request.session)
         key = request.session.session_key
         # Back-channel logout and revalidation find this session through its Zitadel session.
         session_index.bind(
@@ -236,13 +247,14 @@ def _replace_grants(account: Account, grants: tuple[Grant, ...]) -> None:
     )
 
 
-def record_rejection(request: HttpRequest, rejected: oidc.SignInRejected) -> None:
+def record_rejection(request: session_state.SignInRequest, rejected: oidc.SignInRejected) -> None:
     """Log, count and record a refused sign-in (a refused refresh when already signed in)."""
     reason = rejected.reason
     rejections.warning("sign_in_rejected", extra={"reason": reason})
     metrics.SIGN_INS.labels(result=reason).inc()
-    signed_in = session_state.load(request.session) is not None
-    account_id = session_state.account_id(request.session) if signed_in else None
+    # As the request came in: a refused callback changes no sign-in.
+    signed_in = request.sign_in is not None
+    account_id = request.sign_in.account_id if request.sign_in else None
     # Anyone can repeat a refused callback at will: counted, and written once per window.
     record_refusal(
         EventTag.Session.REFRESH_REFUSED if signed_in else EventTag.SignIn.REJECTED,
@@ -253,17 +265,17 @@ def record_rejection(request: HttpRequest, rejected: oidc.SignInRejected) -> Non
     )
 
 
-def sign_out(request: HttpRequest) -> str | None:
+def sign_out(request: session_state.SignInRequest) -> str | None:
     """End the portal session, recording it when someone was signed in; return the
     provider's end-session URL (None when it names none: the portal session is over anyway).
 
     The URL carries the kept ID token as `id_token_hint`, so it is built before the session
     ends; the `state` it carries is remembered in the new, anonymous session.
     """
-    if session_state.load(request.session) is not None:
+    if request.sign_in is not None:
         record(
             EventTag.SignIn.SIGNED_OUT,
-            account_id=session_state.account_id(request.session),
+            account_id=request.sign_in.account_id,
             session_key=request.session.session_key,
         )
     ending = oidc.end_session_url(
@@ -273,6 +285,7 @@ def sign_out(request: HttpRequest) -> str | None:
         secret=settings.SECRET_KEY,
     )
     logout(request)
+    request.sign_in = None
     if ending is None:
         return None
     url, state = ending

@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from aidial_portal.accounts import session_state
 from aidial_portal.accounts.permissions import Scope, report_scope
+from aidial_portal.accounts.session_state import SignInRequest
 from aidial_portal.administration import compliance
 from aidial_portal.administration.csv_export import csv_lines
 from aidial_portal.administration.events import NEWEST_FIRST, EventFilter, EventQuery
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.web.access import signed_in_account_id
+from aidial_portal.web.access import signed_in
 from aidial_portal.web.pagination import paginate
 
 PAGE_SIZE = 50
@@ -41,16 +41,16 @@ CSV_HEADER = (
 )
 
 
-def _scope(request: HttpRequest) -> Scope:
+def _scope(request: SignInRequest) -> Scope:
     """The accounts this viewer may see; PermissionDenied (the 403 page) when none."""
-    state = session_state.load(request.session)
+    state = request.sign_in
     scope = report_scope(state.grants) if state is not None else None
     if scope is None:
         raise PermissionDenied
     return scope
 
 
-def _query_without(request: HttpRequest, *names: str) -> str:
+def _query_without(request: SignInRequest, *names: str) -> str:
     query = request.GET.copy()
     for name in names:
         query.pop(name, None)
@@ -58,7 +58,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 
 
 @require_GET
-def compliance_report(request: HttpRequest) -> HttpResponse:
+def compliance_report(request: SignInRequest) -> HttpResponse:
     scope = _scope(request)
     form = compliance.ReportFilter(request.GET or None, scope=scope)
     query = compliance.Query.from_form(form, scope)
@@ -84,13 +84,13 @@ def compliance_report(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def compliance_export(request: HttpRequest) -> HttpResponseBase:
+def compliance_export(request: SignInRequest) -> HttpResponseBase:
     scope = _scope(request)
     form = compliance.ReportFilter(request.GET or None, scope=scope)
     query = compliance.Query.from_form(form, scope)
     record(
         EventTag.Administration.REPORT_EXPORTED,
-        account_id=signed_in_account_id(request),
+        account_id=signed_in(request).account_id,
         session_key=request.session.session_key,
         reason="mfa_compliance",
         details={
@@ -138,7 +138,7 @@ def _csv_rows(query: compliance.Query) -> Iterator[tuple[object, ...]]:
 
 
 @require_GET
-def security_events(request: HttpRequest) -> HttpResponse:
+def security_events(request: SignInRequest) -> HttpResponse:
     scope = _scope(request)
     form = EventFilter(request.GET or None)
     query = EventQuery.from_form(form, scope)

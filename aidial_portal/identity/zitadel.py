@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
@@ -77,25 +77,6 @@ class EvidenceReader(Protocol):
     ) -> Evidence:
         """`auth_time` (aware) dates an `otp` in `amr`; only AMR mode uses it."""
         ...
-
-
-@dataclass
-class StaticEvidenceReader:
-    """A test double: returns `evidence` and remembers what it was asked."""
-
-    evidence: Evidence
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def read(
-        self,
-        *,
-        sid: str | None,
-        sub: str,
-        amr: Sequence[str],
-        auth_time: datetime | None = None,
-    ) -> Evidence:
-        self.calls.append({"sid": sid, "sub": sub, "amr": list(amr), "auth_time": auth_time})
-        return self.evidence
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from functools import update_wrapper
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
@@ -31,7 +30,6 @@ from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
 from aidial_portal.accounts.permissions import may_inspect_records
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.mfa.compliance import evaluate
 from aidial_portal.support.models import SupportRequest
 
 AUDIENCE = "The records pages are for AiDial administrators."  # on the 403 page
@@ -46,13 +44,10 @@ class RecordsSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         """An `aidial_admin` whose session is MFA-compliant now (session and clock only)."""
-        state = session_state.load(request.session)
+        state: session_state.CurrentSignIn | None = getattr(request, "sign_in", None)
         if state is None or state.requirement is None or not may_inspect_records(state.roles):
             return False
-        max_age = settings.AIDIAL.mfa_max_age
-        return evaluate(
-            state.requirement, state.evidence, timezone.now(), max_age=max_age
-        ).compliant
+        return state.compliance(timezone.now()).compliant
 
     def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Any:
         """As Django's, but every other role gets the portal's 403 page, not a password form."""
@@ -70,7 +65,7 @@ class RecordsSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         """Signing in happens at the provider, through the portal."""
-        if session_state.load(request.session) is not None:
+        if getattr(request, "sign_in", None) is not None:
             raise PermissionDenied(AUDIENCE)
         target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
         return HttpResponseRedirect(reverse("login") + "?" + urlencode({"next": target}))

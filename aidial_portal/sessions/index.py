@@ -8,16 +8,14 @@ holds the sessions. Nothing here runs on the gate's path.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import import_module
-from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
+from aidial_portal.sessions.backends import SessionStore, configured_store
+from aidial_portal.sessions.backends.base import forget, stored_key
 from aidial_portal.sessions.models import SessionBinding
 
 
@@ -31,15 +29,9 @@ class Bound:
     account_id: int | None
 
 
-def stored_key(session_key: str) -> str:
-    """The key a session is stored under: a hash, so a copy of the store holds no cookie."""
-    # 40 hex characters: the width of Django's session_key column.
-    return hashlib.blake2b(session_key.encode(), digest_size=20).hexdigest()
-
-
-def session_store() -> Any:
+def session_store() -> SessionStore:
     """A store of the configured engine, used to end sessions by their stored key."""
-    return import_module(settings.SESSION_ENGINE).SessionStore()
+    return configured_store()
 
 
 def bind(
@@ -74,11 +66,6 @@ def bind(
     )
 
 
-def forget(stored: str) -> None:
-    """The session under `stored` ended (sign-out, new key at sign-in, expiry)."""
-    SessionBinding.objects.filter(stored_key=stored).delete()
-
-
 def end_sessions(*, sid: str | None, subject: str | None) -> tuple[int, list[int | None]]:
     """End every portal session bound to `sid` (of `subject`, when both are given), or every
     session of `subject` when there is no `sid`. Returns the number of sessions that were live
@@ -101,7 +88,7 @@ def end_sessions(*, sid: str | None, subject: str | None) -> tuple[int, list[int
     return ended, accounts
 
 
-def end(stored: str, *, store: Any | None = None) -> bool:
+def end(stored: str, *, store: SessionStore | None = None) -> bool:
     """End one session by its stored key, on every instance; True when it was live."""
     live = bool((store or session_store()).delete_stored(stored))
     forget(stored)
@@ -129,3 +116,16 @@ def purge_expired(now: datetime) -> int:
     with transaction.atomic():
         deleted, _ = SessionBinding.objects.filter(expires_at__lte=now).delete()
     return deleted
+
+
+__all__ = [
+    "Bound",
+    "bind",
+    "end",
+    "end_sessions",
+    "forget",
+    "live_bindings",
+    "purge_expired",
+    "session_store",
+    "stored_key",
+]

@@ -1,7 +1,7 @@
 """Which portal session belongs to which Zitadel session and person, and spent logout tokens.
 
-Rows hold the session store's hashed key (`web.sessions.stored_key`), never a cookie value, and
-a hash of each logout token's `jti`, never the token.
+Rows hold the session store's hashed key (`sessions.backends.base.stored_key`), never a cookie
+value, and a hash of each logout token's `jti`, never the token.
 """
 
 from __future__ import annotations

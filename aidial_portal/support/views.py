@@ -10,15 +10,15 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
-from aidial_portal.accounts import session_state
 from aidial_portal.accounts.permissions import may_read_support_requests
+from aidial_portal.accounts.session_state import SignInRequest
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.support.delivery import deliver
@@ -26,7 +26,7 @@ from aidial_portal.support.forms import SupportForm
 from aidial_portal.support.models import Delivery, SupportRequest
 from aidial_portal.support.refusals import REFUSALS
 from aidial_portal.support.secret_guard import find_secret
-from aidial_portal.web.access import compliance_exempt, signed_in_account_id
+from aidial_portal.web.access import compliance_exempt, signed_in
 from aidial_portal.web.headers import private
 from aidial_portal.web.pagination import Ordering, paginate
 
@@ -38,7 +38,7 @@ PAGE_SIZE = 50
 @sensitive_post_parameters("subject", "message")
 @sensitive_variables("form", "data")
 @require_http_methods(["GET", "POST"])
-def support_page(request: HttpRequest) -> HttpResponse:
+def support_page(request: SignInRequest) -> HttpResponse:
     refusal = None
     if request.method == "POST":
         form = SupportForm(request.POST)
@@ -46,7 +46,7 @@ def support_page(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             kind = find_secret(f"{data['subject']}\n{data['message']}")
             if kind is None:
-                account_id = signed_in_account_id(request)
+                account_id = signed_in(request).account_id
                 support_request = SupportRequest.objects.create(
                     account_id=account_id,
                     subject=data["subject"],
@@ -68,14 +68,14 @@ def support_page(request: HttpRequest) -> HttpResponse:
                 )
             record(
                 EventTag.Support.REQUEST_REFUSED,
-                account_id=signed_in_account_id(request),
+                account_id=signed_in(request).account_id,
                 session_key=request.session.session_key,
                 reason=kind.value,
             )
             refusal = REFUSALS[kind]
     else:
         form = SupportForm()
-    state = session_state.load(request.session)
+    state = request.sign_in
     return private(
         render(
             request,
@@ -94,8 +94,8 @@ def support_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def support_requests(request: HttpRequest) -> HttpResponse:
-    state = session_state.load(request.session)
+def support_requests(request: SignInRequest) -> HttpResponse:
+    state = request.sign_in
     if state is None or not may_read_support_requests(state.roles):
         raise PermissionDenied("Support requests are for AiDial administrators and operators.")
     page = paginate(

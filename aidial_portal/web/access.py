@@ -3,6 +3,8 @@
 By default every view needs a signed-in, compliant session. `public` views need neither
 (sign-in, callback, health, help); `compliance_exempt` views need a session but not MFA
 compliance (Settings and its actions, sign-out, support), so a person can fix their status.
+`public` also sets Django's own `login_required = False` (as `login_not_required` does), so
+Django's `LoginRequiredMiddleware` and anything else reading that attribute agree with the gate.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
 
-from aidial_portal.accounts.session_state import SignedIn, account_id, load
+from aidial_portal.accounts.session_state import CurrentSignIn, SignInRequest
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -23,6 +24,7 @@ COMPLIANCE_EXEMPT = "aidial_compliance_exempt"
 
 def public(view: View) -> View:
     setattr(view, PUBLIC, True)
+    view.login_required = False  # type: ignore[attr-defined]  # Django 5.1's exemption
     return view
 
 
@@ -43,17 +45,9 @@ class NotSignedIn(PermissionDenied):
     """Only reachable if the gate were bypassed: refuse rather than assume a session."""
 
 
-def signed_in(request: HttpRequest) -> SignedIn:
-    """The current sign-in, read from the session (no query)."""
-    state = load(request.session)
-    if state is None:
+def signed_in(request: SignInRequest) -> CurrentSignIn:
+    """`request.sign_in` in a view behind the gate, where it cannot be None: if the gate were
+    bypassed, refuse rather than assume a session."""
+    if request.sign_in is None:
         raise NotSignedIn
-    return state
-
-
-def signed_in_account_id(request: HttpRequest) -> int:
-    """The signed-in account's primary key, read from the session (no query)."""
-    found = account_id(request.session)
-    if found is None:
-        raise NotSignedIn
-    return found
+    return request.sign_in

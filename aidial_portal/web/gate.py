@@ -1,8 +1,10 @@
 """The MFA gate: on every request, does this session satisfy its role's MFA policy?
 
-It reads only the session (loaded by Django's session middleware) and the clock: no query,
-no network call. Decisions come from `mfa.compliance.evaluate`; this module only turns its
-reasons into responses.
+One `process_view` asks, in order: is the view public? has the session expired? is the view
+exempt from compliance? is the sign-in compliant? It reads only `request.sign_in` (parsed from
+the session by the sign-in middleware) and the clock: no query, no network call (an expired
+session is recorded and removed, once). Decisions come from `SignIn.compliance`; this module
+only turns their reasons into responses.
 """
 
 from __future__ import annotations
@@ -11,18 +13,18 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
 from aidial_portal import metrics
-from aidial_portal.accounts.session_state import account_id, load
+from aidial_portal.accounts.session_state import CurrentSignIn, SignInRequest
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import EventTag
-from aidial_portal.mfa.compliance import Reason, evaluate
+from aidial_portal.mfa.compliance import Reason
 from aidial_portal.web.access import is_compliance_exempt, is_public
+from aidial_portal.web.lifetime import end_if_expired
 from aidial_portal.web.problems import problem, wants_html
 
 REASON_TEXT = {
@@ -38,6 +40,8 @@ REASON_TEXT = {
 
 
 class MfaGateMiddleware:
+    """After the sign-in middleware: session lifetimes, then MFA compliance."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -46,28 +50,26 @@ class MfaGateMiddleware:
 
     def process_view(
         self,
-        request: HttpRequest,
+        request: SignInRequest,
         view_func: Callable[..., Any],
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
         if is_public(view_func):
             return None
-        state = load(request.session)
-        if state is None:
+        now = timezone.now()
+        sign_in = request.sign_in
+        if sign_in is None or end_if_expired(request, sign_in, now):
             return _sign_in_first(request)
         if is_compliance_exempt(view_func):
             return None
-        if state.requirement is None:
+        if sign_in.requirement is None:
             return TemplateResponse(request, "portal/no_access.html", status=403)
-        config = settings.AIDIAL
-        compliance = evaluate(
-            state.requirement, state.evidence, timezone.now(), max_age=config.mfa_max_age
-        )
+        compliance = sign_in.compliance(now)
         if compliance.compliant:
             return None
         reason = compliance.reason or Reason.EVIDENCE_UNAVAILABLE
-        return _deny(request, reason)
+        return _deny(request, sign_in, reason)
 
 
 def _sign_in_first(request: HttpRequest) -> HttpResponse:
@@ -76,10 +78,10 @@ def _sign_in_first(request: HttpRequest) -> HttpResponse:
     return problem(401, "Sign in first", "not_signed_in")
 
 
-def _deny(request: HttpRequest, reason: Reason) -> HttpResponse:
+def _deny(request: HttpRequest, sign_in: CurrentSignIn, reason: Reason) -> HttpResponse:
     metrics.GATE_DENIALS.labels(reason=reason.value).inc()
     # Counted on every request; written once per window (a repeated denial makes no query).
-    denied = account_id(request.session)
+    denied = sign_in.account_id
     record_refusal(
         EventTag.Session.GATE_DENIED,
         source=refusal_source(request, denied),

@@ -14,7 +14,7 @@ from django.db import connection
 
 from aidial_portal.identity import oidc
 from aidial_portal.logs import JsonFormatter
-from aidial_portal.web.sessions import DatabaseSessionStore as SessionStore
+from aidial_portal.sessions.backends.db import SessionStore
 from tests.flows.conftest import callback_path
 from tests.support.portal import redis_keys_of_this_run
 

@@ -15,10 +15,10 @@ import pytest
 
 from aidial_portal.identity.zitadel import (
     EvidenceReader,
-    StaticEvidenceReader,
     ZitadelEvidenceReader,
 )
 from aidial_portal.mfa.evidence import Evidence, Factor, Source, unavailable
+from tests.support.doubles import StaticEvidenceReader
 
 from .fake_zitadel import (
     SERVICE_TOKEN,
@@ -643,7 +643,6 @@ def test_static_reader_returns_its_evidence_and_remembers_the_question() -> None
     reader: EvidenceReader = StaticEvidenceReader(preset)
 
     assert read(reader, auth_time=AUTH_TIME) is preset
-    assert isinstance(reader, StaticEvidenceReader)
     assert reader.calls == [
         {"sid": SESSION_ID, "sub": USER_ID, "amr": ["pwd", "otp", "mfa"], "auth_time": AUTH_TIME}
     ]

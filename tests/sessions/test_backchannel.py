@@ -255,7 +255,7 @@ def shared_redis(settings: Any, portal_config: Callable[..., None]) -> Any:
     portal_config(redis_url=url)
     settings.CACHES = {
         "default": {
-            "BACKEND": "aidial_portal.web.redis_cache.RedisCache",
+            "BACKEND": "aidial_portal.sessions.backends.redis_cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": prefix,
         }

@@ -17,8 +17,8 @@ from django.utils import timezone
 from aidial_portal import config
 from aidial_portal.accounts import session_state
 from aidial_portal.audit.models import SecurityEvent
+from aidial_portal.sessions.lifetime import LAST_SEEN_KEY
 from aidial_portal.sessions.models import SessionBinding
-from aidial_portal.web.lifetime import LAST_SEEN_KEY
 
 from .conftest import Person
 

@@ -9,15 +9,14 @@ from aidial_portal.accounts import session_state
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.mfa.evidence import Factor
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
+from aidial_portal.sessions.backends.cache import SessionStore
 from aidial_portal.web.access import (
     NotSignedIn,
     is_compliance_exempt,
     is_public,
     signed_in,
-    signed_in_account_id,
 )
 from aidial_portal.web.gate import MfaGateMiddleware
-from aidial_portal.web.sessions import CacheSessionStore as SessionStore
 from tests.support.portal import evidence
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +62,22 @@ def test_every_route_is_gated_unless_its_view_says_otherwise():
     gated = {route for route, _ in routes()} - public - exempt
     assert "" in gated  # the dashboard
     assert "actions/confirm-session/" in gated
+    # Django's own exemption (LoginRequiredMiddleware's) says the same of the same views.
+    not_required = {
+        route for route, view in routes() if getattr(view, "login_required", True) is False
+    }
+    assert not_required == PUBLIC_ROUTES
+
+
+def test_every_request_carries_its_sign_in_beside_its_user(client, sign_in_as):
+    account = sign_in_as(["partner_admin"])
+    signed_in_request = client.get("/").wsgi_request
+    assert signed_in_request.sign_in.account_id == account.pk
+    assert signed_in_request.user.pk == account.pk
+    client.logout()
+    signed_out_request = client.get("/help/").wsgi_request
+    assert signed_out_request.sign_in is None
+    assert not signed_out_request.user.is_authenticated
 
 
 def test_partner_admin_without_mfa_is_sent_to_settings(client, sign_in_as):
@@ -185,6 +200,7 @@ def test_gate_makes_no_database_query_for_a_compliant_session(django_assert_num_
 
     gate = MfaGateMiddleware(lambda request: None)
     with django_assert_num_queries(0):
+        request.sign_in = session_state.load(session)  # the sign-in middleware's part
         assert gate.process_view(request, view, (), {}) is None
 
 
@@ -199,47 +215,6 @@ def test_a_garbled_session_state_is_treated_as_signed_out(client, sign_in_as):
 def test_views_refuse_rather_than_assume_a_session_if_the_gate_were_bypassed():
     request = RequestFactory().get("/settings/")
     request.session = SessionStore()
+    request.sign_in = None
     with pytest.raises(NotSignedIn):
         signed_in(request)
-    with pytest.raises(NotSignedIn):
-        signed_in_account_id(request)
-
-
-def _store(session, evidence_now):
-    roles = ("partner_admin",)
-    session_state.store(
-        session,
-        session_state.SignedIn(
-            subject="s",
-            login_hint="",
-            roles=roles,
-            requirement=requirement_for(roles, ROLE_REQUIREMENTS),
-            evidence=evidence_now,
-            signed_in_at=timezone.now(),
-            auth_time=None,
-        ),
-    )
-
-
-def test_a_sign_in_changed_mid_request_is_what_the_rest_of_the_request_sees(make_account):
-    # The sign-in is parsed once per request and reused: a new one stored (a refresh), or a
-    # session emptied, must never be answered with the earlier parse.
-    session = SessionStore()
-    session[session_state.AUTH_KEY] = str(make_account().pk)
-    _store(session, evidence())
-    request = RequestFactory().get("/", HTTP_ACCEPT="text/html")
-    request.session = session
-
-    def view(request):  # pragma: no cover - never called by process_view
-        raise AssertionError
-
-    gate = MfaGateMiddleware(lambda request: None)
-    assert gate.process_view(request, view, (), {}) is None
-    assert session_state.load(session).evidence.totp_enrolled
-
-    _store(session, evidence(enrolled=False, factor=None))
-    assert not session_state.load(session).evidence.totp_enrolled
-    assert gate.process_view(request, view, (), {})["Location"].startswith("/settings/")
-
-    session.flush()
-    assert session_state.load(session) is None

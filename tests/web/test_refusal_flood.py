@@ -109,12 +109,12 @@ def shared_redis(settings) -> Iterator[None]:
     location = "redis://127.0.0.1:6379/12"
     settings.CACHES = {
         "default": {
-            "BACKEND": "aidial_portal.web.redis_cache.RedisCache",
+            "BACKEND": "aidial_portal.sessions.backends.redis_cache.RedisCache",
             "LOCATION": location,
             "KEY_PREFIX": prefix,
         },
         "other_instance": {
-            "BACKEND": "aidial_portal.web.redis_cache.RedisCache",
+            "BACKEND": "aidial_portal.sessions.backends.redis_cache.RedisCache",
             "LOCATION": location,
             "KEY_PREFIX": prefix,
         },

@@ -144,7 +144,7 @@ def test_help_opens_while_the_session_store_is_down(client, sign_in_as, monkeypa
     def down(self, *args, **kwargs):
         raise DatabaseError("database down")
 
-    monkeypatch.setattr("aidial_portal.web.session_engines.database.SessionStore.load", down)
+    monkeypatch.setattr("aidial_portal.sessions.backends.db.SessionStore.load", down)
     response = client.get("/help/")
     assert response.status_code == 200
     assert "If you have lost both your authenticator" in response.content.decode()

@@ -1,38 +1,33 @@
-"""Navigation links for administrators, decided from the session alone (no query)."""
+"""Navigation links for administrators, decided from `request.sign_in` alone (no query)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
+from django.urls import reverse
 
-from aidial_portal.accounts import session_state
 from aidial_portal.accounts.permissions import may_read_support_requests, may_view_reports
-from aidial_portal.web.templatetags.remembered_urls import reverse_plain
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def signed_in(context: dict[str, Any]) -> bool:
-    """Whether the session holds a sign-in: the navigation's test, without loading the account
+    """Whether the request has a sign-in: the navigation's test, without loading the account
     (`request.user` would cost every page a second query for a row the view may have read)."""
-    request = context.get("request")
-    session = getattr(request, "session", None)
-    return session is not None and session_state.load(session) is not None
+    return getattr(context.get("request"), "sign_in", None) is not None
 
 
 @register.simple_tag(takes_context=True)
 def administration_links(context: dict[str, Any]) -> list[dict[str, str]]:
-    request = context.get("request")
-    session = getattr(request, "session", None)
-    state = session_state.load(session) if session is not None else None
+    state = getattr(context.get("request"), "sign_in", None)
     if state is None:
         return []
     links = []
     if may_view_reports(state.roles):
-        links.append({"label": "MFA compliance", "url": reverse_plain("administration:compliance")})
-        links.append({"label": "Security events", "url": reverse_plain("administration:events")})
+        links.append({"label": "MFA compliance", "url": reverse("administration:compliance")})
+        links.append({"label": "Security events", "url": reverse("administration:events")})
     if may_read_support_requests(state.roles):
-        links.append({"label": "Support requests", "url": reverse_plain("support:requests")})
+        links.append({"label": "Support requests", "url": reverse("support:requests")})
     return links

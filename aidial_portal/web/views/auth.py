@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from aidial_portal.accounts import session_state
 from aidial_portal.accounts import sign_in as flow
+from aidial_portal.accounts.session_state import SignInRequest
 from aidial_portal.identity import oidc
 from aidial_portal.identity.rejections import Rejection
 from aidial_portal.web.access import compliance_exempt, public
@@ -42,10 +42,10 @@ GENERIC_REJECTION = (
 
 @public
 @require_http_methods(["GET", "POST"])
-def sign_in(request: HttpRequest) -> HttpResponse:
+def sign_in(request: SignInRequest) -> HttpResponse:
     next_path = safe_next(request.POST.get("next") or request.GET.get("next"))
     if request.method == "GET":
-        if session_state.load(request.session) is not None:
+        if request.sign_in is not None:
             return HttpResponseRedirect(next_path)
         return render(request, "portal/sign_in.html", {"next": next_path})
     return _begin(request, next_path=next_path)
@@ -53,9 +53,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 @compliance_exempt
 @require_POST
-def refresh(request: HttpRequest) -> HttpResponse:
+def refresh(request: SignInRequest) -> HttpResponse:
     """Refresh security status: a fresh sign-in that returns to Settings."""
-    state = session_state.load(request.session)
+    state = request.sign_in
     if state is None:  # the gate lets only signed-in sessions through; never trust it blindly
         return HttpResponseRedirect(reverse("login"))
     back = reverse("settings")
@@ -69,7 +69,7 @@ def refresh(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-def _begin(request: HttpRequest, *, next_path: str) -> HttpResponse:
+def _begin(request: SignInRequest, *, next_path: str) -> HttpResponse:
     try:
         url = flow.begin(request, next_path=next_path)
     except oidc.SignInRejected as rejected:
@@ -79,7 +79,7 @@ def _begin(request: HttpRequest, *, next_path: str) -> HttpResponse:
 
 @public
 @require_GET
-def callback(request: HttpRequest) -> HttpResponse:
+def callback(request: SignInRequest) -> HttpResponse:
     try:
         sign_in = flow.complete(request)
     except oidc.SignInRejected as rejected:
@@ -87,7 +87,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     return private(HttpResponseRedirect(safe_next(sign_in.pending.next_path)), forms=False)
 
 
-def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpResponse:
+def _rejected(request: SignInRequest, rejected: oidc.SignInRejected) -> HttpResponse:
     """The page for a refused sign-in (the flow has logged and recorded it)."""
     reason = rejected.reason
     status = 503 if isinstance(rejected, oidc.ProviderDown | oidc.MisconfiguredIssuer) else 400
@@ -98,7 +98,7 @@ def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpRespon
         {
             "reason": reason,
             "message": REJECTION_TEXT.get(reason, GENERIC_REJECTION),
-            "signed_in": session_state.load(request.session) is not None,
+            "signed_in": request.sign_in is not None,
             "misconfigured": isinstance(rejected, oidc.MisconfiguredIssuer),
         },
         status=status,
@@ -107,7 +107,7 @@ def _rejected(request: HttpRequest, rejected: oidc.SignInRejected) -> HttpRespon
 
 @public
 @require_POST
-def sign_out(request: HttpRequest) -> HttpResponse:
+def sign_out(request: SignInRequest) -> HttpResponse:
     """End the portal session, then the provider's (Login V2 needs the `id_token_hint`)."""
     leaving = flow.sign_out(request)
     return HttpResponseRedirect(leaving or reverse("signed-out"))
@@ -115,6 +115,6 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @public
 @require_GET
-def signed_out(request: HttpRequest) -> HttpResponse:
+def signed_out(request: SignInRequest) -> HttpResponse:
     confirmed = oidc.sign_out_confirmed(request.session, request.GET.get("state"))
     return render(request, "portal/signed_out.html", {"state_mismatch": confirmed is False})

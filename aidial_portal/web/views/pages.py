@@ -8,21 +8,22 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from aidial_portal.accounts import session_state, summary
-from aidial_portal.accounts.session_state import current_role_table
+from aidial_portal.accounts.models import Account
+from aidial_portal.accounts.session_state import SignInRequest, current_role_table
 from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
-from aidial_portal.web.access import compliance_exempt, public, signed_in, signed_in_account_id
+from aidial_portal.web.access import compliance_exempt, public, signed_in
 from aidial_portal.web.security_status import RoleRow, duration_text, security_status
 from aidial_portal.web.views.errors import UNAVAILABLE
 
 
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    account = summary.read(signed_in_account_id(request))
+def dashboard(request: SignInRequest) -> HttpResponse:
+    # Fresh every request: a marker changed on another device shows on the next page.
+    account = Account.objects.get(pk=signed_in(request).account_id)
     config = settings.AIDIAL
     status = security_status(
         signed_in(request),
-        account.markers,
+        account.markers(),
         config,
         dict(current_role_table()),
         timezone.now(),
@@ -39,9 +40,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def confirm_session(request: HttpRequest) -> HttpResponse:
+def confirm_session(request: SignInRequest) -> HttpResponse:
     """A protected action: confirms that this session may act. The gate refuses it otherwise."""
-    state = session_state.load(request.session)
+    state = request.sign_in
     return JsonResponse({"ok": True, "roles": list(state.roles) if state else []})
 
 

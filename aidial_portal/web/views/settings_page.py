@@ -5,15 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from aidial_portal.accounts import summary
 from aidial_portal.accounts.lifecycle import change_lifecycle
-from aidial_portal.accounts.session_state import current_role_table
+from aidial_portal.accounts.models import Account
+from aidial_portal.accounts.session_state import SignInRequest, current_role_table
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.mfa.lifecycle import (
@@ -24,7 +24,7 @@ from aidial_portal.mfa.lifecycle import (
     ReviewLaunched,
     SetupLaunched,
 )
-from aidial_portal.web.access import compliance_exempt, signed_in, signed_in_account_id
+from aidial_portal.web.access import compliance_exempt, signed_in
 from aidial_portal.web.gate import REASON_TEXT
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
@@ -36,12 +36,12 @@ from aidial_portal.web.security_status import (
 )
 
 
-def _status(request: HttpRequest) -> SecurityStatus:
+def _status(request: SignInRequest) -> SecurityStatus:
     """This person's status, from their account's markers as stored now."""
     config = settings.AIDIAL
     return security_status(
         signed_in(request),
-        summary.read(signed_in_account_id(request)).markers,
+        Account.objects.get(pk=signed_in(request).account_id).markers(),
         config,
         dict(current_role_table()),
         timezone.now(),
@@ -50,7 +50,7 @@ def _status(request: HttpRequest) -> SecurityStatus:
 
 @compliance_exempt
 @require_GET
-def settings_page(request: HttpRequest) -> HttpResponse:
+def settings_page(request: SignInRequest) -> HttpResponse:
     config = settings.AIDIAL
     status = _status(request)
     next_path = safe_next(request.GET.get("next"), default="")
@@ -73,57 +73,57 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 
 @compliance_exempt
 @require_POST
-def open_setup(request: HttpRequest) -> HttpResponse:
+def open_setup(request: SignInRequest) -> HttpResponse:
     """Open MFA setup: records the launch, then the trusted provider security page, only
     while not enrolled."""
     status = _status(request)
     if not status.setup_url:
         return HttpResponseRedirect(reverse("settings"))
-    change_lifecycle(request, signed_in_account_id(request), SetupLaunched(at=timezone.now()))
+    change_lifecycle(request, signed_in(request).account_id, SetupLaunched(at=timezone.now()))
     return HttpResponseRedirect(status.setup_url)
 
 
 @compliance_exempt
 @require_POST
-def open_review(request: HttpRequest) -> HttpResponse:
+def open_review(request: SignInRequest) -> HttpResponse:
     """The trusted provider management link (review or regenerate recovery codes, replace the
     authenticator app): records the launch, then the provider security page."""
     status = _status(request)
     if not status.review_url:
         return HttpResponseRedirect(reverse("settings"))
-    change_lifecycle(request, signed_in_account_id(request), ReviewLaunched(at=timezone.now()))
+    change_lifecycle(request, signed_in(request).account_id, ReviewLaunched(at=timezone.now()))
     return HttpResponseRedirect(status.review_url)
 
 
 @compliance_exempt
 @require_POST
-def acknowledge(request: HttpRequest) -> HttpResponse:
-    change_lifecycle(request, signed_in_account_id(request), Acknowledged(at=timezone.now()))
+def acknowledge(request: SignInRequest) -> HttpResponse:
+    change_lifecycle(request, signed_in(request).account_id, Acknowledged(at=timezone.now()))
     return HttpResponseRedirect(safe_next(request.POST.get("next"), default=reverse("settings")))
 
 
 @compliance_exempt
 @require_POST
-def declare_review(request: HttpRequest) -> HttpResponse:
+def declare_review(request: SignInRequest) -> HttpResponse:
     """I reviewed my recovery codes: ends a recovery-code reminder, nothing else."""
-    change_lifecycle(request, signed_in_account_id(request), CodesReviewed(at=timezone.now()))
+    change_lifecycle(request, signed_in(request).account_id, CodesReviewed(at=timezone.now()))
     return HttpResponseRedirect(_back(request))
 
 
 @compliance_exempt
 @require_POST
-def declare_regeneration(request: HttpRequest) -> HttpResponse:
+def declare_regeneration(request: SignInRequest) -> HttpResponse:
     """I regenerated my recovery codes: the button says the new set is stored, so the
     declaration and the confirmation are recorded together (one step, not two)."""
     change_lifecycle(
-        request, signed_in_account_id(request), RegenerationDeclared(at=timezone.now(), stored=True)
+        request, signed_in(request).account_id, RegenerationDeclared(at=timezone.now(), stored=True)
     )
     return HttpResponseRedirect(_back(request))
 
 
 @compliance_exempt
 @require_POST
-def manage_mfa(request: HttpRequest) -> HttpResponse:
+def manage_mfa(request: SignInRequest) -> HttpResponse:
     """Manage MFA at the provider: records the launch, then hands over to the provider."""
     state = signed_in(request)
     config = settings.AIDIAL
@@ -131,7 +131,7 @@ def manage_mfa(request: HttpRequest) -> HttpResponse:
     if refusal is not None:
         record(
             EventTag.Mfa.MANAGEMENT_REFUSED,
-            account_id=signed_in_account_id(request),
+            account_id=signed_in(request).account_id,
             session_key=request.session.session_key,
             reason=refusal,
         )
@@ -141,11 +141,11 @@ def manage_mfa(request: HttpRequest) -> HttpResponse:
             {"reason": refusal, "message": REFUSAL_TEXT[refusal]},
             status=403,
         )
-    change_lifecycle(request, signed_in_account_id(request), ManagementLaunched(at=timezone.now()))
+    change_lifecycle(request, signed_in(request).account_id, ManagementLaunched(at=timezone.now()))
     return HttpResponseRedirect(config.management_url)
 
 
-def _back(request: HttpRequest) -> str:
+def _back(request: SignInRequest) -> str:
     """Where a declaration returns: the page it was made on (`back`, the dashboard), or
     Settings, keeping the page the gate interrupted."""
     back = safe_next(request.POST.get("back"), default="")

@@ -3,8 +3,7 @@
 administration/0001 created them as plain SQL that Django's migration state could not see; that
 migration has run wherever this one runs (it is a dependency), so the indexes exist and this
 migration only records them in the state, under the same names and columns. Later changes to
-them are ordinary index operations (see `aidial_portal/migration_operations.py` for creating
-one concurrently on PostgreSQL).
+them are ordinary index operations.
 """
 
 from django.db import migrations, models

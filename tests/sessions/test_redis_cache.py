@@ -1,5 +1,5 @@
-"""The portal's Redis cache (aidial_portal/web/redis_cache.py): Django's, with one Redis client
-per connection pool, which must keep working when Redis drops its connections."""
+"""The portal's Redis cache (aidial_portal/sessions/backends/redis_cache.py): Django's, with one
+Redis client per connection pool, which must keep working when Redis drops its connections."""
 
 import secrets
 from collections.abc import Iterator
@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from aidial_portal.web.redis_cache import RedisCache
+from aidial_portal.sessions.backends.redis_cache import RedisCache
 
 LOCATION = "redis://127.0.0.1:6379/13"
 

@@ -1,1 +1,0 @@
-"""SESSION_ENGINE modules (Django imports `SessionStore` from the engine's module)."""

@@ -1,3 +1,0 @@
-from aidial_portal.web.sessions import CacheSessionStore as SessionStore
-
-__all__ = ["SessionStore"]
