@@ -27,7 +27,7 @@ from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.config import PortalConfig
-from aidial_portal.identity import oidc, services
+from aidial_portal.identity import oidc, providers
 from aidial_portal.identity.claims import Grant, roles
 from aidial_portal.identity.oidc import Identity, SignIn, auth_time_of
 from aidial_portal.mfa.compliance import status_as_if_required
@@ -51,7 +51,7 @@ def begin(
         return oidc.begin(
             request.session,
             config=settings.AIDIAL,
-            directory=services.directory(),
+            directory=providers.directory(),
             next_path=next_path,
             refresh_for=refresh_for,
             login_hint=login_hint,
@@ -85,7 +85,7 @@ def complete(request: HttpRequest) -> SignIn:
             request.session,
             request.GET,
             config=settings.AIDIAL,
-            directory=services.directory(),
+            directory=providers.directory(),
         )
         identity, evidence = read_identity_and_evidence(sign_in)
     except oidc.SignInRejected as rejected:
@@ -107,8 +107,8 @@ def read_identity_and_evidence(sign_in: SignIn) -> tuple[Identity, Evidence]:
         return oidc.read_at_callback(
             sign_in,
             config=settings.AIDIAL,
-            directory=services.directory(),
-            reader=services.evidence_reader(),
+            directory=providers.directory(),
+            reader=providers.evidence_reader(),
         )
 
 
@@ -269,7 +269,7 @@ def sign_out(request: HttpRequest) -> str | None:
     ending = oidc.end_session_url(
         request.session,
         config=settings.AIDIAL,
-        directory=services.directory(),
+        directory=providers.directory(),
         secret=settings.SECRET_KEY,
     )
     logout(request)

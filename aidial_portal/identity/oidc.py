@@ -40,7 +40,7 @@ from aidial_portal.identity.claims import (
     has_roles,
     profile_of,
 )
-from aidial_portal.identity.directory import (
+from aidial_portal.identity.discovery import (
     ProviderDirectory,
     ProviderMisconfigured,
     ProviderUnavailable,

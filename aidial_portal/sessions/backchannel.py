@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from aidial_portal import metrics
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.identity import oidc, services
+from aidial_portal.identity import oidc, providers
 from aidial_portal.identity.logout_tokens import (
     MAX_AGE,
     LogoutTokenRejected,
@@ -40,7 +40,7 @@ def log_out(logout_token: str, *, now: float) -> int:
     # The audiences trusted exactly as for ID tokens: the client, the project id and the
     # other applications of the project.
     policy = oidc.token_policy(config)
-    token = validate_logout_token(logout_token, policy=policy, keys=services.directory(), now=now)
+    token = validate_logout_token(logout_token, policy=policy, keys=providers.directory(), now=now)
     digest = _jti_digest(config.issuer, token.jti)
     if not spend(digest, iat=token.iat, now=now, leeway=policy.leeway):
         raise LogoutTokenRejected("replayed")

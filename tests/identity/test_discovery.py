@@ -12,7 +12,7 @@ import httpx
 import pytest
 from joserfc.jwk import KeySet
 
-from aidial_portal.identity.directory import (
+from aidial_portal.identity.discovery import (
     IssuerMismatch,
     ProviderDirectory,
     ProviderMisconfigured,
