@@ -3,7 +3,7 @@
 The authorization URL (PKCE S256) and the code exchange are plain RFC 6749 / 7636 requests on
 the process's shared HTTP client (`identity.http`): a new client per sign-in cost more CPU
 than the rest of the sign-in. The ID token is then checked by our own validator
-(`tokens.validate_id_token`) and nothing else.
+(`tokens.id_token_claims`) and nothing else.
 What a sign-in in flight needs (state, nonce, PKCE verifier, `next`) stays on the server, in
 the browser's session, so any instance can finish a sign-in another began.
 """
@@ -50,7 +50,7 @@ from aidial_portal.identity.tokens import (
     IdTokenRejected,
     TokenPolicy,
     TokenRejection,
-    validate_id_token,
+    id_token_claims,
 )
 from aidial_portal.identity.zitadel import EvidenceReader
 from aidial_portal.mfa.evidence import Evidence
@@ -189,7 +189,7 @@ def complete(
         raise SignInRejected(Rejection.ID_TOKEN_MISSING)
     access_token = token.get("access_token")
     try:
-        claims = validate_id_token(
+        claims = id_token_claims(
             id_token,
             policy=token_policy(config),
             nonce=pending.nonce,

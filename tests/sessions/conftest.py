@@ -17,7 +17,7 @@ from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
 from aidial_portal.identity import providers
-from aidial_portal.identity.logout_tokens import BACKCHANNEL_LOGOUT_EVENT
+from aidial_portal.identity.tokens import BACKCHANNEL_LOGOUT_EVENT
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
 from aidial_portal.sessions import index
 from tests.identity.provider import (
