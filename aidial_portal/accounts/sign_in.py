@@ -22,6 +22,7 @@ from django.utils import timezone
 from aidial_portal import metrics
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
+from aidial_portal.accounts.callback_reads import read_at_callback
 from aidial_portal.accounts.models import Account, RoleGrant, identity_key
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
@@ -30,6 +31,7 @@ from aidial_portal.config import PortalConfig
 from aidial_portal.identity import oidc, providers
 from aidial_portal.identity.claims import Grant, roles
 from aidial_portal.identity.oidc import Identity, SignIn, auth_time_of
+from aidial_portal.identity.sign_out import end_session_url, keep_id_token, remember_sign_out
 from aidial_portal.mfa.compliance import status_as_if_required
 from aidial_portal.mfa.evidence import Evidence
 from aidial_portal.mfa.lifecycle import Observed, advance
@@ -93,7 +95,7 @@ def complete(request: HttpRequest) -> SignIn:
         raise
     complete_sign_in(request, sign_in, identity, evidence, timezone.now())
     # After login(): the seal is keyed to the session key the browser now holds.
-    oidc.keep_id_token(request.session, sign_in.id_token, secret=settings.SECRET_KEY)
+    keep_id_token(request.session, sign_in.id_token, secret=settings.SECRET_KEY)
     metrics.CALLBACK_SECONDS.observe(time.perf_counter() - started)
     return sign_in
 
@@ -104,7 +106,7 @@ def read_identity_and_evidence(sign_in: SignIn) -> tuple[Identity, Evidence]:
     (an unreadable provider gives evidence marked unavailable); unreadable userinfo refuses
     the sign-in."""
     with metrics.PROVIDER_CALL_SECONDS.time():
-        return oidc.read_at_callback(
+        return read_at_callback(
             sign_in,
             config=settings.AIDIAL,
             directory=providers.directory(),
@@ -266,7 +268,7 @@ def sign_out(request: HttpRequest) -> str | None:
             account_id=session_state.account_id(request.session),
             session_key=request.session.session_key,
         )
-    ending = oidc.end_session_url(
+    ending = end_session_url(
         request.session,
         config=settings.AIDIAL,
         directory=providers.directory(),
@@ -276,5 +278,5 @@ def sign_out(request: HttpRequest) -> str | None:
     if ending is None:
         return None
     url, state = ending
-    oidc.remember_sign_out(request.session, state)
+    remember_sign_out(request.session, state)
     return url
