@@ -12,7 +12,7 @@ from django.core.checks.registry import registry
 from django.core.exceptions import ImproperlyConfigured
 
 from aidial_portal.config import is_loopback, is_trusted_api_url, is_trusted_provider_url
-from aidial_portal.identity.directory import (
+from aidial_portal.identity.discovery import (
     IssuerMismatch,
     ProviderMisconfigured,
     ProviderUnavailable,
@@ -225,11 +225,11 @@ def start_up_messages() -> list[CheckMessage]:
 @register(Tags.security, NETWORK, deploy=True)
 def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Only with `check --deploy`: reach the issuer and the API with the service token."""
-    from aidial_portal.identity import services
+    from aidial_portal.identity import providers
 
     config = settings.AIDIAL
     try:
-        metadata = services.directory().metadata()
+        metadata = providers.directory().metadata()
     except IssuerMismatch:
         return [
             Error(
@@ -264,7 +264,7 @@ def check_provider_reachable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
             *found,
         ]
     if has_service_credentials(config):
-        return [*found, *_check_api(config.api_url, services.service_credentials())]
+        return [*found, *_check_api(config.api_url, providers.service_credentials())]
     return found
 
 

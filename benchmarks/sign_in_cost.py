@@ -110,7 +110,7 @@ def one_sign_in(
 ) -> None:
     """A whole sign-in; the portal's POST and callback are timed (and profiled, with
     `profiler`), the hosted sign-in at the provider is not."""
-    from aidial_portal.identity import services
+    from aidial_portal.identity import providers
     from tests.support.idp import HostedLogin
 
     client = _browser()
@@ -129,7 +129,7 @@ def one_sign_in(
     if parts.netloc != "testserver" or parts.path != "/oidc/callback/":
         raise RuntimeError(f"the provider sent the browser to {final}")
     reads_before = len(variant.reader.seconds)
-    with mock.patch.object(services, "evidence_reader", return_value=variant.reader):
+    with mock.patch.object(providers, "evidence_reader", return_value=variant.reader):
         if profiler is not None:
             profiler.enable()
         cpu_started, started = time.process_time(), time.perf_counter()
@@ -276,10 +276,10 @@ def profiled(
     import cProfile
     import pstats
 
-    from aidial_portal.identity import services
+    from aidial_portal.identity import providers
 
     with wired_to(idp, registration):
-        variant = Variant("profiled", TimedReader(services.evidence_reader()))
+        variant = Variant("profiled", TimedReader(providers.evidence_reader()))
         one_sign_in(idp, login, password, variant)  # warm-up, not profiled
         profiler = cProfile.Profile(time.process_time)  # CPU time: waits do not count
         for _ in range(count):

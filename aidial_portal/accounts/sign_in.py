@@ -21,14 +21,16 @@ from django.utils import timezone
 from aidial_portal import metrics
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
+from aidial_portal.accounts.callback_reads import read_at_callback
 from aidial_portal.accounts.models import Account, RoleGrant, identity_key
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.config import PortalConfig
-from aidial_portal.identity import oidc, services
+from aidial_portal.identity import oidc, providers
 from aidial_portal.identity.claims import Grant, roles
 from aidial_portal.identity.oidc import Identity, SignIn, auth_time_of
+from aidial_portal.identity.sign_out import end_session_url, keep_id_token, remember_sign_out
 from aidial_portal.mfa.compliance import status_as_if_required
 from aidial_portal.mfa.evidence import Evidence
 from aidial_portal.mfa.lifecycle import Observed, advance
@@ -54,7 +56,7 @@ def begin(
         return oidc.begin(
             request.session,
             config=settings.AIDIAL,
-            directory=services.directory(),
+            directory=providers.directory(),
             next_path=next_path,
             refresh_for=refresh_for,
             login_hint=login_hint,
@@ -90,7 +92,7 @@ def complete(request: session_state.SignInRequest) -> SignIn:
             request.session,
             request.GET,
             config=settings.AIDIAL,
-            directory=services.directory(),
+            directory=providers.directory(),
         )
         identity, evidence = read_identity_and_evidence(sign_in)
     except oidc.SignInRejected as rejected:
@@ -98,7 +100,7 @@ def complete(request: session_state.SignInRequest) -> SignIn:
         raise
     complete_sign_in(request, sign_in, identity, evidence, timezone.now())
     # After login(): the seal is keyed to the session key the browser now holds.
-    oidc.keep_id_token(request.session, sign_in.id_token, secret=settings.SECRET_KEY)
+    keep_id_token(request.session, sign_in.id_token, secret=settings.SECRET_KEY)
     metrics.CALLBACK_SECONDS.observe(time.perf_counter() - started)
     return sign_in
 
@@ -109,11 +111,11 @@ def read_identity_and_evidence(sign_in: SignIn) -> tuple[Identity, Evidence]:
     (an unreadable provider gives evidence marked unavailable); unreadable userinfo refuses
     the sign-in."""
     with metrics.PROVIDER_CALL_SECONDS.time():
-        return oidc.read_at_callback(
+        return read_at_callback(
             sign_in,
             config=settings.AIDIAL,
-            directory=services.directory(),
-            reader=services.evidence_reader(),
+            directory=providers.directory(),
+            reader=providers.evidence_reader(),
         )
 
 
@@ -278,10 +280,10 @@ def sign_out(request: session_state.SignInRequest) -> str | None:
             account_id=request.sign_in.account_id,
             session_key=request.session.session_key,
         )
-    ending = oidc.end_session_url(
+    ending = end_session_url(
         request.session,
         config=settings.AIDIAL,
-        directory=services.directory(),
+        directory=providers.directory(),
         secret=settings.SECRET_KEY,
     )
     logout(request)
@@ -289,5 +291,5 @@ def sign_out(request: session_state.SignInRequest) -> str | None:
     if ending is None:
         return None
     url, state = ending
-    oidc.remember_sign_out(request.session, state)
+    remember_sign_out(request.session, state)
     return url

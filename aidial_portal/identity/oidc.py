@@ -3,21 +3,22 @@
 The authorization URL (PKCE S256) and the code exchange are plain RFC 6749 / 7636 requests on
 the process's shared HTTP client (`identity.http`): a new client per sign-in cost more CPU
 than the rest of the sign-in. The ID token is then checked by our own validator
-(`tokens.validate_id_token`) and nothing else.
+(`tokens.id_token_claims`) and nothing else.
 What a sign-in in flight needs (state, nonce, PKCE verifier, `next`) stays on the server, in
-the browser's session, so any instance can finish a sign-in another began.
+the browser's session, so any instance can finish a sign-in another began. Who signed in comes
+from the ID token, or from userinfo read beside the sign-in flow's other provider calls.
+Nothing here knows about MFA (the flow reads the evidence) or signing out (`sign_out.py`).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import logging
 import math
 import secrets
 import time
 from collections.abc import Mapping, MutableMapping
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -26,9 +27,6 @@ from urllib.parse import quote
 import httpx
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from joserfc import jwe
-from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
 
 from aidial_portal.config import PortalConfig, is_trusted_api_url
 from aidial_portal.identity import http
@@ -40,7 +38,7 @@ from aidial_portal.identity.claims import (
     has_roles,
     profile_of,
 )
-from aidial_portal.identity.directory import (
+from aidial_portal.identity.discovery import (
     ProviderDirectory,
     ProviderMisconfigured,
     ProviderUnavailable,
@@ -50,22 +48,15 @@ from aidial_portal.identity.tokens import (
     IdTokenRejected,
     TokenPolicy,
     TokenRejection,
-    validate_id_token,
+    id_token_claims,
 )
-from aidial_portal.identity.zitadel import EvidenceReader
-from aidial_portal.mfa.evidence import Evidence
 
 logger = logging.getLogger("aidial_portal.identity")
 
 PENDING_KEY = "aidial_oidc_pending"
-# The ID token, sealed with a key only the browser's cookie can rebuild (see `keep_id_token`).
-ID_TOKEN_KEY = "aidial_oidc_id_token"  # noqa: S105 - a session key name, not a secret
-SIGN_OUT_STATE_KEY = "aidial_oidc_sign_out_state"
 STATE_TTL = 600
 MAX_PENDING = 5  # sign-ins begun in other tabs of the same browser
 TOKEN_TIMEOUT: Final = 5.0
-# The callback's provider reads (userinfo beside the two evidence calls) share one budget.
-DEFAULT_READ_BUDGET: Final = 3.0
 
 
 class SignInRejected(Exception):
@@ -189,7 +180,7 @@ def complete(
         raise SignInRejected(Rejection.ID_TOKEN_MISSING)
     access_token = token.get("access_token")
     try:
-        claims = validate_id_token(
+        claims = id_token_claims(
             id_token,
             policy=token_policy(config),
             nonce=pending.nonce,
@@ -299,39 +290,39 @@ class Identity:
     grants: tuple[Grant, ...]
 
 
-def read_at_callback(
-    sign_in: SignIn,
-    *,
-    config: PortalConfig,
-    directory: ProviderDirectory,
-    reader: EvidenceReader,
-    budget: float | None = None,
-) -> tuple[Identity, Evidence]:
-    """Roles, profile and MFA evidence of a validated sign-in, read side by side.
+def start_userinfo(
+    sign_in: SignIn, *, config: PortalConfig, directory: ProviderDirectory, deadline: float
+) -> Future[dict[str, Any] | None] | None:
+    """Begin reading userinfo on the shared executor when the ID token lacks roles or profile
+    (Zitadel's default application settings); None when the ID token carries both.
 
-    Userinfo is fetched only when the ID token lacks roles or profile (Zitadel's default
-    application settings), on the shared executor while the evidence reader makes its two
-    calls; it has the same budget. Userinfo that cannot be read refuses the sign-in
-    (`ProviderDown`): the portal will not guess who someone is or which roles they hold.
+    `deadline` is on `time.monotonic()`. Raises `ProviderDown` when userinfo is needed but
+    discovery names no userinfo endpoint (or there is no access token to call it with).
     """
     claims = sign_in.claims
-    if budget is None:
-        # The evidence reader's own budget, so that both reads end together.
-        budget = getattr(reader, "timeout", DEFAULT_READ_BUDGET)
-    deadline = time.monotonic() + budget
-    userinfo = None
-    if not (has_roles(claims, config.project_id) and has_profile(claims)):
-        endpoint = _metadata(directory).get("userinfo_endpoint")
-        if not isinstance(endpoint, str) or not sign_in.access_token:
-            logger.error("userinfo_unavailable: discovery names no userinfo endpoint")
-            raise ProviderDown()
-        userinfo = http.executor().submit(fetch_userinfo, endpoint, sign_in.access_token, deadline)
-    evidence = reader.read(
-        sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
-        sub=claims["sub"],
-        amr=[value for value in claims.get("amr", []) if isinstance(value, str)],
-        auth_time=auth_time_of(claims),
-    )
+    if has_roles(claims, config.project_id) and has_profile(claims):
+        return None
+    endpoint = _metadata(directory).get("userinfo_endpoint")
+    if not isinstance(endpoint, str) or not sign_in.access_token:
+        logger.error("userinfo_unavailable: discovery names no userinfo endpoint")
+        raise ProviderDown()
+    return http.executor().submit(fetch_userinfo, endpoint, sign_in.access_token, deadline)
+
+
+def identity_at_callback(
+    sign_in: SignIn,
+    userinfo: Future[dict[str, Any] | None] | None,
+    *,
+    config: PortalConfig,
+    deadline: float,
+) -> Identity:
+    """Who signed in, once the userinfo read `start_userinfo` began has answered.
+
+    Userinfo that cannot be read by `deadline` refuses the sign-in (`ProviderDown`): the
+    portal will not guess who someone is or which roles they hold. Userinfo about another
+    subject refuses it too.
+    """
+    claims = sign_in.claims
     extra: Mapping[str, Any] = {}
     if userinfo is not None:
         try:
@@ -344,7 +335,7 @@ def read_at_callback(
         if answer.get("sub") != claims["sub"]:
             raise SignInRejected(Rejection.USERINFO_SUBJECT_MISMATCH)
         extra = answer
-    return identity_of(claims, extra, project_id=config.project_id), evidence
+    return identity_of(claims, extra, project_id=config.project_id)
 
 
 def identity_of(
@@ -441,100 +432,3 @@ def _metadata(directory: ProviderDirectory) -> dict[str, Any]:
         raise MisconfiguredIssuer(Rejection(problem.reason), problem.detail) from None
     except ProviderUnavailable:
         raise ProviderDown() from None
-
-
-# -- sign-out ----------------------------------------------------------------------------------
-
-
-def keep_id_token(session: Any, id_token: str, *, secret: str) -> None:
-    """Keep the ID token for the sign-out's `id_token_hint`, on the server only.
-
-    It goes into the session sealed (JWE, `dir` + A256GCM) under a key derived from the
-    session key, which the session store itself never keeps (it keeps only a hash): a copy of
-    the session table or of Redis does not reveal the token, and no cookie carries it. Call it
-    after `login()`, which gives the session its new key.
-    """
-    if not session.session_key:
-        # `login()` flushed the session (another account, or a changed auth hash): a flushed
-        # session has no key until it is saved, and the seal needs the key it will have.
-        session.save()
-    key = _sealing_key(session.session_key, secret)
-    if key is None:
-        return
-    sealed = jwe.encrypt_compact({"alg": "dir", "enc": "A256GCM"}, id_token.encode(), key)
-    session[ID_TOKEN_KEY] = sealed
-
-
-def _kept_id_token(session: Any, *, secret: str) -> str:
-    sealed = session.get(ID_TOKEN_KEY)
-    key = _sealing_key(session.session_key, secret)
-    if not isinstance(sealed, str) or key is None:
-        return ""
-    try:
-        return (jwe.decrypt_compact(sealed, key).plaintext or b"").decode()
-    except (JoseError, ValueError, UnicodeDecodeError):
-        return ""  # another session key (cycled since), or tampered: sign out without a hint
-
-
-def _sealing_key(session_key: str | None, secret: str) -> OctKey | None:
-    if not session_key:
-        return None
-    digest = hmac.new(
-        secret.encode(), b"aidial id_token seal\0" + session_key.encode(), hashlib.sha256
-    ).digest()
-    return OctKey.import_key(digest)
-
-
-def end_session_url(
-    session: Any,
-    *,
-    config: PortalConfig,
-    directory: ProviderDirectory,
-    secret: str,
-) -> tuple[str, str] | None:
-    """The provider's end-session URL for this sign-in, and the `state` it will send back.
-
-    Read it before the portal session ends (the hint is in it). With Login V2, Zitadel ends
-    its own session only when `id_token_hint` is sent; `client_id` must be the token's `azp`
-    and `post_logout_redirect_uri` must be registered for this client. None when the provider
-    names no end-session endpoint (or cannot be read): the portal session still ends.
-    """
-    try:
-        endpoint = directory.metadata().get("end_session_endpoint")
-    except ProviderUnavailable:
-        endpoint = None
-    if not isinstance(endpoint, str):
-        return None
-    state = secrets.token_urlsafe(24)
-    params = [("client_id", config.client_id)]
-    hint = _kept_id_token(session, secret=secret)
-    if hint:
-        params.insert(0, ("id_token_hint", hint))
-    else:
-        logger.warning("sign_out_without_id_token_hint: the provider session may stay signed in")
-    params += [("post_logout_redirect_uri", signed_out_uri(config)), ("state", state)]
-    return add_params_to_uri(endpoint, params), state
-
-
-def signed_out_uri(config: PortalConfig) -> str:
-    """Register exactly this as the application's post-logout redirect URI in Zitadel."""
-    return config.base_url.rstrip("/") + "/signed-out/"
-
-
-def remember_sign_out(session: MutableMapping[str, Any], state: str) -> None:
-    """In the new, anonymous session: the `state` the provider must send back."""
-    session[SIGN_OUT_STATE_KEY] = state
-
-
-def sign_out_confirmed(session: MutableMapping[str, Any], returned: str | None) -> bool | None:
-    """Whether the provider's return matches the sign-out this browser started.
-
-    None: no sign-out at the provider was started here and no state came back (a plain visit).
-    The expected state is single use.
-    """
-    expected = session.pop(SIGN_OUT_STATE_KEY, None)
-    if not isinstance(expected, str):
-        return None if not returned else False
-    if not returned:
-        return False
-    return hmac.compare_digest(expected.encode(), returned.encode())

@@ -16,8 +16,8 @@ from typing import Any, Final
 
 import httpx
 
-from aidial_portal.identity import http as shared_http
-from aidial_portal.identity.service_credentials import CredentialsUnavailable, ServiceCredentials
+from aidial_portal.identity.service_credentials import ServiceCredentials
+from aidial_portal.identity.zitadel_api import ApiFailure, ZitadelApi
 
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
@@ -36,8 +36,9 @@ class SessionStatus:
 
 
 class SessionStatusReader:
-    """Reads one Zitadel session's status; thread-safe. Without `http`, the process's shared
-    client for the API's origin is used (`identity.http`)."""
+    """Reads one Zitadel session's status through `ZitadelApi`; thread-safe. Without `http`,
+    the process's shared client for the API's origin is used (`identity.http`). `timeout` is
+    the budget of one read, a renewal after a 401 included."""
 
     def __init__(
         self,
@@ -47,10 +48,8 @@ class SessionStatusReader:
         timeout: float = 3.0,
         http: httpx.Client | None = None,
     ) -> None:
-        self._api_url = api_url.rstrip("/")
-        self._credentials = credentials
+        self._api = ZitadelApi(api_url, credentials, http=http)
         self._timeout = timeout
-        self._http = http if http is not None else shared_http.client_for(self._api_url)
 
     def close(self) -> None:
         """Nothing to release: the HTTP client belongs to the process (or to the caller)."""
@@ -64,55 +63,18 @@ class SessionStatusReader:
             return SessionStatus(State.UNREADABLE, "no_session_id")
         if sid.startswith("V1_") or not _IDENTIFIER.fullmatch(sid):
             return SessionStatus(State.UNREADABLE, "session_not_readable")
-        rejected: str | None = None
-        while True:
-            authorization = self._authorization(rejected)
-            if isinstance(authorization, SessionStatus):
-                return authorization
-            response = self._get(f"{self._api_url}/v2/sessions/{sid}", authorization)
-            if isinstance(response, SessionStatus):
-                return response
-            if response.status_code == 401 and rejected is None:
-                # A cached service-user token may have been revoked or expired early: once.
-                rejected = authorization
-                self._credentials.invalidate()
-                continue
-            return _status(response, now)
-
-    def _authorization(self, rejected: str | None) -> str | SessionStatus:
-        try:
-            authorization = self._credentials.authorization()
-        except CredentialsUnavailable as error:
-            return SessionStatus(State.UNREADABLE, error.reason)
-        if authorization is None:
-            return SessionStatus(State.UNREADABLE, "provider_unconfigured")
-        if authorization == rejected:
-            # A personal access token cannot be renewed: the same header gets the same 401.
-            return SessionStatus(State.UNREADABLE, "provider_unauthorised")
-        return authorization
-
-    def _get(self, url: str, authorization: str) -> httpx.Response | SessionStatus:
-        try:
-            return self._http.get(
-                url,
-                headers={"Authorization": authorization, "Accept": "application/json"},
-                timeout=self._timeout,
-            )
-        except httpx.TimeoutException:
-            return SessionStatus(State.UNREADABLE, "provider_timeout")
-        except httpx.HTTPError:
-            return SessionStatus(State.UNREADABLE, "provider_unreachable")
+        deadline = self._api.deadline(self._timeout)
+        return _status(self._api.get_json(f"/v2/sessions/{sid}", deadline=deadline), now)
 
 
-def _status(response: httpx.Response, now: datetime) -> SessionStatus:
-    if response.status_code == 404:
-        return SessionStatus(State.ENDED, "not_found")
-    if response.status_code in {401, 403}:
-        return SessionStatus(State.UNREADABLE, "provider_unauthorised")
-    if response.status_code != 200:
-        return SessionStatus(State.UNREADABLE, "provider_error")
+def _status(answer: dict[str, Any] | ApiFailure, now: datetime) -> SessionStatus:
+    if isinstance(answer, ApiFailure):
+        # Only the provider's own "no such session" ends anything.
+        if answer.reason == "provider_not_found":
+            return SessionStatus(State.ENDED, "not_found")
+        return SessionStatus(State.UNREADABLE, answer.reason)
     try:
-        expires = _expiration(response.json())
+        expires = _expiration(answer)
     except (ValueError, TypeError, KeyError):
         return SessionStatus(State.UNREADABLE, "provider_malformed")
     if expires is not None and expires <= now:

@@ -12,32 +12,25 @@ which no requirement accepts. Tags: `session_not_readable`, `session_user_missin
 `session_user_mismatch`, `invalid_subject`, `auth_time_missing`, `otp_ambiguous`,
 `provider_unconfigured`, `provider_timeout`, `provider_unreachable`, `provider_error`,
 `provider_unauthorised`, `provider_not_found`, `provider_malformed`. Only tags are logged,
-never the service token or a response body. A 401 drops the cached service-user token and the
-call is made once more with a new one (a personal access token cannot be renewed, so it is not
-retried).
+never the service token or a response body. The calls go through `zitadel_api.ZitadelApi`
+(service credentials, one renewal after a 401, retries, failures as reasons).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, wait
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
 from aidial_portal.identity import http as shared_http
-from aidial_portal.identity.service_credentials import (
-    CredentialsUnavailable,
-    PersonalAccessToken,
-    ServiceCredentials,
-)
+from aidial_portal.identity.service_credentials import ServiceCredentials
+from aidial_portal.identity.zitadel_api import ApiFailure, Renewal, ZitadelApi
 from aidial_portal.mfa.evidence import Evidence, Factor, Source, Unavailable, unavailable
 
 logger = logging.getLogger("aidial_portal.identity")
@@ -56,12 +49,6 @@ RECOGNISED_SESSION_FACTORS: Final[Mapping[str, Factor]] = {
 }
 # Zitadel ids are decimal; this also keeps "/", "." and "%" out of the request path.
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_FIRST_BACKOFF: Final = 0.1
-_STATUS_REASONS: Final[Mapping[int, Unavailable]] = {
-    401: Unavailable.PROVIDER_UNAUTHORISED,
-    403: Unavailable.PROVIDER_UNAUTHORISED,
-    404: Unavailable.PROVIDER_NOT_FOUND,
-}
 
 
 class EvidenceReader(Protocol):
@@ -77,22 +64,6 @@ class EvidenceReader(Protocol):
     ) -> Evidence:
         """`auth_time` (aware) dates an `otp` in `amr`; only AMR mode uses it."""
         ...
-
-
-@dataclass(frozen=True)
-class _Failure:
-    reason: Unavailable
-    transient: bool = False
-
-
-@dataclass
-class _Renewal:
-    """Whether this read has already renewed the service credentials after a 401."""
-
-    done: bool = False
-
-
-_UNAUTHORISED: Final = _Failure(Unavailable.PROVIDER_UNAUTHORISED)
 
 
 class _Malformed(Exception):
@@ -125,24 +96,14 @@ class ZitadelEvidenceReader:
         clock: Callable[[], float] = time.monotonic,
         executor: Executor | None = None,
     ) -> None:
-        parts = urlsplit(api_url)
-        if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise ValueError("the Zitadel API URL must be an absolute http(s) URL")
+        self._api = ZitadelApi(api_url, credentials, http=http, clock=clock, sleep=sleep)
         if timeout <= 0 or retries < 0:
             raise ValueError("timeout must be positive and retries not negative")
-        self._api_url = api_url.rstrip("/")
-        self._credentials = (
-            PersonalAccessToken(credentials) if isinstance(credentials, str) else credentials
-        )
         self._mode = Source(mode)
         self._timeout = timeout
         self._retries = retries
-        self._http = http if http is not None else shared_http.client_for(self._api_url)
-        self._sleep = sleep
         self._concurrent = concurrent
-        self._clock = clock
         self._executor = executor
-        self._renew_lock = threading.Lock()
 
     @property
     def mode(self) -> Source:
@@ -183,17 +144,15 @@ class ZitadelEvidenceReader:
             return unavailable(Unavailable.SESSION_NOT_READABLE)
         if not _IDENTIFIER.fullmatch(sub):
             return unavailable(Unavailable.INVALID_SUBJECT)
-        authorization = self._authorization()
-        if isinstance(authorization, _Failure):
-            return unavailable(authorization.reason)
-        if authorization is None:
-            return unavailable(Unavailable.PROVIDER_UNCONFIGURED)
+        authorization = self._api.authorization()
+        if isinstance(authorization, ApiFailure):
+            return unavailable(Unavailable(authorization.reason))
         session, methods = self._get_all(
             [f"/v2/sessions/{sid}", f"/v2/users/{sub}/authentication_methods"]
         )
         for result in (session, methods):
-            if isinstance(result, _Failure):
-                return unavailable(result.reason)
+            if isinstance(result, ApiFailure):
+                return unavailable(Unavailable(result.reason))
         evidence = _session_evidence(session, methods, sub)
         if evidence.unavailable is None and not evidence.verified:
             _say_if_a_second_factor_is_unseen(session, amr)
@@ -207,117 +166,47 @@ class ZitadelEvidenceReader:
             if auth_time is None or auth_time.tzinfo is None:
                 return unavailable(Unavailable.AUTH_TIME_MISSING, Source.AMR)
             verified[Factor.OTP] = auth_time.astimezone(UTC)
-        authorization = self._authorization()
-        if authorization is None:
-            # Without the API, `otp` may be an SMS or e-mail code: it proves nothing.
-            return unavailable(Unavailable.PROVIDER_UNCONFIGURED, Source.AMR)
-        if isinstance(authorization, _Failure):
-            return unavailable(authorization.reason, Source.AMR)
+        authorization = self._api.authorization()
+        # Without the API (`provider_unconfigured`), `otp` may be an SMS or e-mail code: it
+        # proves nothing.
+        if isinstance(authorization, ApiFailure):
+            return unavailable(Unavailable(authorization.reason), Source.AMR)
         if not _IDENTIFIER.fullmatch(sub):
             return unavailable(Unavailable.INVALID_SUBJECT, Source.AMR)
         (methods,) = self._get_all([f"/v2/users/{sub}/authentication_methods"])
-        if isinstance(methods, _Failure):
-            return unavailable(methods.reason, Source.AMR)
+        if isinstance(methods, ApiFailure):
+            return unavailable(Unavailable(methods.reason), Source.AMR)
         return _amr_evidence(methods, verified)
 
     # -- HTTP ------------------------------------------------------------------------------
 
-    def _authorization(self) -> str | _Failure | None:
-        try:
-            return self._credentials.authorization()
-        except CredentialsUnavailable as error:
-            return _Failure(Unavailable(error.reason))
+    def _get_all(self, paths: list[str]) -> list[dict[str, Any] | ApiFailure]:
+        """GET each path within one shared budget and one renewal."""
+        deadline = self._api.deadline(self._timeout)
+        renewal = Renewal()
 
-    def _get_all(self, paths: list[str]) -> list[Any]:
-        """GET each path within one shared budget; each result is JSON or a `_Failure`."""
-        deadline = self._clock() + self._timeout
-        renewal = _Renewal()
+        def get(path: str) -> dict[str, Any] | ApiFailure:
+            return self._api.get_json(
+                path, deadline=deadline, retries=self._retries, renewal=renewal
+            )
+
         if not self._concurrent or len(paths) == 1:
-            return [self._get_json(path, deadline, renewal) for path in paths]
+            return [get(path) for path in paths]
         pool = self._executor if self._executor is not None else shared_http.executor()
         first, *others = paths
-        futures = [pool.submit(self._get_json, path, deadline, renewal) for path in others]
-        results = [self._get_json(first, deadline, renewal)]
-        done, _ = wait(futures, timeout=max(0.0, deadline - self._clock()))
+        futures = [pool.submit(get, path) for path in others]
+        results = [get(first)]
+        done, _ = wait(futures, timeout=max(0.0, self._api.remaining(deadline)))
         for future in futures:
             if future not in done:
                 # Still queued (a busy executor) or running past the budget: abandoned, and
                 # unknown fails closed. A running call's own timeout ends it.
                 future.cancel()
         results += [
-            future.result() if future in done else _Failure(Unavailable.PROVIDER_TIMEOUT)
+            future.result() if future in done else ApiFailure("provider_timeout")
             for future in futures
         ]
         return results
-
-    def _get_json(self, path: str, deadline: float, renewal: _Renewal) -> Any:
-        attempt = 0
-        renewed = False
-        authorization = self._authorization()
-        while True:
-            if not isinstance(authorization, str):
-                return authorization or _Failure(Unavailable.PROVIDER_UNCONFIGURED)
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                return _Failure(Unavailable.PROVIDER_TIMEOUT)
-            result = self._attempt(self._api_url + path, remaining, authorization)
-            if result == _UNAUTHORISED and not renewed:
-                # A cached service-user token may have been revoked or expired early.
-                renewed = True
-                fresh = self._renewed(authorization, renewal)
-                # A personal access token cannot be renewed: the same header gets the same 401.
-                if fresh == authorization:
-                    return result
-                authorization = fresh
-                continue
-            if not isinstance(result, _Failure) or not result.transient:
-                return result
-            backoff = _FIRST_BACKOFF * 2**attempt
-            if attempt >= self._retries or deadline - self._clock() <= backoff:
-                return result
-            logger.info("zitadel request retried after: %s", result.reason)
-            self._sleep(backoff)
-            attempt += 1
-
-    def _renewed(self, rejected: str, renewal: _Renewal) -> str | _Failure | None:
-        """The header after a 401 with `rejected`: at most one renewal per read."""
-        with self._renew_lock:
-            current = self._authorization()
-            if current == rejected and not renewal.done:
-                renewal.done = True
-                self._credentials.invalidate()
-                current = self._authorization()
-            return current
-
-    def _attempt(self, url: str, remaining: float, authorization: str) -> Any:
-        try:
-            response = self._http.get(
-                url,
-                headers={
-                    "Authorization": authorization,
-                    "Accept": "application/json",
-                },
-                timeout=remaining,
-            )
-        except httpx.TimeoutException:
-            return _Failure(Unavailable.PROVIDER_TIMEOUT, transient=True)
-        except httpx.HTTPError:
-            return _Failure(Unavailable.PROVIDER_UNREACHABLE, transient=True)
-        if response.status_code == 401:
-            return _UNAUTHORISED
-        if response.status_code != 200:
-            return _status_failure(response.status_code)
-        try:
-            return response.json()
-        except ValueError:
-            return _Failure(Unavailable.PROVIDER_MALFORMED)
-
-
-def _status_failure(status: int) -> _Failure:
-    # Only a server-side failure may clear up on its own; a 4xx answer will not change.
-    if status >= 500:
-        return _Failure(Unavailable.PROVIDER_ERROR, transient=True)
-    return _Failure(_STATUS_REASONS.get(status, Unavailable.PROVIDER_ERROR))
 
 
 def _amr_evidence(methods: Any, verified: dict[Factor, datetime]) -> Evidence:

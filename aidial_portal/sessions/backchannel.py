@@ -1,8 +1,8 @@
 """Back-channel logout: the provider says a session ended; end the portal sessions bound to it.
 
-The token is validated by `identity.logout_tokens`; its `jti` is spent in storage every
-instance shares (Redis when configured, the database otherwise), so a replay is refused on any
-instance; the sessions are ended in the shared session store, so every instance sees it on the
+The token is validated by `identity.tokens.logout_token_claims`; its `jti` is spent in storage
+every instance shares (Redis when configured, the database otherwise), so a replay is refused on
+any instance; the sessions are ended in the shared session store, so every instance sees it on the
 next request. One security event per logout, with the number of sessions ended.
 """
 
@@ -19,11 +19,11 @@ from django.db import IntegrityError, transaction
 from aidial_portal import metrics
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.identity import oidc, services
-from aidial_portal.identity.logout_tokens import (
-    MAX_AGE,
+from aidial_portal.identity import oidc, providers
+from aidial_portal.identity.tokens import (
+    LOGOUT_TOKEN_MAX_AGE,
     LogoutTokenRejected,
-    validate_logout_token,
+    logout_token_claims,
 )
 from aidial_portal.sessions import index
 from aidial_portal.sessions.models import SpentLogoutToken
@@ -40,7 +40,7 @@ def log_out(logout_token: str, *, now: float) -> int:
     # The audiences trusted exactly as for ID tokens: the client, the project id and the
     # other applications of the project.
     policy = oidc.token_policy(config)
-    token = validate_logout_token(logout_token, policy=policy, keys=services.directory(), now=now)
+    token = logout_token_claims(logout_token, policy=policy, keys=providers.directory(), now=now)
     digest = _jti_digest(config.issuer, token.jti)
     if not spend(digest, iat=token.iat, now=now, leeway=policy.leeway):
         raise LogoutTokenRejected("replayed")
@@ -70,7 +70,7 @@ def spend(digest: str, *, iat: int, now: float, leeway: int) -> bool:
 
     It is kept until the token would be refused as stale anyway.
     """
-    keep_until = max(iat, int(now)) + MAX_AGE + 2 * leeway
+    keep_until = max(iat, int(now)) + LOGOUT_TOKEN_MAX_AGE + 2 * leeway
     if settings.AIDIAL.redis_url:
         return bool(cache.add(f"logout-jti:{digest}", 1, timeout=max(1, keep_until - int(now))))
     expires_at = datetime.fromtimestamp(keep_until, UTC)

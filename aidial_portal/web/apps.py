@@ -7,7 +7,7 @@ class WebConfig(AppConfig):
 
     def ready(self) -> None:
         from aidial_portal import checks  # noqa: F401  (registers the system checks)
-        from aidial_portal.identity import services  # (also the settings-change receiver)
+        from aidial_portal.identity import providers  # (also the settings-change receiver)
 
         # An unreadable or malformed key file stops start-up here, naming the variable.
-        services.service_credentials()
+        providers.service_credentials()

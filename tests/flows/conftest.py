@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 
 from aidial_portal.config import SECURITY_PAGE_PATH
-from aidial_portal.identity import oidc, services
+from aidial_portal.identity import oidc, providers
 from tests.support import audiences
 from tests.support.idp import HostedLogin, LocalIdp, Person
 
@@ -51,7 +51,7 @@ def wired(settings: Any, local_idp: LocalIdp, registration: dict[str, Any]) -> I
         management_url=local_idp.issuer + SECURITY_PAGE_PATH,
     )
     yield
-    services.reset()
+    providers.reset()
 
 
 @pytest.fixture

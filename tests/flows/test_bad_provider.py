@@ -16,7 +16,7 @@ import pytest
 
 from aidial_portal.accounts import session_state
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.identity import oidc, services
+from aidial_portal.identity import oidc, providers
 from tests.identity.provider import DROP, mint, public, signing_key, unsigned
 
 pytestmark = pytest.mark.django_db
@@ -219,7 +219,7 @@ def test_check_deploy_reports_what_discovery_lacks_and_an_untrusted_endpoint(pro
         "userinfo_endpoint": provider.issuer + "/oidc/v1/userinfo",
         "end_session_endpoint": "https://elsewhere.example.test/end_session",
     }
-    services.reset()
+    providers.reset()
     found = deploy_messages()
     assert "end_session_endpoint" in found["aidial.E017"]
     assert "AIDIAL_OIDC_ISSUER" in found["aidial.E017"]

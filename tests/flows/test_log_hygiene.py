@@ -18,7 +18,7 @@ from django.test import Client
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aidial_portal.accounts import sign_in as flow
-from aidial_portal.identity import oidc, services
+from aidial_portal.identity import oidc, providers
 from aidial_portal.logs import JsonFormatter
 from tests.flows.conftest import callback_path
 from tests.support.idp import free_loopback_port
@@ -100,7 +100,7 @@ def test_no_secret_reaches_the_logs_on_any_path(
     settings.AIDIAL = replace(settings.AIDIAL, issuer=f"http://127.0.0.1:{free_loopback_port()}")
     assert tolerant.get(path).status_code == 503
     settings.AIDIAL = replace(settings.AIDIAL, issuer=local_idp.issuer)
-    services.reset()
+    providers.reset()
 
     # The database, then Redis, down during the callback; then an unhandled error.
     for failure in (DatabaseError("db down"), RedisConnectionError("redis down"), KeyError("x")):

@@ -19,7 +19,7 @@ from django.test.client import ClientHandler
 from django.urls import set_script_prefix
 
 from aidial_portal.config import SECURITY_PAGE_PATH
-from aidial_portal.identity import services
+from aidial_portal.identity import providers
 from tests.flows.conftest import other_applications
 from tests.support.idp import HostedLogin, LocalIdp
 from tests.support.servers import REPO_ROOT, portal_env
@@ -79,7 +79,7 @@ def mounted(settings: Any, local_idp: LocalIdp) -> Iterator[MountedClient]:
         management_url=local_idp.issuer + SECURITY_PAGE_PATH,
     )
     yield MountedClient()
-    services.reset()
+    providers.reset()
 
 
 def links(response: Any) -> set[str]:

@@ -12,7 +12,7 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import connection
 
-from aidial_portal.identity import oidc
+from aidial_portal.identity import oidc, sign_out
 from aidial_portal.logs import JsonFormatter
 from aidial_portal.sessions.backends.db import SessionStore
 from tests.flows.conftest import callback_path
@@ -75,7 +75,7 @@ def test_full_flows_leave_no_secret_in_logs_database_or_pages(
     # The ID token is kept for the sign-out's hint: sealed, so the stored session (decoded
     # below) does not show it; the sign-out still sends it to the provider.
     stored_while_signed_in = every_stored_value()
-    assert oidc.ID_TOKEN_KEY in stored_while_signed_in
+    assert sign_out.ID_TOKEN_KEY in stored_while_signed_in
     leaving = client.post("/logout/")["Location"]
 
     for index, token in enumerate(tokens):

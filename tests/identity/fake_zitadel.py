@@ -62,6 +62,8 @@ class FakeZitadel:
     def __init__(self) -> None:
         self.replies: dict[str, list[Reply]] = {}
         self.requests: list[tuple[str, str | None]] = []
+        # The JSON bodies of POST requests, in order.
+        self.bodies: list[Any] = []
         self.release = threading.Event()
         self.barrier: threading.Barrier | None = None
         self._lock = threading.Lock()
@@ -115,6 +117,14 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.server.zitadel.bodies.append(json.loads(raw or b"null"))
+        self._answer()
+
+    def _answer(self) -> None:
         zitadel = self.server.zitadel
         reply = zitadel.next_reply(self.path, self.headers.get("Authorization"))
         if zitadel.barrier is not None:

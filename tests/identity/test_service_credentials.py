@@ -28,7 +28,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from aidial_portal.identity import http as shared_http
-from aidial_portal.identity import services
+from aidial_portal.identity import providers
 from aidial_portal.identity.service_credentials import (
     JWT_BEARER_GRANT,
     CredentialsUnavailable,
@@ -398,7 +398,7 @@ def test_a_bad_key_file_is_refused_when_the_services_are_built(
 ) -> None:
     settings.AIDIAL = replace(settings.AIDIAL, service_key_file=str(tmp_path / "absent.json"))
     with pytest.raises(ImproperlyConfigured, match="AIDIAL_ZITADEL_SERVICE_KEY_FILE"):
-        services.service_credentials()
+        providers.service_credentials()
 
 
 def test_a_token_and_a_key_file_together_stop_start_up(settings: Any, key_file: Path) -> None:
@@ -427,5 +427,5 @@ def test_the_key_and_assertion_stay_out_of_error_reports(
     assert "CredentialsUnavailable" in report
     assert KEY_LINE not in report
     assert provider.grants[0]["assertion"] not in report
-    assert KEY_LINE not in repr(services.service_credentials())
+    assert KEY_LINE not in repr(providers.service_credentials())
     assert KEY_LINE not in repr(settings.AIDIAL)

@@ -17,7 +17,9 @@ from aidial_portal.identity.tokens import (
     MAX_TOKEN_LENGTH,
     IdTokenRejected,
     TokenPolicy,
-    validate_id_token,
+    TokenRejected,
+    id_token_claims,
+    verify_signed,
 )
 
 from .provider import (
@@ -52,7 +54,7 @@ def validate(
     nonce: str = NONCE,
     now: float = NOW,
 ) -> dict[str, Any]:
-    return validate_id_token(token, policy=policy, nonce=nonce, keys=keys, now=now)
+    return id_token_claims(token, policy=policy, nonce=nonce, keys=keys, now=now)
 
 
 def refused(token: Any, keys: FakeKeys, **options: Any) -> str:
@@ -475,3 +477,32 @@ def test_no_string_claims_from_an_attacker_validate_with_a_forged_signature(
     with pytest.raises(IdTokenRejected) as caught:
         validate(token, keys)
     assert caught.value.reason == "bad_signature"
+
+
+# -- the shared signature check --------------------------------------------------------------
+
+
+def test_verify_signed_checks_the_signature_and_leaves_the_claims_to_the_caller(
+    keys: FakeKeys,
+) -> None:
+    expired_for_another_client = claims(aud=["another-client"], exp=NOW - 3600, nonce=DROP)
+    other_key = RSAKey.generate_key(2048, parameters={"kid": "key-1"})
+
+    payload = verify_signed(mint(expired_for_another_client), policy=POLICY, keys=keys)
+
+    assert payload["aud"] == ["another-client"]
+    with pytest.raises(TokenRejected) as caught:
+        verify_signed(mint(claims(), key=other_key), policy=POLICY, keys=keys)
+    assert caught.value.reason == "bad_signature"
+
+
+def test_verify_signed_refuses_a_type_the_caller_does_not_accept(keys: FakeKeys) -> None:
+    logout_typed, access_typed = mint(typ="logout+jwt"), mint(typ="at+jwt")
+    accepted = frozenset({"logout+jwt"})
+
+    assert verify_signed(logout_typed, policy=POLICY, keys=keys, accepted_types=accepted)
+    with pytest.raises(TokenRejected) as caught:
+        verify_signed(access_typed, policy=POLICY, keys=keys, accepted_types=accepted)
+    assert caught.value.reason == "wrong_typ"
+    # Without `accepted_types` (an ID token) the `typ` header is not read.
+    assert verify_signed(access_typed, policy=POLICY, keys=keys)["sub"] == SUBJECT

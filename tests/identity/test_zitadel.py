@@ -629,8 +629,8 @@ def test_readers_of_one_process_share_one_client_and_never_close_it() -> None:
     other = ZitadelEvidenceReader("https://zitadel.example.test", "another-token")
     assert own.mode is Source.AMR
     own.close()
-    assert own._http is other._http
-    assert not other._http.is_closed
+    assert own._api.http is other._api.http
+    assert not other._api.http.is_closed
 
     shared = httpx.Client()
     ZitadelEvidenceReader("https://zitadel.example.test", SERVICE_TOKEN, http=shared).close()

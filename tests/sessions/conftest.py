@@ -16,8 +16,8 @@ from django.utils import timezone
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
-from aidial_portal.identity import services
-from aidial_portal.identity.logout_tokens import BACKCHANNEL_LOGOUT_EVENT
+from aidial_portal.identity import providers
+from aidial_portal.identity.tokens import BACKCHANNEL_LOGOUT_EVENT
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
 from aidial_portal.sessions import index
 from tests.identity.provider import (
@@ -67,7 +67,7 @@ def provider(settings: Any, monkeypatch: pytest.MonkeyPatch) -> FakeKeys:
         project_id=PROJECT_ID,
     )
     keys = FakeDirectory(public(signing_key("key-1")))
-    monkeypatch.setattr(services, "directory", functools.cache(lambda: keys))
+    monkeypatch.setattr(providers, "directory", functools.cache(lambda: keys))
     return keys
 
 

@@ -212,7 +212,7 @@ def test_the_endpoint_needs_no_csrf_token_and_refuses_get(provider: FakeKeys) ->
 def test_the_provider_down_is_not_a_bad_token(
     provider: FakeKeys, signed_in: Callable[..., Person], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aidial_portal.identity.directory import ProviderUnavailable
+    from aidial_portal.identity.discovery import ProviderUnavailable
 
     def unavailable() -> Any:
         raise ProviderUnavailable("provider_unreachable")

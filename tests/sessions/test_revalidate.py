@@ -172,8 +172,8 @@ def test_readers_use_the_process_client_for_the_api() -> None:
     reader = SessionStatusReader("http://127.0.0.1:9/", PersonalAccessToken(TOKEN))
     reader.close()
 
-    assert reader._http is shared_http.client_for("http://127.0.0.1:9")
-    assert not reader._http.is_closed
+    assert reader._api.http is shared_http.client_for("http://127.0.0.1:9")
+    assert not reader._api.http.is_closed
 
 
 def test_a_malformed_answer_ends_nothing(api: SessionApi, signed_in: Callable[..., Person]) -> None:

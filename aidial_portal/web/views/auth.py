@@ -13,6 +13,7 @@ from aidial_portal.accounts import sign_in as flow
 from aidial_portal.accounts.session_state import SignInRequest
 from aidial_portal.identity import oidc
 from aidial_portal.identity.rejections import Rejection
+from aidial_portal.identity.sign_out import sign_out_confirmed
 from aidial_portal.web.access import compliance_exempt, public
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
@@ -116,5 +117,5 @@ def sign_out(request: SignInRequest) -> HttpResponse:
 @public
 @require_GET
 def signed_out(request: SignInRequest) -> HttpResponse:
-    confirmed = oidc.sign_out_confirmed(request.session, request.GET.get("state"))
+    confirmed = sign_out_confirmed(request.session, request.GET.get("state"))
     return render(request, "portal/signed_out.html", {"state_mismatch": confirmed is False})

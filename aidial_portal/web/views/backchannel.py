@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from aidial_portal.identity.directory import ProviderUnavailable
-from aidial_portal.identity.logout_tokens import LogoutTokenRejected
+from aidial_portal.identity.discovery import ProviderUnavailable
+from aidial_portal.identity.tokens import LogoutTokenRejected
 from aidial_portal.sessions import backchannel
 from aidial_portal.web.access import public
 

@@ -20,8 +20,8 @@ from prometheus_client import (
 )
 
 from aidial_portal.config import is_loopback, is_trusted_api_url
-from aidial_portal.identity import services
-from aidial_portal.identity.directory import ProviderMisconfigured, ProviderUnavailable
+from aidial_portal.identity import providers
+from aidial_portal.identity.discovery import ProviderMisconfigured, ProviderUnavailable
 from aidial_portal.web.access import public
 
 logger = logging.getLogger("aidial_portal.health")
@@ -107,7 +107,7 @@ def _provider() -> str:
         )
         return "api_url_untrusted"
     try:
-        services.directory().metadata()
+        providers.directory().metadata()
     except ProviderMisconfigured as problem:
         return problem.reason
     except ProviderUnavailable:

@@ -25,7 +25,7 @@ from django.utils import timezone
 from aidial_portal import metrics
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
-from aidial_portal.identity import services
+from aidial_portal.identity import providers
 from aidial_portal.identity.session_status import SessionStatus, SessionStatusReader, State
 from aidial_portal.sessions import index
 
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         if not 0 < timeout <= 60:
             raise CommandError("--timeout must be more than 0 and at most 60 seconds")
         reader = SessionStatusReader(
-            settings.AIDIAL.api_url, services.service_credentials(), timeout=timeout
+            settings.AIDIAL.api_url, providers.service_credentials(), timeout=timeout
         )
         try:
             summary = revalidate(reader, now=timezone.now(), concurrency=concurrency)

@@ -12,13 +12,13 @@ import httpx
 import pytest
 from joserfc.jwk import KeySet
 
-from aidial_portal.identity.directory import (
+from aidial_portal.identity.discovery import (
     IssuerMismatch,
     ProviderDirectory,
     ProviderMisconfigured,
     ProviderUnavailable,
 )
-from aidial_portal.identity.tokens import validate_id_token
+from aidial_portal.identity.tokens import id_token_claims
 
 from .provider import ISSUER, NONCE, NOW, POLICY, SUBJECT, Clock, mint, signing_key
 
@@ -486,14 +486,14 @@ def test_validator_picks_up_rotated_keys_through_the_directory(
     idp: FakeIdp, clock: Clock, directory: ProviderDirectory
 ) -> None:
     options: dict[str, Any] = {"policy": POLICY, "nonce": NONCE, "keys": directory, "now": NOW}
-    assert validate_id_token(mint(), **options)["sub"] == SUBJECT
+    assert id_token_claims(mint(), **options)["sub"] == SUBJECT
 
     idp.jwks = _jwks("key-1", "key-2")
-    assert validate_id_token(mint(kid="key-2"), **options)["sub"] == SUBJECT
+    assert id_token_claims(mint(kid="key-2"), **options)["sub"] == SUBJECT
     assert idp.requests[JWKS] == 2
     # Both keys are cached now: neither needs another fetch.
-    validate_id_token(mint(kid="key-1"), **options)
-    validate_id_token(mint(kid="key-2"), **options)
+    id_token_claims(mint(kid="key-1"), **options)
+    id_token_claims(mint(kid="key-2"), **options)
     assert idp.requests[JWKS] == 2
 
 

@@ -15,7 +15,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from aidial_portal.config import is_trusted_provider_url
-from aidial_portal.identity.directory import ProviderDirectory
+from aidial_portal.identity.discovery import ProviderDirectory
 from aidial_portal.identity.service_credentials import (
     CredentialsUnavailable,
     KeyFileError,
