@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from aidial_portal import metrics
-from aidial_portal.accounts import session_state
+from aidial_portal.accounts import rollout, session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, RoleGrant, identity_key
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
@@ -140,7 +140,13 @@ def complete_sign_in(
         account.requirement = requirement.value if requirement else ""
         account.last_sign_in_at = account.last_login = now
         account.last_factor = evidence.recognised_factor or ""
-        account.last_status = status_as_if_required(evidence, now, max_age=config.mfa_max_age)
+        account.last_status = status_as_if_required(
+            evidence,
+            now,
+            max_age=config.mfa_max_age,
+            level=rollout.level_of(held.known, config),
+            accepted=config.accepted_factors,
+        )
         if evidence.unavailable is None:
             account.recovery_codes_observed = evidence.recovery_codes_present
         observed = Observed(

@@ -18,10 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aidial_portal import metrics
+from aidial_portal.accounts.rollout import session_compliance
 from aidial_portal.accounts.session_state import account_id, load
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import EventTag
-from aidial_portal.mfa.compliance import Reason, evaluate
+from aidial_portal.mfa.compliance import Reason
 from aidial_portal.web.access import is_compliance_exempt, is_public
 from aidial_portal.web.problems import problem, wants_html
 
@@ -34,6 +35,9 @@ REASON_TEXT = {
     "to check again.",
     Reason.EVIDENCE_UNAVAILABLE: "The portal could not read your security status from the "
     "identity provider. Refresh your security status to try again.",
+    Reason.PHISHING_RESISTANT_REQUIRED: "Your role requires a passkey or security key in this "
+    "sign-in; an authenticator app or recovery code alone is not enough. Set one up at the "
+    "identity provider if you have none, then refresh your security status.",
 }
 
 
@@ -60,10 +64,7 @@ class MfaGateMiddleware:
             return None
         if state.requirement is None:
             return TemplateResponse(request, "portal/no_access.html", status=403)
-        config = settings.AIDIAL
-        compliance = evaluate(
-            state.requirement, state.evidence, timezone.now(), max_age=config.mfa_max_age
-        )
+        compliance = session_compliance(state, settings.AIDIAL, timezone.now())
         if compliance.compliant:
             return None
         reason = compliance.reason or Reason.EVIDENCE_UNAVAILABLE
