@@ -169,19 +169,18 @@ def complete_sign_in(
         login(request, account, backend=BACKEND)
         if request.session.session_key == before:
             request.session.cycle_key()
-        session_state.store(
-            request.session,
-            session_state.SignedIn(
-                subject=claims["sub"],
-                login_hint=account.login_name,
-                roles=held.known,
-                requirement=requirement,
-                evidence=evidence,
-                signed_in_at=now,
-                auth_time=auth_time_of(claims),
-                grants=grants,
-            ),
+        state = session_state.SignedIn(
+            subject=claims["sub"],
+            login_hint=account.login_name,
+            roles=held.known,
+            requirement=requirement,
+            evidence=evidence,
+            signed_in_at=now,
+            auth_time=auth_time_of(claims),
+            grants=grants,
         )
+        session_state.store(request.session, state)
+        rollout.keep_first_seen(request.session, _first_seen(account, grants, now, config))
         key = request.session.session_key
         # Back-channel logout and revalidation find this session through its Zitadel session.
         session_index.bind(
@@ -201,6 +200,7 @@ def complete_sign_in(
                 session_key=key,
                 reason=evidence.unavailable,
             )
+        _record_grace(request, state, account, now)
         record(
             EventTag.Session.REFRESH_COMPLETED if refresh else EventTag.SignIn.SUCCEEDED,
             account=account,
@@ -217,6 +217,38 @@ def complete_sign_in(
     if evidence.unavailable:
         metrics.PROVIDER_API_ERRORS.labels(reason=evidence.unavailable).inc()
     return account
+
+
+def _first_seen(
+    account: Account, grants: tuple[Grant, ...], now: datetime, config: PortalConfig
+) -> datetime | None:
+    """With enrolment deadlines on: note this sign-in's mandatory grants (the first sighting
+    of each is kept) and return the earliest, which starts the person's grace period."""
+    if config.enrolment_grace_days <= 0:
+        return None
+    rollout.note_mandatory_grants(account, grants, now)
+    return rollout.first_seen_by_account([account.pk]).get(account.pk)
+
+
+def _record_grace(
+    request: HttpRequest, state: session_state.SignedIn, account: Account, now: datetime
+) -> None:
+    """Each sign-in let in on its enrolment deadline is a security event."""
+    config: PortalConfig = settings.AIDIAL
+    compliance = rollout.session_compliance(state, config, now)
+    deadline = rollout.grace_for(request.session, compliance, config, now)
+    if deadline is None:
+        return
+    record(
+        EventTag.Mfa.ENROLMENT_GRACE_SIGN_IN,
+        account=account,
+        session_key=request.session.session_key,
+        reason="not_enrolled",
+        details={
+            "deadline": deadline.last_day.isoformat(),
+            "days_left": deadline.days_left(timezone.localdate(now)),
+        },
+    )
 
 
 def _replace_grants(account: Account, grants: tuple[Grant, ...]) -> None:

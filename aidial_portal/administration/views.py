@@ -83,7 +83,7 @@ def compliance_report(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": _query_without(request, "after", "before"),
             "statuses": list(compliance.STATUS_LABELS.items()),
-            "rollout": rollout_report.for_page(page.rows, settings.AIDIAL),
+            "rollout": rollout_report.for_page(page.rows, settings.AIDIAL, timezone.now()),
         },
     )
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aidial_portal import metrics
-from aidial_portal.accounts.rollout import session_compliance
+from aidial_portal.accounts.rollout import grace_for, session_compliance
 from aidial_portal.accounts.session_state import account_id, load
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import EventTag
@@ -64,8 +64,10 @@ class MfaGateMiddleware:
             return None
         if state.requirement is None:
             return TemplateResponse(request, "portal/no_access.html", status=403)
-        compliance = session_compliance(state, settings.AIDIAL, timezone.now())
-        if compliance.compliant:
+        config, now = settings.AIDIAL, timezone.now()
+        compliance = session_compliance(state, config, now)
+        # Not enrolled, before the deadline the sign-in carries, goes on too (a banner says so).
+        if compliance.compliant or grace_for(request.session, compliance, config, now):
             return None
         reason = compliance.reason or Reason.EVIDENCE_UNAVAILABLE
         return _deny(request, reason)
