@@ -244,8 +244,10 @@ def _record_grace(
         account=account,
         session_key=request.session.session_key,
         reason="not_enrolled",
+        # Numbers only (events hold tags, ids and counts): the deadline is the event's day
+        # plus `days_left`.
         details={
-            "deadline": deadline.last_day.isoformat(),
+            "grace_days": config.enrolment_grace_days,
             "days_left": deadline.days_left(timezone.localdate(now)),
         },
     )

@@ -3,17 +3,21 @@ role may use the portal until first seen + AIDIAL_ENROLMENT_GRACE_DAYS, then the
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 
 from aidial_portal.accounts.models import Account, MandatoryRoleFirstSeen
 from aidial_portal.audit.models import SecurityEvent
+from tests.support.smtp import smtp_server  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.idp]
+SENDER = "portal@aidial.test"
 
 
 @pytest.fixture
@@ -26,9 +30,7 @@ def last_day_text(days: int = 11) -> str:
     return format_date(timezone.localdate() + timedelta(days=days), "l j F Y")
 
 
-def test_partner_admin_without_mfa_is_let_in_with_a_dated_banner(
-    client, grace, person, sign_in
-):
+def test_partner_admin_without_mfa_is_let_in_with_a_dated_banner(client, grace, person, sign_in):
     who = person("partner_admin")
     sign_in(who)
     page = client.get("/")
@@ -95,4 +97,31 @@ def test_the_report_shows_the_deadline_and_the_grace_status(
     page = client.get("/admin/compliance/").content.decode()
     assert '<th scope="col">Enrolment deadline</th>' in page
     deadline = format_date(timezone.localdate() + timedelta(days=11), "j M Y")
-    assert f"{deadline}</time>: <span class=\"status\">In grace period</span>" in page
+    assert f'{deadline}</time>: <span class="status">In grace period</span>' in page
+
+
+def test_done_when_a_partner_admin_without_mfa_gets_a_banner_and_one_reminder(
+    client,
+    grace,
+    person,
+    sign_in,
+    settings,
+    smtp_server,  # noqa: F811 - the fixture
+):
+    settings.AIDIAL = replace(
+        settings.AIDIAL, email_host="127.0.0.1", email_port=smtp_server.port, email_from=SENDER
+    )
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
+    who = person("partner_admin")
+    sign_in(who)
+    assert f"Set it up by {last_day_text()} (11 days left)" in client.get("/").content.decode()
+    out = io.StringIO()
+    call_command("reminders", "send", stdout=out)
+    mine = [mail for mail in smtp_server.received if mail.recipients == [who.login]]
+    assert len(mine) == 1
+    assert f"Set it up by {last_day_text()} (11 days left)" in mine[0].message.as_string()
+    again = io.StringIO()
+    call_command("reminders", "send", stdout=again)
+    assert "People: 0 due" in again.getvalue()
+    assert [mail for mail in smtp_server.received if mail.recipients == [who.login]] == mine

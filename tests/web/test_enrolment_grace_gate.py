@@ -40,15 +40,11 @@ def test_after_the_deadline_the_gate_sends_them_to_settings(client, sign_in_as, 
     assert client.get("/")["Location"] == "/settings/?next=%2F"
 
 
-def test_an_enrolled_person_signing_in_without_mfa_gets_no_grace(
-    client, sign_in_as, grace_days
-):
+def test_an_enrolled_person_signing_in_without_mfa_gets_no_grace(client, sign_in_as, grace_days):
     sign_in_as(["partner_admin"], evidence(enrolled=True, factor=None))
     carry_first_seen(client, 1)
     assert client.get("/")["Location"] == "/settings/?next=%2F"
-    assert client.post("/actions/confirm-session/").json()["reason"] == (
-        "challenge_not_satisfied"
-    )
+    assert client.post("/actions/confirm-session/").json()["reason"] == ("challenge_not_satisfied")
 
 
 def test_unreadable_evidence_gets_no_grace(client, sign_in_as, grace_days):
@@ -58,9 +54,7 @@ def test_unreadable_evidence_gets_no_grace(client, sign_in_as, grace_days):
 
 
 @pytest.mark.parametrize("raw", ["yesterday", "2026-12-01T00:00:00", 17])
-def test_a_deadline_the_session_cannot_read_gives_no_grace(
-    client, sign_in_as, grace_days, raw
-):
+def test_a_deadline_the_session_cannot_read_gives_no_grace(client, sign_in_as, grace_days, raw):
     sign_in_as(["partner_admin"], evidence(enrolled=False, factor=None))
     carry_first_seen(client, 1, raw=raw)
     assert client.get("/")["Location"] == "/settings/?next=%2F"
