@@ -186,3 +186,14 @@ def test_without_email_settings_the_command_says_what_to_set(people, portal_conf
     portal_config(email_host="", email_from="")
     with pytest.raises(CommandError, match="AIDIAL_EMAIL_HOST and AIDIAL_EMAIL_FROM"):
         run()
+
+
+def test_a_claim_left_by_a_run_that_died_lapses_after_ten_minutes(email_on, people):
+    run("--dry-run")
+    person = Reminder.objects.create(
+        kind=Reminder.PERSON, account=people["new"], claimed_at=timezone.now()
+    )
+    assert "People: 0 due" in run()  # another run is sending it now
+    Reminder.objects.filter(pk=person.pk).update(claimed_at=timezone.now() - timedelta(minutes=11))
+    assert "People: 1 due, 1 sent" in run()
+    assert Reminder.objects.get(pk=person.pk).times_sent == 1
