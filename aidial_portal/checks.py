@@ -18,6 +18,7 @@ from aidial_portal.identity.discovery import (
     ProviderUnavailable,
 )
 from aidial_portal.identity.service_credentials import CredentialsUnavailable, ServiceCredentials
+from aidial_portal.mfa.levels import PHISHING_RESISTANT_FACTORS, Level
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, Requirement
 
 
@@ -323,3 +324,43 @@ def _check_api(api_url: str, credentials: ServiceCredentials) -> list[CheckMessa
             )
         ]
     return []
+
+
+@register()
+def check_factor_levels(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """A level no sign-in can meet locks a role out; `amr` cannot show which factor was used."""
+    config = settings.AIDIAL
+    strict = sorted(role for role, level in config.role_levels.items() if level is not Level.MFA)
+    errors: list[CheckMessage] = []
+    if strict and config.evidence_mode.value == "amr":
+        errors.append(
+            Error(
+                f"AIDIAL_ROLE_LEVELS asks for a phishing-resistant factor ({', '.join(strict)}), "
+                "but AIDIAL_MFA_EVIDENCE=amr cannot tell a passkey or security key from other "
+                "factors.",
+                hint="Use AIDIAL_MFA_EVIDENCE=session (Login V2), or give these roles the "
+                "level 'mfa'.",
+                id="aidial.E040",
+            )
+        )
+    if strict and not config.accepted_factors & PHISHING_RESISTANT_FACTORS:
+        errors.append(
+            Error(
+                f"AIDIAL_ROLE_LEVELS asks for a passkey or security key ({', '.join(strict)}), "
+                "but AIDIAL_ACCEPTED_FACTORS accepts neither, so no one in these roles could "
+                "sign in.",
+                hint="Add passkey and/or security_key to AIDIAL_ACCEPTED_FACTORS.",
+                id="aidial.E041",
+            )
+        )
+    unseen = sorted(config.accepted_factors & PHISHING_RESISTANT_FACTORS)
+    if unseen and config.evidence_mode.value == "amr":
+        errors.append(
+            Warning(
+                f"AIDIAL_ACCEPTED_FACTORS lists {', '.join(unseen)}, which "
+                "AIDIAL_MFA_EVIDENCE=amr never sees (the ID token's `amr` cannot name them).",
+                hint="Read the session state instead (AIDIAL_MFA_EVIDENCE=session).",
+                id="aidial.W040",
+            )
+        )
+    return errors

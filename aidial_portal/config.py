@@ -13,7 +13,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aidial_portal.mfa.compliance import DEFAULT_MFA_MAX_AGE
-from aidial_portal.mfa.evidence import Source
+from aidial_portal.mfa.evidence import Factor, Source
+from aidial_portal.mfa.levels import (
+    DEFAULT_ACCEPTED_FACTORS,
+    NAMED_FACTORS,
+    Level,
+    parse_factors,
+    parse_levels,
+)
 
 # Relative to the working directory: never inside the installed package (site-packages).
 DEFAULT_DATA_DIR = "var"
@@ -28,6 +35,10 @@ DEFAULT_SESSION_MAX_AGE = 12 * 60 * 60
 DEFAULT_SESSION_IDLE_TIMEOUT = 60 * 60
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
 DEFAULT_EMAIL_PORT = 25
+# Rolling MFA out (README, "Rolling MFA out"): off by default, as the user guide describes.
+DEFAULT_ENROLMENT_GRACE_DAYS = 0
+MAX_ENROLMENT_GRACE_DAYS = 365
+DEFAULT_REMINDER_INTERVAL_DAYS = 7
 
 
 class ConfigError(ValueError):
@@ -79,6 +90,12 @@ class PortalConfig:
     email_user: str = ""
     email_password: str = field(default="", repr=False)
     email_tls: bool = False
+    # Rolling MFA out: which factors count, how strong a role's check must be, how long a
+    # newcomer to a mandatory role may stay unenrolled, and how often they are reminded.
+    accepted_factors: frozenset[Factor] = DEFAULT_ACCEPTED_FACTORS
+    role_levels: Mapping[str, Level] = field(default_factory=dict)
+    enrolment_grace_days: int = DEFAULT_ENROLMENT_GRACE_DAYS
+    reminder_interval_days: int = DEFAULT_REMINDER_INTERVAL_DAYS
 
     @property
     def support_email_enabled(self) -> bool:
@@ -148,6 +165,19 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         email_user=env.get("AIDIAL_EMAIL_USER", ""),
         email_password=env.get("AIDIAL_EMAIL_PASSWORD", ""),
         email_tls=_flag(env, "AIDIAL_EMAIL_TLS"),
+        accepted_factors=_accepted_factors(env.get("AIDIAL_ACCEPTED_FACTORS", "")),
+        role_levels=_role_levels(env.get("AIDIAL_ROLE_LEVELS", "")),
+        enrolment_grace_days=_whole_number(
+            env,
+            "AIDIAL_ENROLMENT_GRACE_DAYS",
+            DEFAULT_ENROLMENT_GRACE_DAYS,
+            minimum=0,
+            maximum=MAX_ENROLMENT_GRACE_DAYS,
+            unit="days",
+        ),
+        reminder_interval_days=_whole_number(
+            env, "AIDIAL_REMINDER_INTERVAL_DAYS", DEFAULT_REMINDER_INTERVAL_DAYS, minimum=1
+        ),
         trust_proxy=_flag(env, "AIDIAL_TRUST_PROXY"),
     )
 
@@ -252,6 +282,33 @@ def _role_table(raw: str) -> dict[str, str]:
         role, _, requirement = item.partition(":")
         table[role.strip()] = requirement.strip()
     return table
+
+
+def _accepted_factors(raw: str) -> frozenset[Factor]:
+    """`AIDIAL_ACCEPTED_FACTORS=totp,recovery_code,passkey`: empty means the user guide's."""
+    names = _names(raw)
+    if not names:
+        return DEFAULT_ACCEPTED_FACTORS
+    try:
+        return parse_factors(names)
+    except ValueError as error:
+        known = ", ".join(factor.value for factor in NAMED_FACTORS)
+        raise ConfigError(f"AIDIAL_ACCEPTED_FACTORS names an {error}; use {known}") from None
+
+
+def _role_levels(raw: str) -> Mapping[str, Level]:
+    """`AIDIAL_ROLE_LEVELS=aidial_admin:phishing_resistant,...`: each role's level."""
+    pairs: dict[str, str] = {}
+    for item in _names(raw):
+        role, colon, level = (part.strip() for part in item.partition(":"))
+        if not role or not colon:
+            raise ConfigError(f"AIDIAL_ROLE_LEVELS entry {item!r} must be ROLE:LEVEL")
+        pairs[role] = level
+    try:
+        return parse_levels(pairs)
+    except ValueError as error:
+        known = ", ".join(level.value for level in Level)
+        raise ConfigError(f"AIDIAL_ROLE_LEVELS names an {error}; use {known}") from None
 
 
 def _names(raw: str) -> tuple[str, ...]:

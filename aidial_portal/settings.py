@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "aidial_portal.administration",
     "aidial_portal.support",
     "aidial_portal.sessions",
+    "aidial_portal.reminders",
 ]
 
 MIDDLEWARE = [

@@ -58,6 +58,16 @@ def _parser() -> argparse.ArgumentParser:
         "--otp-sms", metavar="PHONE", default="", help="also set up codes by SMS to PHONE"
     )
     add_user.add_argument("--otp-email", action="store_true", help="also set up codes by e-mail")
+    add_user.add_argument(
+        "--passkey",
+        action="store_true",
+        help="also mark a passkey (a simulated WebAuthn check with user verification)",
+    )
+    add_user.add_argument(
+        "--security-key",
+        action="store_true",
+        help="also mark a U2F security key (a simulated WebAuthn check, user presence only)",
+    )
 
     terminate = commands.add_parser(
         "terminate-sessions",
@@ -168,6 +178,8 @@ def _result(args: argparse.Namespace) -> dict[str, Any]:
             grants=args.grants,
             otp_sms=args.otp_sms,
             otp_email=args.otp_email,
+            passkey=args.passkey,
+            security_key=args.security_key,
         ),
         "outbox": lambda: {"messages": outbox.messages(args.login)},
         "terminate-sessions": lambda: provisioning.terminate_sessions(args.login),

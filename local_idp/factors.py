@@ -40,6 +40,9 @@ class SecondFactor(enum.Enum):
     RECOVERY_CODE = "recovery_code"
     OTP_SMS = "otp_sms"
     OTP_EMAIL = "otp_email"
+    # WebAuthn: a passkey verifies the user, a U2F security key only their presence.
+    PASSKEY = "passkey"
+    SECURITY_KEY = "security_key"
 
 
 # The session field each second factor's check is recorded in.
@@ -48,6 +51,8 @@ SESSION_FIELDS = {
     SecondFactor.RECOVERY_CODE: "recovery_code_verified_at",
     SecondFactor.OTP_SMS: "otp_sms_verified_at",
     SecondFactor.OTP_EMAIL: "otp_email_verified_at",
+    SecondFactor.PASSKEY: "webauthn_verified_at",
+    SecondFactor.SECURITY_KEY: "webauthn_verified_at",
 }
 OTP_CODE_LIFETIME = timedelta(minutes=5)
 OTP_CODE_DIGITS = 6
@@ -272,6 +277,7 @@ def start_session(
         user_verified_at=password_at,
         password_verified_at=password_at,
         expires_at=password_at + SESSION_LIFETIME,
+        webauthn_user_verified=second_factor is SecondFactor.PASSKEY,
         **checks,
     )
 

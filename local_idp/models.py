@@ -88,6 +88,10 @@ class User(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     otp_sms = models.BooleanField(default=False)
     otp_email = models.BooleanField(default=False)
+    # WebAuthn credentials, marked only (`add-user --passkey / --security-key`): a headless
+    # browser cannot run the real ceremony, so the sign-in step is simulated (views/login.py).
+    passkey = models.BooleanField(default=False)
+    security_key = models.BooleanField(default=False)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
     organization_id: str
     created_at = models.DateTimeField(default=timezone.now)
@@ -110,7 +114,7 @@ class User(models.Model):
 
     @property
     def has_second_factor(self) -> bool:
-        return self.otp_sms or self.otp_email or self.has_totp
+        return self.otp_sms or self.otp_email or self.passkey or self.security_key or self.has_totp
 
 
 class Grant(models.Model):
@@ -286,6 +290,10 @@ class IdpSession(models.Model):
     recovery_code_verified_at = models.DateTimeField(null=True, blank=True)
     otp_sms_verified_at = models.DateTimeField(null=True, blank=True)
     otp_email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Zitadel's `webAuthN` session factor: a passkey check verifies the user (userVerified),
+    # a U2F security key only their presence.
+    webauthn_verified_at = models.DateTimeField(null=True, blank=True)
+    webauthn_user_verified = models.BooleanField(default=False)
     expires_at = models.DateTimeField()
     terminated_at = models.DateTimeField(null=True, blank=True)
     # The clients this session signed in to (back-channel logout tells each of them).
@@ -308,26 +316,41 @@ class IdpSession(models.Model):
 
     @property
     def auth_time(self) -> datetime:
-        """The latest password, TOTP, SMS or e-mail code check; a recovery-code check does not
-        move it."""
-        checks = [t for t in (self.password_verified_at, *self._otp_checks) if t]
+        """The latest password, WebAuthn, TOTP, SMS or e-mail code check; a recovery-code check
+        does not move it."""
+        checks = [
+            t
+            for t in (self.password_verified_at, self.webauthn_verified_at, *self._otp_checks)
+            if t
+        ]
         return max(checks) if checks else self.user_verified_at
 
     @property
     def second_factor_at(self) -> datetime | None:
-        checks = [t for t in (*self._otp_checks, self.recovery_code_verified_at) if t]
+        checks = [
+            t
+            for t in (*self._otp_checks, self.recovery_code_verified_at, self.webauthn_verified_at)
+            if t
+        ]
         return max(checks) if checks else None
 
     @property
     def amr(self) -> list[str]:
         """Zitadel's mapping: password ``pwd``; TOTP, SMS code, e-mail code or recovery code one
-        shared ``otp``; ``mfa`` at two or more."""
+        shared ``otp``; U2F or passkey ``user`` (`internal/api/oidc/amr.go`: a passkey, user
+        verified, counts as two factors); ``mfa`` at two or more."""
         values: list[str] = []
+        factors = 0
         if self.password_verified_at:
             values.append("pwd")
+            factors += 1
         if self._otp_checks or self.recovery_code_verified_at:
             values.append("otp")
-        if len(values) >= 2:
+            factors += 1
+        if self.webauthn_verified_at:
+            values.append("user")
+            factors += 2 if self.webauthn_user_verified else 1
+        if factors >= 2:
             values.append("mfa")
         return values
 

@@ -153,6 +153,8 @@ def add_user(
     grants: list[str] | None = None,
     otp_sms: str = "",
     otp_email: bool = False,
+    passkey: bool = False,
+    security_key: bool = False,
 ) -> dict[str, Any]:
     """A human user of ``org_name``; ``roles`` are held in that organisation, ``grants``
     (``ORG:ROLE``) in any existing organisation."""
@@ -184,6 +186,7 @@ def add_user(
     user.phone = otp_sms
     user.otp_sms = bool(otp_sms)
     user.otp_email = otp_email
+    user.passkey, user.security_key = passkey, security_key
     factors.set_password(user, password)
     user.save()
     _set_grants(user, [(org, role) for role in roles] + other)

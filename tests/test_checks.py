@@ -114,3 +114,44 @@ def test_environment_parsing_names_the_bad_variable():
     assert parsed.extra_audiences == frozenset({"123", "456"})
     assert parsed.role_table == {"auditor": "required"}
     assert parsed.security_url == "https://auth.example.com/ui/console/users/me?id=security"
+
+
+def test_unknown_factor_or_level_names_stop_start_up_naming_the_variable():
+    with pytest.raises(config.ConfigError, match=r"AIDIAL_ACCEPTED_FACTORS.*'fingerprint'"):
+        config.from_env({"AIDIAL_ACCEPTED_FACTORS": "totp,fingerprint"})
+    with pytest.raises(config.ConfigError, match=r"AIDIAL_ROLE_LEVELS.*'strong'"):
+        config.from_env({"AIDIAL_ROLE_LEVELS": "aidial_admin:strong"})
+    with pytest.raises(config.ConfigError, match="AIDIAL_ROLE_LEVELS"):
+        config.from_env({"AIDIAL_ROLE_LEVELS": "aidial_admin"})
+    parsed = config.from_env(
+        {
+            "AIDIAL_ACCEPTED_FACTORS": "totp, recovery_code, passkey",
+            "AIDIAL_ROLE_LEVELS": "aidial_admin:phishing_resistant",
+        }
+    )
+    assert parsed.accepted_factors == {"totp", "recovery_code", "passkey"}
+    assert parsed.role_levels == {"aidial_admin": "phishing_resistant"}
+    assert config.from_env({}).accepted_factors == {"totp", "recovery_code"}
+
+
+def test_a_phishing_resistant_level_in_amr_mode_stops_start_up(settings):
+    found = messages(
+        settings,
+        evidence_mode=config.Source.AMR,
+        service_token="a-token",
+        accepted_factors=frozenset({config.Factor.TOTP, config.Factor.PASSKEY}),
+        role_levels={"aidial_admin": config.Level.PHISHING_RESISTANT},
+    )
+    assert "AIDIAL_MFA_EVIDENCE=amr" in found["aidial.E040"]
+    assert "aidial_admin" in found["aidial.E040"]
+    assert "aidial.W040" in found
+
+
+def test_a_level_no_accepted_factor_can_meet_stops_start_up(settings):
+    found = messages(settings, role_levels={"aidial_admin": config.Level.PHISHING_RESISTANT})
+    assert "AIDIAL_ACCEPTED_FACTORS" in found["aidial.E041"]
+    assert "aidial.E041" not in messages(
+        settings,
+        accepted_factors=frozenset({config.Factor.TOTP, config.Factor.SECURITY_KEY}),
+        role_levels={"aidial_admin": config.Level.PHISHING_RESISTANT},
+    )

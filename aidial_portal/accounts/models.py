@@ -179,3 +179,30 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} in {self.org_domain or self.org_id}"
+
+
+class MandatoryRoleFirstSeen(models.Model):
+    """When the portal first saw a person hold a role that requires MFA, in one organisation:
+    the start of their enrolment grace period (`AIDIAL_ENROLMENT_GRACE_DAYS`).
+
+    Written by the first sign-in (or directory sync) that shows the grant while grace is on,
+    and never changed afterwards: a new sign-in does not restart the clock, and the row stays
+    when the grant is gone, so a role taken away and given back gets no second grace period.
+    """
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="mandatory_roles_first_seen"
+    )
+    role = models.CharField(max_length=64)
+    org_id = models.CharField(max_length=255)
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "org_id", "role"], name="mandatory_role_first_seen_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} in {self.org_id}, first seen {self.first_seen_at:%Y-%m-%d}"

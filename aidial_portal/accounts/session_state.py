@@ -20,7 +20,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from aidial_portal.identity.claims import Grant
-from aidial_portal.mfa.compliance import Compliance, evaluate
+from aidial_portal.mfa.compliance import Compliance
 from aidial_portal.mfa.evidence import Evidence
 from aidial_portal.mfa.policy import Requirement, requirement_for, role_table, split_roles
 
@@ -51,14 +51,13 @@ class CurrentSignIn(SignedIn):
     account_id: int
 
     def compliance(self, now: datetime) -> Compliance:
-        """Does this sign-in satisfy its role's MFA requirement at `now`? A sign-in with no
-        portal role is held to the strictest requirement (the gate refuses it before asking)."""
-        return evaluate(
-            self.requirement or Requirement.REQUIRED,
-            self.evidence,
-            now,
-            max_age=settings.AIDIAL.mfa_max_age,
-        )
+        """Does this sign-in satisfy its roles' MFA requirement at `now`, at their level
+        (`AIDIAL_ROLE_LEVELS`) and with the accepted factors? A sign-in with no portal role is
+        not compliant (the gate refuses it before asking)."""
+        # rollout reads the role table from this module: imported here, not at the top.
+        from aidial_portal.accounts.rollout import session_compliance
+
+        return session_compliance(self, settings.AIDIAL, now)
 
 
 class SignInRequest(HttpRequest):

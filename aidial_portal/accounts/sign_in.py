@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from aidial_portal import metrics
-from aidial_portal.accounts import session_state
+from aidial_portal.accounts import rollout, session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.callback_reads import read_at_callback
 from aidial_portal.accounts.models import Account, RoleGrant, identity_key
@@ -33,7 +34,7 @@ from aidial_portal.identity.oidc import Identity, SignIn, auth_time_of
 from aidial_portal.identity.sign_out import end_session_url, keep_id_token, remember_sign_out
 from aidial_portal.mfa.compliance import status_as_if_required
 from aidial_portal.mfa.evidence import Evidence
-from aidial_portal.mfa.lifecycle import Observed, advance
+from aidial_portal.mfa.lifecycle import Change, Observed, advance
 from aidial_portal.mfa.policy import requirement_for, split_roles
 from aidial_portal.sessions import index as session_index
 
@@ -151,7 +152,13 @@ def complete_sign_in(
         account.requirement = requirement.value if requirement else ""
         account.last_sign_in_at = account.last_login = now
         account.last_factor = evidence.recognised_factor or ""
-        account.last_status = status_as_if_required(evidence, now, max_age=config.mfa_max_age)
+        account.last_status = status_as_if_required(
+            evidence,
+            now,
+            max_age=config.mfa_max_age,
+            level=rollout.level_of(held.known, config),
+            accepted=config.accepted_factors,
+        )
         if evidence.unavailable is None:
             account.recovery_codes_observed = evidence.recovery_codes_present
         observed = Observed(
@@ -174,19 +181,18 @@ def complete_sign_in(
         login(request, account, backend=BACKEND)
         if request.session.session_key == before:
             request.session.cycle_key()
-        session_state.store(
-            request.session,
-            session_state.SignedIn(
-                subject=claims["sub"],
-                login_hint=account.login_name,
-                roles=held.known,
-                requirement=requirement,
-                evidence=evidence,
-                signed_in_at=now,
-                auth_time=auth_time_of(claims),
-                grants=grants,
-            ),
+        state = session_state.SignedIn(
+            subject=claims["sub"],
+            login_hint=account.login_name,
+            roles=held.known,
+            requirement=requirement,
+            evidence=evidence,
+            signed_in_at=now,
+            auth_time=auth_time_of(claims),
+            grants=grants,
         )
+        session_state.store(request.session, state)
+        rollout.keep_first_seen(request.session, _first_seen(account, grants, now, config))
         # The rest of this request sees the new sign-in, as the next one will.
         request.sign_in = session_state.load(request.session)
         key = request.session.session_key
@@ -199,15 +205,8 @@ def complete_sign_in(
             now=now,
             max_age=config.session_max_age,
         )
-        for change in transition.events:
-            record(LIFECYCLE_EVENTS[change], account=account, session_key=key)
-        if evidence.unavailable:
-            record(
-                EventTag.Mfa.EVIDENCE_UNAVAILABLE,
-                account=account,
-                session_key=key,
-                reason=evidence.unavailable,
-            )
+        _record_observations(account, key, transition.events, evidence)
+        _record_grace(request, state, account, now)
         record(
             EventTag.Session.REFRESH_COMPLETED if refresh else EventTag.SignIn.SUCCEEDED,
             account=account,
@@ -224,6 +223,58 @@ def complete_sign_in(
     if evidence.unavailable:
         metrics.PROVIDER_API_ERRORS.labels(reason=evidence.unavailable).inc()
     return account
+
+
+def _first_seen(
+    account: Account, grants: tuple[Grant, ...], now: datetime, config: PortalConfig
+) -> datetime | None:
+    """With enrolment deadlines on: note this sign-in's mandatory grants (the first sighting
+    of each is kept) and return the earliest, which starts the person's grace period."""
+    if config.enrolment_grace_days <= 0:
+        return None
+    rollout.note_mandatory_grants(account, grants, now)
+    return rollout.first_seen_by_account([account.pk]).get(account.pk)
+
+
+def _record_observations(
+    account: Account, key: str | None, changes: Iterable[Change], evidence: Evidence
+) -> None:
+    """The lifecycle changes this sign-in showed, and an evidence read that failed."""
+    for change in changes:
+        record(LIFECYCLE_EVENTS[change], account=account, session_key=key)
+    if evidence.unavailable:
+        record(
+            EventTag.Mfa.EVIDENCE_UNAVAILABLE,
+            account=account,
+            session_key=key,
+            reason=evidence.unavailable,
+        )
+
+
+def _record_grace(
+    request: session_state.SignInRequest,
+    state: session_state.SignedIn,
+    account: Account,
+    now: datetime,
+) -> None:
+    """Each sign-in let in on its enrolment deadline is a security event."""
+    config: PortalConfig = settings.AIDIAL
+    compliance = rollout.session_compliance(state, config, now)
+    deadline = rollout.grace_for(request.session, compliance, config, now)
+    if deadline is None:
+        return
+    record(
+        EventTag.Mfa.ENROLMENT_GRACE_SIGN_IN,
+        account=account,
+        session_key=request.session.session_key,
+        reason="not_enrolled",
+        # Numbers only (events hold tags, ids and counts): the deadline is the event's day
+        # plus `days_left`.
+        details={
+            "grace_days": config.enrolment_grace_days,
+            "days_left": deadline.days_left(timezone.localdate(now)),
+        },
+    )
 
 
 def _replace_grants(account: Account, grants: tuple[Grant, ...]) -> None:

@@ -63,7 +63,12 @@ STATUS_LABELS: dict[ReportStatus, str] = {
 # `mfa.compliance.status_as_if_required` writes "compliant" or a compliance reason tag.
 _COMPLIANT = COMPLIANT_TAG
 _NOT_ENROLLED = Reason.NOT_ENROLLED.value
-_WITHOUT_MFA = (Reason.CHALLENGE_NOT_SATISFIED.value, Reason.MFA_STALE.value)
+_WITHOUT_MFA = (
+    Reason.CHALLENGE_NOT_SATISFIED.value,
+    Reason.MFA_STALE.value,
+    # Enrolled, but the role's level (AIDIAL_ROLE_LEVELS) asked for a passkey or security key.
+    Reason.PHISHING_RESISTANT_REQUIRED.value,
+)
 _KNOWN = (_COMPLIANT, _NOT_ENROLLED, *_WITHOUT_MFA)
 
 STATUS_FILTERS: dict[ReportStatus, Q] = {

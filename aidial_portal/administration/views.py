@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from aidial_portal.accounts.permissions import Scope, report_scope
 from aidial_portal.accounts.session_state import SignInRequest
-from aidial_portal.administration import compliance
+from aidial_portal.administration import compliance, rollout_report
 from aidial_portal.administration.csv_export import csv_lines
 from aidial_portal.administration.events import NEWEST_FIRST, EventFilter, EventQuery
 from aidial_portal.audit.events import EventTag
@@ -79,6 +80,7 @@ def compliance_report(request: SignInRequest) -> HttpResponse:
             "page": page,
             "filters": _query_without(request, "after", "before"),
             "statuses": list(compliance.STATUS_LABELS.items()),
+            "rollout": rollout_report.for_page(page.rows, settings.AIDIAL, timezone.now()),
         },
     )
 

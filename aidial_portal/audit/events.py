@@ -44,6 +44,10 @@ class EventTag:
         REVIEW_LAUNCHED = "review_launched"
         MANAGEMENT_LAUNCHED = "management_launched"
         MANAGEMENT_REFUSED = "management_refused"
+        # A person not yet enrolled, let in before their enrolment deadline.
+        ENROLMENT_GRACE_SIGN_IN = "enrolment_grace_sign_in"
+        # A reminder e-mail sent (`aidial-portal reminders send`); the reason is its kind.
+        REMINDER_SENT = "reminder_sent"
 
     class Support(StrEnum):
         REQUEST_SENT = "support_request_sent"

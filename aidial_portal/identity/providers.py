@@ -61,7 +61,12 @@ def service_credentials() -> ServiceCredentials:
 @functools.cache
 def evidence_reader() -> EvidenceReader:
     config = settings.AIDIAL
-    return ZitadelEvidenceReader(config.api_url, service_credentials(), mode=config.evidence_mode)
+    return ZitadelEvidenceReader(
+        config.api_url,
+        service_credentials(),
+        mode=config.evidence_mode,
+        accepted=config.accepted_factors,
+    )
 
 
 def reset() -> None:

@@ -32,6 +32,7 @@ from aidial_portal.identity import http as shared_http
 from aidial_portal.identity.service_credentials import ServiceCredentials
 from aidial_portal.identity.zitadel_api import ApiFailure, Renewal, ZitadelApi
 from aidial_portal.mfa.evidence import Evidence, Factor, Source, Unavailable, unavailable
+from aidial_portal.mfa.levels import DEFAULT_ACCEPTED_FACTORS
 
 logger = logging.getLogger("aidial_portal.identity")
 
@@ -41,11 +42,18 @@ RECOVERY_CODE_METHOD: Final = "AUTHENTICATION_METHOD_TYPE_RECOVERY_CODE"
 OTHER_OTP_METHODS: Final = frozenset(
     {"AUTHENTICATION_METHOD_TYPE_OTP_SMS", "AUTHENTICATION_METHOD_TYPE_OTP_EMAIL"}
 )
-# Session factors this portal recognises; `otpSms`, `otpEmail`, `webAuthN` and `intent` are
-# deliberately absent.
+# Session factors this portal recognises; `otpSms`, `otpEmail` and `intent` are deliberately
+# absent. `webAuthN` is read separately (`_webauthn_factor`), and like every factor it counts
+# only when AIDIAL_ACCEPTED_FACTORS lists it.
 RECOGNISED_SESSION_FACTORS: Final[Mapping[str, Factor]] = {
     "totp": Factor.TOTP,
     "recoveryCode": Factor.RECOVERY_CODE,
+}
+# Enrolled WebAuthn credentials (User Service v2 `AuthenticationMethodType`; the official SDK's
+# `UserServiceAuthenticationMethodType.AUTHENTICATION_METHOD_TYPE_PASSKEY` / `_U2_F`).
+WEBAUTHN_METHODS: Final[Mapping[str, Factor]] = {
+    "AUTHENTICATION_METHOD_TYPE_PASSKEY": Factor.PASSKEY,
+    "AUTHENTICATION_METHOD_TYPE_U2F": Factor.SECURITY_KEY,
 }
 # Zitadel ids are decimal; this also keeps "/", "." and "%" out of the request path.
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -95,6 +103,7 @@ class ZitadelEvidenceReader:
         concurrent: bool = True,
         clock: Callable[[], float] = time.monotonic,
         executor: Executor | None = None,
+        accepted: frozenset[Factor] = DEFAULT_ACCEPTED_FACTORS,
     ) -> None:
         self._api = ZitadelApi(api_url, credentials, http=http, clock=clock, sleep=sleep)
         if timeout <= 0 or retries < 0:
@@ -104,6 +113,7 @@ class ZitadelEvidenceReader:
         self._retries = retries
         self._concurrent = concurrent
         self._executor = executor
+        self._accepted = accepted
 
     @property
     def mode(self) -> Source:
@@ -153,7 +163,7 @@ class ZitadelEvidenceReader:
         for result in (session, methods):
             if isinstance(result, ApiFailure):
                 return unavailable(Unavailable(result.reason))
-        evidence = _session_evidence(session, methods, sub)
+        evidence = _session_evidence(session, methods, sub, self._accepted)
         if evidence.unavailable is None and not evidence.verified:
             _say_if_a_second_factor_is_unseen(session, amr)
         return evidence
@@ -225,9 +235,11 @@ def _amr_evidence(methods: Any, verified: dict[Factor, datetime]) -> Evidence:
     )
 
 
-def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
+def _session_evidence(
+    session: Any, methods: Any, sub: str, accepted: frozenset[Factor] = DEFAULT_ACCEPTED_FACTORS
+) -> Evidence:
     try:
-        verified, user_id = _session_factors(session)
+        verified, user_id = _session_factors(session, accepted)
         enrolled = _method_types(methods)
     except _Malformed:
         return unavailable(Unavailable.PROVIDER_MALFORMED)
@@ -241,6 +253,9 @@ def _session_evidence(session: Any, methods: Any, sub: str) -> Evidence:
         totp_enrolled=TOTP_METHOD in enrolled,
         recovery_codes_present=RECOVERY_CODE_METHOD in enrolled,
         verified=verified,
+        webauthn_enrolled=frozenset(
+            factor for method, factor in WEBAUTHN_METHODS.items() if method in enrolled
+        ),
     )
 
 
@@ -264,7 +279,9 @@ def _say_if_a_second_factor_is_unseen(document: Any, amr: Sequence[str]) -> None
         )
 
 
-def _session_factors(document: Any) -> tuple[dict[Factor, datetime], str | None]:
+def _session_factors(
+    document: Any, accepted: frozenset[Factor] = DEFAULT_ACCEPTED_FACTORS
+) -> tuple[dict[Factor, datetime], str | None]:
     session = _object(_object(document).get("session"))
     factors = _object(session.get("factors", {}))
     user_id = None
@@ -277,7 +294,22 @@ def _session_factors(document: Any) -> tuple[dict[Factor, datetime], str | None]
         for name, factor in RECOGNISED_SESSION_FACTORS.items()
         if name in factors
     }
-    return verified, user_id
+    if "webAuthN" in factors and accepted & {Factor.PASSKEY, Factor.SECURITY_KEY}:
+        factor, at = _webauthn_factor(_object(factors["webAuthN"]))
+        verified[factor] = at
+    return {factor: at for factor, at in verified.items() if factor in accepted}, user_id
+
+
+def _webauthn_factor(webauthn: dict[str, Any]) -> tuple[Factor, datetime]:
+    """Zitadel's `WebAuthNFactor {verified_at, user_verified}` (proto/zitadel/session/v2/
+    session.proto; the SDK's `SessionServiceWebAuthNFactor(verifiedAt, userVerified)`): with
+    user verification a passkey, without it a U2F security key (user presence only). Protobuf
+    JSON may leave a false `userVerified` out."""
+    user_verified = webauthn.get("userVerified", False)
+    if not isinstance(user_verified, bool):
+        raise _Malformed
+    factor = Factor.PASSKEY if user_verified else Factor.SECURITY_KEY
+    return factor, _timestamp(webauthn.get("verifiedAt"))
 
 
 def _method_types(document: Any) -> frozenset[str]:

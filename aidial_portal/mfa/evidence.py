@@ -21,6 +21,10 @@ class Factor(StrEnum):
     RECOVERY_CODE = "recovery_code"
     # Login V1 (`amr` mode): `otp` in amr means "TOTP or recovery code", and cannot say which.
     OTP = "otp"
+    # Zitadel's `webAuthN` session factor: with `userVerified` a passkey, without it a U2F
+    # security key (user presence only). Recognised only when AIDIAL_ACCEPTED_FACTORS says so.
+    PASSKEY = "passkey"
+    SECURITY_KEY = "security_key"
 
 
 FACTOR_TITLES: Mapping[Factor, str] = MappingProxyType(
@@ -28,6 +32,8 @@ FACTOR_TITLES: Mapping[Factor, str] = MappingProxyType(
         Factor.TOTP: "Authenticator app (TOTP)",
         Factor.RECOVERY_CODE: "Recovery code",
         Factor.OTP: "One-time code (TOTP or recovery code)",
+        Factor.PASSKEY: "Passkey",
+        Factor.SECURITY_KEY: "Security key",
     }
 )
 
@@ -66,6 +72,7 @@ class Evidence:
     `totp_enrolled` and `recovery_codes_present` are None when unknown. `verified` maps each
     recognised factor checked in this sign-in to the time it was checked. `unavailable` holds a
     reason tag when the provider could not be read; such evidence never makes a session compliant.
+    `webauthn_enrolled` holds the WebAuthn factors (passkey, security key) the account has.
     """
 
     source: Source
@@ -73,6 +80,7 @@ class Evidence:
     recovery_codes_present: bool | None
     verified: Mapping[Factor, datetime] = field(default_factory=dict)
     unavailable: Unavailable | None = None
+    webauthn_enrolled: frozenset[Factor] = frozenset()
 
     @property
     def recognised_factor(self) -> Factor | None:
@@ -102,6 +110,7 @@ class Evidence:
             "recovery_codes_present": self.recovery_codes_present,
             "verified": {f.value: at.isoformat() for f, at in self.verified.items()},
             "unavailable": self.unavailable,
+            "webauthn_enrolled": sorted(self.webauthn_enrolled),
         }
 
     @classmethod
@@ -118,6 +127,10 @@ class Evidence:
                 recovery_codes_present=_optional_bool(data["recovery_codes_present"]),
                 verified=verified,
                 unavailable=_optional_reason(data.get("unavailable")),
+                # Absent in sessions stored before passkeys were recognised.
+                webauthn_enrolled=frozenset(
+                    Factor(name) for name in data.get("webauthn_enrolled", ())
+                ),
             )
         except (KeyError, TypeError, ValueError):
             return unavailable(Unavailable.MALFORMED_SESSION_EVIDENCE)

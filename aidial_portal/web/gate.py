@@ -13,12 +13,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
 from aidial_portal import metrics
+from aidial_portal.accounts.rollout import grace_for
 from aidial_portal.accounts.session_state import CurrentSignIn, SignInRequest
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import EventTag
@@ -36,6 +38,9 @@ REASON_TEXT = {
     "to check again.",
     Reason.EVIDENCE_UNAVAILABLE: "The portal could not read your security status from the "
     "identity provider. Refresh your security status to try again.",
+    Reason.PHISHING_RESISTANT_REQUIRED: "Your role requires a passkey or security key in this "
+    "sign-in; an authenticator app or recovery code alone is not enough. Set one up at the "
+    "identity provider if you have none, then refresh your security status.",
 }
 
 
@@ -66,7 +71,8 @@ class MfaGateMiddleware:
         if sign_in.requirement is None:
             return TemplateResponse(request, "portal/no_access.html", status=403)
         compliance = sign_in.compliance(now)
-        if compliance.compliant:
+        # Not enrolled, before the deadline the sign-in carries, goes on too (a banner says so).
+        if compliance.compliant or grace_for(request.session, compliance, settings.AIDIAL, now):
             return None
         reason = compliance.reason or Reason.EVIDENCE_UNAVAILABLE
         return _deny(request, sign_in, reason)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from aidial_portal.accounts.rollout import session_compliance
 from aidial_portal.accounts.session_state import SignedIn
 from aidial_portal.config import PortalConfig, is_trusted_provider_url
-from aidial_portal.mfa.compliance import Compliance, evaluate, within_step_up
+from aidial_portal.mfa.compliance import Compliance, within_step_up
 from aidial_portal.mfa.evidence import FACTOR_TITLES, Unavailable
 from aidial_portal.mfa.lifecycle import Markers, PendingReason
 from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
@@ -115,11 +116,7 @@ def security_status(
 ) -> SecurityStatus:
     evidence = state.evidence
     requirement = state.requirement
-    compliance = (
-        evaluate(requirement, evidence, now, max_age=config.mfa_max_age)
-        if requirement is not None
-        else Compliance(False)
-    )
+    compliance = session_compliance(state, config, now)
     enrolled = evidence.totp_enrolled
     security_trusted = is_trusted_provider_url(config.security_url, config.issuer)
     refusal = management_refusal(state, config, now)

@@ -97,6 +97,13 @@ def session_json(session: IdpSession) -> dict[str, Any]:
         found["otpSms"] = {"verifiedAt": rfc3339(session.otp_sms_verified_at)}
     if session.otp_email_verified_at:
         found["otpEmail"] = {"verifiedAt": rfc3339(session.otp_email_verified_at)}
+    if session.webauthn_verified_at:
+        # session.proto `WebAuthNFactor {verified_at, user_verified}`: a passkey (user
+        # verification) or a U2F security key (user presence only).
+        found["webAuthN"] = {
+            "verifiedAt": rfc3339(session.webauthn_verified_at),
+            "userVerified": session.webauthn_user_verified,
+        }
     return {
         "session": {
             "id": session.id,
@@ -140,6 +147,10 @@ def authentication_methods(user: User) -> list[str]:
         methods.append("AUTHENTICATION_METHOD_TYPE_OTP_SMS")
     if user.otp_email:
         methods.append("AUTHENTICATION_METHOD_TYPE_OTP_EMAIL")
+    if user.passkey:
+        methods.append("AUTHENTICATION_METHOD_TYPE_PASSKEY")
+    if user.security_key:
+        methods.append("AUTHENTICATION_METHOD_TYPE_U2F")
     if RecoveryCode.objects.filter(user=user, used_at__isnull=True).exists():
         methods.append("AUTHENTICATION_METHOD_TYPE_RECOVERY_CODE")
     return methods

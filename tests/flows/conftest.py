@@ -94,10 +94,14 @@ def sign_in(client: Client, browser: HostedLogin, wired: None) -> Callable[..., 
     """Sign in through the portal's /login/ and the provider's hosted pages; returns the
     portal's response to the callback."""
 
-    def run(who: Person, *, code: str | None = None, next_path: str = "/") -> Any:
+    def run(
+        who: Person, *, code: str | None = None, next_path: str = "/", webauthn: str | None = None
+    ) -> Any:
         start = client.post("/login/", {"next": next_path})
         assert start.status_code == 302, start.content
-        final = browser.authorize(start["Location"], who.login, who.password, code=code)
+        final = browser.authorize(
+            start["Location"], who.login, who.password, code=code, webauthn=webauthn
+        )
         return client.get(callback_path(final))
 
     return run

@@ -124,6 +124,8 @@ class LocalIdp:
         grants: Sequence[tuple[str, str]] = (),
         otp_sms: str | None = None,
         otp_email: bool = False,
+        passkey: bool = False,
+        security_key: bool = False,
     ) -> dict[str, Any]:
         """``roles`` are held in ``org`` (the user's own organisation); ``grants`` are
         ``(organisation name or id, role)`` pairs in organisations that exist already
@@ -142,6 +144,10 @@ class LocalIdp:
             args += ["--otp-sms", otp_sms]
         if otp_email:
             args.append("--otp-email")
+        if passkey:
+            args.append("--passkey")
+        if security_key:
+            args.append("--security-key")
         return self.cli(*args)
 
     def outbox(self, login: str) -> list[dict[str, Any]]:
@@ -223,6 +229,8 @@ class LocalIdp:
         grants: Sequence[tuple[str, str]] = (),
         otp_sms: str | None = None,
         otp_email: bool = False,
+        passkey: bool = False,
+        security_key: bool = False,
     ) -> Person:
         """A new account, unique to this run: `nobody…` when it has no role. ``roles`` are
         held in ``org``; ``grants`` are ``(organisation, role)`` pairs elsewhere, and their
@@ -241,6 +249,8 @@ class LocalIdp:
             grants=grants,
             otp_sms=otp_sms,
             otp_email=otp_email,
+            passkey=passkey,
+            security_key=security_key,
         )
         return Person(
             login=login,
@@ -529,10 +539,12 @@ class HostedLogin:
         code: str | None = None,
         setup_totp: bool = False,
         otp: str | None = None,
+        webauthn: str | None = None,
     ) -> str:
         """Follow ``authorize_url`` through the hosted sign-in; return the redirect back to the
         client (``code`` and ``state``, or ``error``). ``otp`` (``sms`` or ``email``) completes
-        the second step with a code sent that way, read from the provider's outbox."""
+        the second step with a code sent that way, read from the provider's outbox;
+        ``webauthn`` (``passkey`` or ``security_key``) with the provider's simulated check."""
         result = self._open(authorize_url)
         for _ in range(MAX_FORM_STEPS):
             if isinstance(result, str):
@@ -546,6 +558,8 @@ class HostedLogin:
                 )
             elif "mfa-verify-form" in page.forms and otp is not None:
                 result = self._answer_with_sent_code(result, login, otp)
+            elif "mfa-verify-form" in page.forms and webauthn is not None:
+                result = self._answer_with_webauthn(result, webauthn)
             elif "mfa-verify-form" in page.forms:
                 if code is None:
                     raise HostedLoginError("the provider asks for a code", result.text)
@@ -560,6 +574,17 @@ class HostedLogin:
             else:
                 raise HostedLoginError("unexpected page during sign-in", result.text)
         raise HostedLoginError("the sign-in did not finish")
+
+    def _answer_with_webauthn(self, response: httpx.Response, method: str) -> httpx.Response | str:
+        page = Page(response.text)
+        if page.forms["mfa-verify-form"]["fields"].get("method") != method:
+            link = page.links.get(f"use-{method}")
+            if not link:
+                raise HostedLoginError(f"the provider offers no {method}", response.text)
+            response = self._expect_page(
+                self._open(urljoin(str(response.url), link)), f"the {method} page"
+            )
+        return self._submit(response, "mfa-verify-form", {})
 
     def _answer_with_sent_code(
         self, response: httpx.Response, login: str, channel: str

@@ -28,6 +28,7 @@ from aidial_portal.web.access import compliance_exempt, signed_in
 from aidial_portal.web.gate import REASON_TEXT
 from aidial_portal.web.headers import private
 from aidial_portal.web.redirects import safe_next
+from aidial_portal.web.rollout_status import grace_notice, level_status
 from aidial_portal.web.security_status import (
     REFUSAL_TEXT,
     SecurityStatus,
@@ -66,6 +67,8 @@ def settings_page(request: SignInRequest) -> HttpResponse:
                 if reason
                 else "",
                 "evidence_mode": config.evidence_mode.value,
+                "level": level_status(signed_in(request), config),
+                "grace": grace_notice(request.sign_in, request.session, config),
             },
         )
     )
