@@ -161,7 +161,11 @@ def complete_sign_in(
         # the same person: that one is cycled here (once: each cycle writes the session anew).
         before = request.session.session_key
         login(request, account, backend=BACKEND)
-        if request.session.session_key == before:
+        if request.session.session_key is None:
+            # login() flushed another person's session: a flushed session has no key until
+            # it is saved, and the binding below must name the key the browser will hold.
+            request.session.save()
+        elif request.session.session_key == before:
             request.session.cycle_key()
         session_state.store(
             request.session,
@@ -179,7 +183,7 @@ def complete_sign_in(
         key = request.session.session_key
         # Back-channel logout and revalidation find this session through its Zitadel session.
         session_index.bind(
-            key or "",
+            key or "",  # bind() refuses an empty key: nothing could find that session
             sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
             subject=claims["sub"],
             account_id=account.pk,
