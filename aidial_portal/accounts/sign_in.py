@@ -48,7 +48,7 @@ def begin(
     Raises `oidc.SignInRejected`, already logged and recorded, when the provider cannot be used.
     """
     try:
-        return oidc.begin(
+        url = oidc.begin(
             request.session,
             config=settings.AIDIAL,
             directory=services.directory(),
@@ -59,6 +59,11 @@ def begin(
     except oidc.SignInRejected as rejected:
         record_rejection(request, rejected)
         raise
+    if session_state.load(request.session) is None:
+        # Anyone can POST /login/ at will: a session holding only this sign-in lasts as long
+        # as the sign-in may, not 12 hours. login() gives it the real lifetime.
+        request.session.set_expiry(oidc.STATE_TTL)
+    return url
 
 
 def begin_refresh(request: HttpRequest, state: session_state.SignedIn, *, next_path: str) -> str:
@@ -161,6 +166,7 @@ def complete_sign_in(
         # the same person: that one is cycled here (once: each cycle writes the session anew).
         before = request.session.session_key
         login(request, account, backend=BACKEND)
+        request.session.set_expiry(None)  # the signed-in lifetime, not the pending sign-in's
         if request.session.session_key is None:
             # login() flushed another person's session: a flushed session has no key until
             # it is saved, and the binding below must name the key the browser will hold.

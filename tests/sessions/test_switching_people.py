@@ -4,44 +4,19 @@ empty one."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from aidial_portal.accounts import sign_in as flow
-from aidial_portal.identity.claims import Grant, Profile
-from aidial_portal.identity.oidc import Identity, Pending, SignIn
 from aidial_portal.sessions import index
 from aidial_portal.sessions.models import SessionBinding
 from tests.identity.provider import FakeKeys
-from tests.support.portal import evidence
 
 from .conftest import Person, logout_claims, logout_token, post_logout
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def callback_signs_in(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
-    """`callback_signs_in(sub, sid)`: the next `/oidc/callback/` validates as that person's."""
-
-    def arrange(sub: str, sid: str) -> None:
-        now = int(time.time())
-        claims = {"sub": sub, "sid": sid, "auth_time": now, "iat": now}
-        pending = Pending("s", "n", "v", "/", time.time(), "sign_in")
-        answer = SignIn(claims=claims, pending=pending, id_token="header.payload.signature")
-        identity = Identity(
-            subject=sub,
-            profile=Profile(login_name=f"{sub}@example.test"),
-            grants=(Grant("client_staff", "org-1"),),
-        )
-        monkeypatch.setattr(flow.oidc, "complete", lambda *args, **kwargs: answer)
-        monkeypatch.setattr(flow, "read_identity_and_evidence", lambda _: (identity, evidence()))
-
-    return arrange
 
 
 def test_a_second_person_in_the_same_browser_is_ended_by_back_channel_logout(
