@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -38,6 +39,13 @@ from aidial_portal.sessions import index as session_index
 
 logger = logging.getLogger("aidial_portal.accounts")
 rejections = logging.getLogger("aidial_portal.identity")
+# Left in the new, anonymous session when the last one hit its absolute limit: the next
+# sign-in from this browser must prove the credentials again (no silent single sign-on).
+REAUTHENTICATE_KEY = "aidial_reauthenticate"
+
+
+def require_reauthentication(session: Any) -> None:
+    session[REAUTHENTICATE_KEY] = True
 
 
 def begin(
@@ -55,13 +63,16 @@ def begin(
             next_path=next_path,
             refresh_for=refresh_for,
             login_hint=login_hint,
+            reauthenticate=bool(request.session.get(REAUTHENTICATE_KEY)),
         )
     except oidc.SignInRejected as rejected:
         record_rejection(request, rejected)
         raise
-    if session_state.load(request.session) is None:
+    if session_state.load(request.session) is None and REAUTHENTICATE_KEY not in request.session:
         # Anyone can POST /login/ at will: a session holding only this sign-in lasts as long
-        # as the sign-in may, not 12 hours. login() gives it the real lifetime.
+        # as the sign-in may, not 12 hours. login() gives it the real lifetime. (A session
+        # that must re-authenticate came from a signed-in one and keeps its lifetime, so that
+        # the demand outlives an abandoned sign-in.)
         request.session.set_expiry(oidc.STATE_TTL)
     return url
 
@@ -161,18 +172,7 @@ def complete_sign_in(
             account.set_unusable_password()
         account.save()
         _replace_grants(account, grants)
-        # A new session key at every trust change. Django's login() gives one to a session
-        # that is not signed in yet, or another person's, but keeps the key of a refresh by
-        # the same person: that one is cycled here (once: each cycle writes the session anew).
-        before = request.session.session_key
-        login(request, account, backend=BACKEND)
-        request.session.set_expiry(None)  # the signed-in lifetime, not the pending sign-in's
-        if request.session.session_key is None:
-            # login() flushed another person's session: a flushed session has no key until
-            # it is saved, and the binding below must name the key the browser will hold.
-            request.session.save()
-        elif request.session.session_key == before:
-            request.session.cycle_key()
+        _log_in(request, account)
         session_state.store(
             request.session,
             session_state.SignedIn(
@@ -221,6 +221,23 @@ def complete_sign_in(
     if evidence.unavailable:
         metrics.PROVIDER_API_ERRORS.labels(reason=evidence.unavailable).inc()
     return account
+
+
+def _log_in(request: HttpRequest, account: Account) -> None:
+    """Sign the browser in as `account` with a new session key and the signed-in lifetime."""
+    # A new session key at every trust change. Django's login() gives one to a session
+    # that is not signed in yet, or another person's, but keeps the key of a refresh by
+    # the same person: that one is cycled here (once: each cycle writes the session anew).
+    before = request.session.session_key
+    login(request, account, backend=BACKEND)
+    request.session.set_expiry(None)  # the signed-in lifetime, not the pending sign-in's
+    request.session.pop(REAUTHENTICATE_KEY, None)  # proved by this sign-in's auth_time
+    if request.session.session_key is None:
+        # login() flushed another person's session: a flushed session has no key until
+        # it is saved, and the session binding must name the key the browser will hold.
+        request.session.save()
+    elif request.session.session_key == before:
+        request.session.cycle_key()
 
 
 def _replace_grants(account: Account, grants: tuple[Grant, ...]) -> None:

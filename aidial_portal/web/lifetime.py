@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from aidial_portal import metrics
+from aidial_portal.accounts import sign_in
 from aidial_portal.accounts.session_state import SignedIn, account_id, load
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
@@ -99,6 +100,8 @@ class SessionLifetimeMiddleware:
         metrics.SESSIONS_ENDED.labels(reason=reason).inc()
         # Removes the stored session (and its binding) and gives this request an empty one.
         request.session.flush()
+        if reason == "absolute":
+            sign_in.require_reauthentication(request.session)
         request.user = _anonymous()
         return None
 
