@@ -68,7 +68,9 @@ class PortalConfig:
     security_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     management_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     role_table: Mapping[str, str] = field(default_factory=dict)
-    metrics_token: str = ""
+    metrics_token: str = field(default="", repr=False)
+    # (host, port) on loopback where a separate listener serves /metrics without the token.
+    metrics_listen: tuple[str, int] | None = None
     session_max_age: int = DEFAULT_SESSION_MAX_AGE
     session_idle_timeout: int = DEFAULT_SESSION_IDLE_TIMEOUT
     # Support requests by e-mail: on only with a recipient, an SMTP host and a sender.
@@ -133,6 +135,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         management_url=env.get("AIDIAL_PROVIDER_MANAGEMENT_URL", security_url),
         role_table=_role_table(env.get("AIDIAL_ROLE_POLICY", "")),
         metrics_token=env.get("AIDIAL_METRICS_TOKEN", ""),
+        metrics_listen=_loopback_listen(env, "AIDIAL_METRICS_LISTEN"),
         session_max_age=_seconds(env, "AIDIAL_SESSION_MAX_AGE", DEFAULT_SESSION_MAX_AGE),
         session_idle_timeout=_seconds(
             env, "AIDIAL_SESSION_IDLE_TIMEOUT", DEFAULT_SESSION_IDLE_TIMEOUT
@@ -269,3 +272,20 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
 def _workers(env: Mapping[str, str]) -> int | None:
     """`AIDIAL_WORKERS`: empty or 0 leaves the choice to `serve`."""
     return _whole_number(env, "AIDIAL_WORKERS", 0, minimum=0, unit="processes") or None
+
+
+def _loopback_listen(env: Mapping[str, str], name: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (`[::1]:PORT` for IPv6) on a loopback address, or None when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name} must be HOST:PORT, e.g. 127.0.0.1:9102, not {raw!r}")
+    if not is_loopback(host):
+        raise ConfigError(
+            f"{name} must be a loopback address (127.0.0.1 or [::1]): its listener needs no "
+            f"token, so nothing off this host may reach it; not {raw!r}"
+        )
+    return host, int(port)

@@ -114,3 +114,12 @@ def test_environment_parsing_names_the_bad_variable():
     assert parsed.extra_audiences == frozenset({"123", "456"})
     assert parsed.role_table == {"auditor": "required"}
     assert parsed.security_url == "https://auth.example.com/ui/console/users/me?id=security"
+
+
+def test_a_deployment_without_a_way_to_read_metrics_is_warned(settings):
+    settings.AIDIAL = replace(settings.AIDIAL, debug=False, metrics_token="", metrics_listen=None)
+    found = {m.id: m.msg for m in checks.run_checks(include_deployment_checks=True)}
+    assert "AIDIAL_METRICS_TOKEN" in found["aidial.W040"]
+    settings.AIDIAL = replace(settings.AIDIAL, metrics_listen=("127.0.0.1", 9102))
+    found = {m.id for m in checks.run_checks(include_deployment_checks=True)}
+    assert "aidial.W040" not in found
