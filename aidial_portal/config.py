@@ -68,6 +68,8 @@ class PortalConfig:
     security_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     management_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     role_table: Mapping[str, str] = field(default_factory=dict)
+    # AiDial's own organisation at Zitadel: when set, global roles count only from it.
+    global_org_id: str = ""
     metrics_token: str = field(default="", repr=False)
     # (host, port) on loopback where a separate listener serves /metrics without the token.
     metrics_listen: tuple[str, int] | None = None
@@ -134,6 +136,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         security_url=security_url,
         management_url=env.get("AIDIAL_PROVIDER_MANAGEMENT_URL", security_url),
         role_table=_role_table(env.get("AIDIAL_ROLE_POLICY", "")),
+        global_org_id=_organisation_id(env, "AIDIAL_GLOBAL_ORGANISATION_ID"),
         metrics_token=env.get("AIDIAL_METRICS_TOKEN", ""),
         metrics_listen=_loopback_listen(env, "AIDIAL_METRICS_LISTEN"),
         session_max_age=_seconds(env, "AIDIAL_SESSION_MAX_AGE", DEFAULT_SESSION_MAX_AGE),
@@ -289,3 +292,11 @@ def _loopback_listen(env: Mapping[str, str], name: str) -> tuple[str, int] | Non
             f"token, so nothing off this host may reach it; not {raw!r}"
         )
     return host, int(port)
+
+
+def _organisation_id(env: Mapping[str, str], name: str) -> str:
+    """A Zitadel organisation id (digits; letters, `-` and `_` allowed for other formats)."""
+    raw = env.get(name, "").strip()
+    if raw and not all(ch.isalnum() or ch in "-_" for ch in raw):
+        raise ConfigError(f"{name} must be a Zitadel organisation id (e.g. 2847...), not {raw!r}")
+    return raw

@@ -24,6 +24,7 @@ from aidial_portal import metrics
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, RoleGrant, identity_key
+from aidial_portal.accounts.permissions import honoured
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
 from aidial_portal.audit.recording import record
@@ -136,11 +137,14 @@ def complete_sign_in(
     config: PortalConfig = settings.AIDIAL
     claims = sign_in.claims
     table = session_state.current_role_table()
-    held = split_roles(roles(identity.grants), table)
+    believed = honoured(identity.grants, config.global_org_id)
+    if len(believed) != len(identity.grants):
+        logger.warning("global_role_from_another_organisation_ignored")
+    held = split_roles(roles(believed), table)
     if held.unknown:
         logger.info("unknown_roles_ignored", extra={"roles": list(held.unknown)})
     requirement = requirement_for(held.known, table)
-    grants = tuple(grant for grant in identity.grants if grant.role in table)
+    grants = tuple(grant for grant in believed if grant.role in table)
     org_id, org_domain = (grants[0].org_id, grants[0].org_domain) if grants else ("", "")
     refresh = sign_in.pending.kind == "refresh"
     with transaction.atomic():

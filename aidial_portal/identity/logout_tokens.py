@@ -71,10 +71,13 @@ def validate_logout_token(
         alg = header["alg"]
         if alg not in policy.algorithms or alg not in SIGNATURE_ALGORITHMS:
             raise LogoutTokenRejected("algorithm_not_allowed")
+        # Every check that needs no key first: a token that fails one never reaches the key
+        # lookup, whose unknown-kid refresh of the JWKS anyone could otherwise spend.
+        # Nothing here is acted on before the signature is verified.
+        logout = _check_claims(_claims(signature.payload), policy=policy, now=now)
         key = _signing_key(header.get("kid"), alg, keys)
         _verify_signature(signature, key, alg)
-        claims = _claims(signature.payload)
-        return _check_claims(claims, policy=policy, now=now)
+        return logout
     except IdTokenRejected as rejected:
         raise LogoutTokenRejected(str(rejected.reason)) from None
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from aidial_portal.client_address import client_source
 from aidial_portal.identity.directory import ProviderUnavailable
 from aidial_portal.identity.logout_tokens import LogoutTokenRejected
 from aidial_portal.sessions import backchannel
@@ -25,7 +26,7 @@ def backchannel_logout(request: HttpRequest) -> HttpResponse:
     try:
         if not token:
             raise LogoutTokenRejected("missing_logout_token")
-        backchannel.log_out(token, now=time.time())
+        backchannel.log_out(token, now=time.time(), source=client_source(request))
     except LogoutTokenRejected as rejected:
         logger.warning("backchannel_logout_refused", extra={"reason": rejected.reason})
         return _no_store(
