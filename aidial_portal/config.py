@@ -7,6 +7,7 @@ Django system-check errors at start-up.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,32 @@ DEFAULT_SESSION_MAX_AGE = 12 * 60 * 60
 DEFAULT_SESSION_IDLE_TIMEOUT = 60 * 60
 SECURITY_PAGE_PATH = "/ui/console/users/me?id=security"
 DEFAULT_EMAIL_PORT = 25
+
+
+# Rate limits (`AIDIAL_RATE_LIMIT_{NAME}`, web/rate_limits.py): requests per window, counted per
+# signed-in account, else per client address. Generous for people (a sign-in is two requests,
+# an office NAT shares one address), tight enough that a script gets nowhere.
+DEFAULT_RATE_LIMITS = {
+    "login": "30/m",  # POST /login/: each one starts a sign-in
+    "callback": "30/m",  # GET /oidc/callback/ (sign-ins and refreshes)
+    "support": "10/10m",  # POST /support/
+    "export": "10/m",  # /admin/compliance/export.csv
+    "events_export": "60/m",  # /admin/events/ (and an events export)
+    "backchannel": "600/m",  # POST /oidc/backchannel-logout/, from the provider
+    "zitadel_events": "600/m",  # POST /zitadel/events/, from the provider
+}
+_RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Each limit as django-ratelimit writes it (`30/m`, `10/10m`)."""
+
+    rates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+
+    def rate(self, name: str) -> str:
+        # An unknown name is a programming error: fail closed with the strictest default.
+        return self.rates.get(name, "10/m")
 
 
 class ConfigError(ValueError):
@@ -90,6 +117,7 @@ class PortalConfig:
 
     # Trust X-Forwarded-Proto from a reverse proxy in front of every instance.
     trust_proxy: bool = False
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     @property
     def redirect_uri(self) -> str:
@@ -155,6 +183,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         email_password=env.get("AIDIAL_EMAIL_PASSWORD", ""),
         email_tls=_flag(env, "AIDIAL_EMAIL_TLS"),
         trust_proxy=_flag(env, "AIDIAL_TRUST_PROXY"),
+        rate_limits=_rate_limits(env),
     )
 
 
@@ -300,3 +329,20 @@ def _organisation_id(env: Mapping[str, str], name: str) -> str:
     if raw and not all(ch.isalnum() or ch in "-_" for ch in raw):
         raise ConfigError(f"{name} must be a Zitadel organisation id (e.g. 2847...), not {raw!r}")
     return raw
+
+
+def _rate_limits(env: Mapping[str, str]) -> RateLimits:
+    """`AIDIAL_RATE_LIMIT_LOGIN=30/m`, ...: a count, `/`, then `s`, `m`, `h` or `d`, optionally
+    with a multiple (`10/10m`)."""
+    rates = dict(DEFAULT_RATE_LIMITS)
+    for name in DEFAULT_RATE_LIMITS:
+        variable = f"AIDIAL_RATE_LIMIT_{name.upper()}"
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        if not _RATE.match(raw):
+            raise ConfigError(
+                f"{variable} must be a count per period like 30/m, 10/10m or 1000/h, not {raw!r}"
+            )
+        rates[name] = raw
+    return RateLimits(rates)

@@ -41,13 +41,18 @@ REQUESTS = Counter(
     "aidial_requests_total", "HTTP requests by view name and status class", ["view", "status"]
 )
 REQUEST_SECONDS = Histogram("aidial_request_seconds", "Time to answer a request", ["view"])
+RATE_LIMITED = Counter(
+    "aidial_rate_limited_total", "Requests refused by a rate limit (429)", ["limit"]
+)
 UNMATCHED_VIEW = "unmatched"
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 SESSION_END_REASONS = ("absolute", "idle", "backchannel_logout", "revalidation")
 
 
-def export_at_zero(view_names: Iterable[str]) -> None:
+def export_at_zero(view_names: Iterable[str], rate_limits: Iterable[str] = ()) -> None:
     """Create every labelled series the portal can write, at zero."""
+    for limit in rate_limits:
+        RATE_LIMITED.labels(limit=limit)
     for result in ("signed_in", "refreshed", *Rejection):
         SIGN_INS.labels(result=str(result))
     for reason in Reason:

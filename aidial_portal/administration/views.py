@@ -23,6 +23,7 @@ from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.web.access import signed_in_account_id
 from aidial_portal.web.pagination import paginate
+from aidial_portal.web.rate_limits import rate_limited
 
 PAGE_SIZE = 50
 
@@ -87,6 +88,7 @@ def compliance_report(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@rate_limited("export")
 def compliance_export(request: HttpRequest) -> HttpResponseBase:
     scope = _scope(request)
     if scope is None:
@@ -143,6 +145,7 @@ def _csv_rows(query: compliance.Query) -> Iterator[tuple[object, ...]]:
 
 
 @require_GET
+@rate_limited("events_export")
 def security_events(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     if scope is None:

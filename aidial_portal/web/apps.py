@@ -14,6 +14,7 @@ class WebConfig(AppConfig):
 
         # Every metric family from the start, at zero (the URLconf names the views).
         from aidial_portal import metrics
+        from aidial_portal.config import DEFAULT_RATE_LIMITS
         from aidial_portal.web.request_metrics import view_names
 
-        metrics.export_at_zero(view_names())
+        metrics.export_at_zero(view_names(), DEFAULT_RATE_LIMITS)

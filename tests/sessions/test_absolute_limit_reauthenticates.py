@@ -5,6 +5,7 @@ does not enforce `max_age`)."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -37,7 +38,7 @@ class Discovery:
 
 @pytest.fixture(autouse=True)
 def _provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "directory", Discovery)
+    monkeypatch.setattr(services, "directory", functools.cache(Discovery))
 
 
 def asks(client: Client) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ cookie makes a session. Signing in gives the session its real lifetime."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
@@ -28,7 +29,7 @@ class Discovery:
 
 @pytest.fixture
 def provider_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "directory", Discovery)
+    monkeypatch.setattr(services, "directory", functools.cache(Discovery))
 
 
 def stored_session(client: Client) -> Any:

@@ -15,6 +15,7 @@ from aidial_portal.identity import oidc
 from aidial_portal.identity.rejections import Rejection
 from aidial_portal.web.access import compliance_exempt, public
 from aidial_portal.web.headers import private
+from aidial_portal.web.rate_limits import rate_limited
 from aidial_portal.web.redirects import safe_next
 
 # What a person reads on the error page, by reason; every other reason gets GENERIC_REJECTION.
@@ -42,6 +43,7 @@ GENERIC_REJECTION = (
 
 @public
 @require_http_methods(["GET", "POST"])
+@rate_limited("login", methods=("POST",))
 def sign_in(request: HttpRequest) -> HttpResponse:
     next_path = safe_next(request.POST.get("next") or request.GET.get("next"))
     if request.method == "GET":
@@ -79,6 +81,7 @@ def _begin(request: HttpRequest, *, next_path: str) -> HttpResponse:
 
 @public
 @require_GET
+@rate_limited("callback")
 def callback(request: HttpRequest) -> HttpResponse:
     try:
         sign_in = flow.complete(request)

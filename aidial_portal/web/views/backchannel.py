@@ -14,6 +14,7 @@ from aidial_portal.identity.directory import ProviderUnavailable
 from aidial_portal.identity.logout_tokens import LogoutTokenRejected
 from aidial_portal.sessions import backchannel
 from aidial_portal.web.access import public
+from aidial_portal.web.rate_limits import rate_limited
 
 logger = logging.getLogger("aidial_portal.sessions")
 
@@ -21,6 +22,7 @@ logger = logging.getLogger("aidial_portal.sessions")
 @public
 @csrf_exempt  # the provider calls this directly, server to server, with a signed token
 @require_POST
+@rate_limited("backchannel")
 def backchannel_logout(request: HttpRequest) -> HttpResponse:
     token = request.POST.get("logout_token", "")
     try:
