@@ -207,6 +207,22 @@ def check_support_email(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     return []
 
 
+@register(Tags.security, deploy=True)
+def check_metrics_readable(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Outside debug /metrics answers only the bearer of the token, or a separate listener."""
+    config = settings.AIDIAL
+    if config.debug or config.metrics_token or config.metrics_listen is not None:
+        return []
+    return [
+        Warning(
+            "/metrics answers no one: AIDIAL_METRICS_TOKEN and AIDIAL_METRICS_LISTEN are unset.",
+            hint="Set AIDIAL_METRICS_TOKEN (Prometheus sends it as a bearer token) or "
+            "AIDIAL_METRICS_LISTEN=127.0.0.1:9102 (a separate loopback port, no token).",
+            id="aidial.W042",
+        )
+    ]
+
+
 # Checks that call out over the network: `check --deploy` runs them, start-up does not (the
 # portal must start, and keep signed-in people working, while the provider is down).
 NETWORK = "network"

@@ -7,6 +7,7 @@ Django system-check errors at start-up.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,32 @@ DEFAULT_EMAIL_PORT = 25
 DEFAULT_ENROLMENT_GRACE_DAYS = 0
 MAX_ENROLMENT_GRACE_DAYS = 365
 DEFAULT_REMINDER_INTERVAL_DAYS = 7
+
+
+# Rate limits (`AIDIAL_RATE_LIMIT_{NAME}`, web/rate_limits.py): requests per window, counted per
+# signed-in account, else per client address. Generous for people (a sign-in is two requests,
+# an office NAT shares one address), tight enough that a script gets nowhere.
+DEFAULT_RATE_LIMITS = {
+    "login": "30/m",  # POST /login/: each one starts a sign-in
+    "callback": "30/m",  # GET /oidc/callback/ (sign-ins and refreshes)
+    "support": "10/10m",  # POST /support/
+    "export": "10/m",  # /admin/compliance/export.csv
+    "events_export": "60/m",  # /admin/events/ (and an events export)
+    "backchannel": "600/m",  # POST /oidc/backchannel-logout/, from the provider
+    "zitadel_events": "600/m",  # POST /zitadel/events/, from the provider
+}
+_RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Each limit as django-ratelimit writes it (`30/m`, `10/10m`)."""
+
+    rates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+
+    def rate(self, name: str) -> str:
+        # An unknown name is a programming error: fail closed with the strictest default.
+        return self.rates.get(name, "10/m")
 
 
 class ConfigError(ValueError):
@@ -79,7 +106,11 @@ class PortalConfig:
     security_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     management_url: str = LOCAL_ISSUER + SECURITY_PAGE_PATH
     role_table: Mapping[str, str] = field(default_factory=dict)
-    metrics_token: str = ""
+    # AiDial's own organisation at Zitadel: when set, global roles count only from it.
+    global_org_id: str = ""
+    metrics_token: str = field(default="", repr=False)
+    # (host, port) on loopback where a separate listener serves /metrics without the token.
+    metrics_listen: tuple[str, int] | None = None
     session_max_age: int = DEFAULT_SESSION_MAX_AGE
     session_idle_timeout: int = DEFAULT_SESSION_IDLE_TIMEOUT
     # Support requests by e-mail: on only with a recipient, an SMTP host and a sender.
@@ -103,6 +134,7 @@ class PortalConfig:
 
     # Trust X-Forwarded-Proto from a reverse proxy in front of every instance.
     trust_proxy: bool = False
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     @property
     def redirect_uri(self) -> str:
@@ -149,7 +181,9 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         security_url=security_url,
         management_url=env.get("AIDIAL_PROVIDER_MANAGEMENT_URL", security_url),
         role_table=_role_table(env.get("AIDIAL_ROLE_POLICY", "")),
+        global_org_id=_organisation_id(env, "AIDIAL_GLOBAL_ORGANISATION_ID"),
         metrics_token=env.get("AIDIAL_METRICS_TOKEN", ""),
+        metrics_listen=_loopback_listen(env, "AIDIAL_METRICS_LISTEN"),
         session_max_age=_seconds(env, "AIDIAL_SESSION_MAX_AGE", DEFAULT_SESSION_MAX_AGE),
         session_idle_timeout=_seconds(
             env, "AIDIAL_SESSION_IDLE_TIMEOUT", DEFAULT_SESSION_IDLE_TIMEOUT
@@ -179,6 +213,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
             env, "AIDIAL_REMINDER_INTERVAL_DAYS", DEFAULT_REMINDER_INTERVAL_DAYS, minimum=1
         ),
         trust_proxy=_flag(env, "AIDIAL_TRUST_PROXY"),
+        rate_limits=_rate_limits(env),
     )
 
 
@@ -326,3 +361,45 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
 def _workers(env: Mapping[str, str]) -> int | None:
     """`AIDIAL_WORKERS`: empty or 0 leaves the choice to `serve`."""
     return _whole_number(env, "AIDIAL_WORKERS", 0, minimum=0, unit="processes") or None
+
+
+def _loopback_listen(env: Mapping[str, str], name: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (`[::1]:PORT` for IPv6) on a loopback address, or None when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name} must be HOST:PORT, e.g. 127.0.0.1:9102, not {raw!r}")
+    if not is_loopback(host):
+        raise ConfigError(
+            f"{name} must be a loopback address (127.0.0.1 or [::1]): its listener needs no "
+            f"token, so nothing off this host may reach it; not {raw!r}"
+        )
+    return host, int(port)
+
+
+def _organisation_id(env: Mapping[str, str], name: str) -> str:
+    """A Zitadel organisation id (digits; letters, `-` and `_` allowed for other formats)."""
+    raw = env.get(name, "").strip()
+    if raw and not all(ch.isalnum() or ch in "-_" for ch in raw):
+        raise ConfigError(f"{name} must be a Zitadel organisation id (e.g. 2847...), not {raw!r}")
+    return raw
+
+
+def _rate_limits(env: Mapping[str, str]) -> RateLimits:
+    """`AIDIAL_RATE_LIMIT_LOGIN=30/m`, ...: a count, `/`, then `s`, `m`, `h` or `d`, optionally
+    with a multiple (`10/10m`)."""
+    rates = dict(DEFAULT_RATE_LIMITS)
+    for name in DEFAULT_RATE_LIMITS:
+        variable = f"AIDIAL_RATE_LIMIT_{name.upper()}"
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        if not _RATE.match(raw):
+            raise ConfigError(
+                f"{variable} must be a count per period like 30/m, 10/10m or 1000/h, not {raw!r}"
+            )
+        rates[name] = raw
+    return RateLimits(rates)

@@ -31,6 +31,19 @@ access_log_format = "%(m)s %(U)s %(s)s %(M)sms request_id=%({x-request-id}o)s"
 accesslog = "-"
 
 
+def when_ready(server: Any) -> None:
+    """`AIDIAL_METRICS_LISTEN`: the master serves every worker's metrics, added up, on a
+    separate loopback port (no token; `config` refuses an address off loopback)."""
+    listen = from_env(os.environ).metrics_listen
+    if listen is not None:
+        from aidial_portal import metrics
+
+        metrics.serve_on_loopback(
+            listen, multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        )
+        server.log.info("metrics on http://%s:%d/metrics", *listen)
+
+
 def post_worker_init(worker: Any) -> None:
     """Ctrl-C in a terminal reaches the master and every worker at once, and the master then
     sends each worker SIGQUIT too: a gthread worker that handles both can deadlock in its

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "aidial_portal.web.request_metrics.RequestMetricsMiddleware",
     "aidial_portal.web.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -116,6 +117,8 @@ _HTTPS = AIDIAL.base_url.startswith("https://")
 SESSION_COOKIE_NAME = "aidial_session"
 CSRF_COOKIE_NAME = "aidial_csrftoken"
 SESSION_COOKIE_HTTPONLY = True
+# Under a path prefix the cookies go to the portal's paths only, not to every app on the host.
+SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = (FORCE_SCRIPT_NAME or "") + "/"
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_SECURE = _HTTPS

@@ -26,6 +26,10 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from psycopg import sql
 
+from aidial_portal.config import DEFAULT_RATE_LIMITS
+
+UNLIMITED = {f"AIDIAL_RATE_LIMIT_{name.upper()}": "1000000/m" for name in DEFAULT_RATE_LIMITS}
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_MODULE = "benchmarks.settings"
 SECRET_KEY = "benchmarks-only-secret-key-not-for-any-deployment-0123"  # noqa: S105
@@ -217,7 +221,8 @@ class PortalServer:
         self.log_path = work_dir / f"server-{self.port}.log"
         metrics_dir = work_dir / f"prometheus-{self.port}"
         metrics_dir.mkdir(parents=True, exist_ok=True)
-        server_env = dict(env)
+        # A benchmark is a flood from one address by design: the rate limits stay out of it.
+        server_env = {**UNLIMITED, **env}
         server_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         command = [
             *_serve_command(),

@@ -155,3 +155,12 @@ def test_a_level_no_accepted_factor_can_meet_stops_start_up(settings):
         accepted_factors=frozenset({config.Factor.TOTP, config.Factor.SECURITY_KEY}),
         role_levels={"aidial_admin": config.Level.PHISHING_RESISTANT},
     )
+
+
+def test_a_deployment_without_a_way_to_read_metrics_is_warned(settings):
+    settings.AIDIAL = replace(settings.AIDIAL, debug=False, metrics_token="", metrics_listen=None)
+    found = {m.id: m.msg for m in checks.run_checks(include_deployment_checks=True)}
+    assert "AIDIAL_METRICS_TOKEN" in found["aidial.W042"]
+    settings.AIDIAL = replace(settings.AIDIAL, metrics_listen=("127.0.0.1", 9102))
+    found = {m.id for m in checks.run_checks(include_deployment_checks=True)}
+    assert "aidial.W042" not in found

@@ -61,6 +61,17 @@ class Scope:
 EVERYTHING = Scope(org_ids=None)
 
 
+def honoured(grants: Iterable[Grant], global_org_id: str) -> tuple[Grant, ...]:
+    """The grants the portal believes. Any organisation can create a role called
+    `aidial_admin` in its project grant, so with `AIDIAL_GLOBAL_ORGANISATION_ID` set a global
+    role counts only from that organisation."""
+    return tuple(
+        grant
+        for grant in grants
+        if not global_org_id or grant.role not in GLOBAL_ROLES or grant.org_id == global_org_id
+    )
+
+
 def report_scope(grants: Iterable[Grant]) -> Scope | None:
     """The accounts a viewer with these grants may see; None when they may see none.
 

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -24,6 +25,7 @@ from aidial_portal.accounts import rollout, session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.callback_reads import read_at_callback
 from aidial_portal.accounts.models import Account, RoleGrant, identity_key
+from aidial_portal.accounts.permissions import honoured
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
 from aidial_portal.audit.recording import record
@@ -40,6 +42,13 @@ from aidial_portal.sessions import index as session_index
 
 logger = logging.getLogger("aidial_portal.accounts")
 rejections = logging.getLogger("aidial_portal.identity")
+# Left in the new, anonymous session when the last one hit its absolute limit: the next
+# sign-in from this browser must prove the credentials again (no silent single sign-on).
+REAUTHENTICATE_KEY = "aidial_reauthenticate"
+
+
+def require_reauthentication(session: Any) -> None:
+    session[REAUTHENTICATE_KEY] = True
 
 
 def begin(
@@ -54,17 +63,25 @@ def begin(
     Raises `oidc.SignInRejected`, already logged and recorded, when the provider cannot be used.
     """
     try:
-        return oidc.begin(
+        url = oidc.begin(
             request.session,
             config=settings.AIDIAL,
             directory=providers.directory(),
             next_path=next_path,
             refresh_for=refresh_for,
             login_hint=login_hint,
+            reauthenticate=bool(request.session.get(REAUTHENTICATE_KEY)),
         )
     except oidc.SignInRejected as rejected:
         record_rejection(request, rejected)
         raise
+    if session_state.load(request.session) is None and REAUTHENTICATE_KEY not in request.session:
+        # Anyone can POST /login/ at will: a session holding only this sign-in lasts as long
+        # as the sign-in may, not 12 hours. login() gives it the real lifetime. (A session
+        # that must re-authenticate came from a signed-in one and keeps its lifetime, so that
+        # the demand outlives an abandoned sign-in.)
+        request.session.set_expiry(oidc.STATE_TTL)
+    return url
 
 
 def begin_refresh(
@@ -132,11 +149,14 @@ def complete_sign_in(
     config: PortalConfig = settings.AIDIAL
     claims = sign_in.claims
     table = session_state.current_role_table()
-    held = split_roles(roles(identity.grants), table)
+    believed = honoured(identity.grants, config.global_org_id)
+    if len(believed) != len(identity.grants):
+        logger.warning("global_role_from_another_organisation_ignored")
+    held = split_roles(roles(believed), table)
     if held.unknown:
         logger.info("unknown_roles_ignored", extra={"roles": list(held.unknown)})
     requirement = requirement_for(held.known, table)
-    grants = tuple(grant for grant in identity.grants if grant.role in table)
+    grants = tuple(grant for grant in believed if grant.role in table)
     org_id, org_domain = (grants[0].org_id, grants[0].org_domain) if grants else ("", "")
     refresh = sign_in.pending.kind == "refresh"
     with transaction.atomic():
@@ -174,13 +194,7 @@ def complete_sign_in(
             account.set_unusable_password()
         account.save()
         _replace_grants(account, grants)
-        # A new session key at every trust change. Django's login() gives one to a session
-        # that is not signed in yet, or another person's, but keeps the key of a refresh by
-        # the same person: that one is cycled here (once: each cycle writes the session anew).
-        before = request.session.session_key
-        login(request, account, backend=BACKEND)
-        if request.session.session_key == before:
-            request.session.cycle_key()
+        _log_in(request, account)
         state = session_state.SignedIn(
             subject=claims["sub"],
             login_hint=account.login_name,
@@ -198,7 +212,7 @@ def complete_sign_in(
         key = request.session.session_key
         # Back-channel logout and revalidation find this session through its Zitadel session.
         session_index.bind(
-            key or "",
+            key or "",  # bind() refuses an empty key: nothing could find that session
             sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
             subject=claims["sub"],
             account_id=account.pk,
@@ -275,6 +289,23 @@ def _record_grace(
             "days_left": deadline.days_left(timezone.localdate(now)),
         },
     )
+
+
+def _log_in(request: session_state.SignInRequest, account: Account) -> None:
+    """Sign the browser in as `account` with a new session key and the signed-in lifetime."""
+    # A new session key at every trust change. Django's login() gives one to a session
+    # that is not signed in yet, or another person's, but keeps the key of a refresh by
+    # the same person: that one is cycled here (once: each cycle writes the session anew).
+    before = request.session.session_key
+    login(request, account, backend=BACKEND)
+    request.session.set_expiry(None)  # the signed-in lifetime, not the pending sign-in's
+    request.session.pop(REAUTHENTICATE_KEY, None)  # proved by this sign-in's auth_time
+    if request.session.session_key is None:
+        # login() flushed another person's session: a flushed session has no key until
+        # it is saved, and the session binding must name the key the browser will hold.
+        request.session.save()
+    elif request.session.session_key == before:
+        request.session.cycle_key()
 
 
 def _replace_grants(account: Account, grants: tuple[Grant, ...]) -> None:

@@ -25,6 +25,7 @@ from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
 from aidial_portal.web.access import signed_in
 from aidial_portal.web.pagination import paginate
+from aidial_portal.web.rate_limits import rate_limited
 
 PAGE_SIZE = 50
 
@@ -86,6 +87,7 @@ def compliance_report(request: SignInRequest) -> HttpResponse:
 
 
 @require_GET
+@rate_limited("export")
 def compliance_export(request: SignInRequest) -> HttpResponseBase:
     scope = _scope(request)
     form = compliance.ReportFilter(request.GET or None, scope=scope)
@@ -140,6 +142,7 @@ def _csv_rows(query: compliance.Query) -> Iterator[tuple[object, ...]]:
 
 
 @require_GET
+@rate_limited("events_export")
 def security_events(request: SignInRequest) -> HttpResponse:
     scope = _scope(request)
     form = EventFilter(request.GET or None)

@@ -28,13 +28,19 @@ from django.core.cache import cache
 
 from aidial_portal.audit.events import EventType
 from aidial_portal.audit.recording import Detail, record
+from aidial_portal.client_address import client_source
 
 logger = logging.getLogger("aidial_portal.security")
 
 WINDOW_SECONDS = 60
 clock = time.time  # tests hold it still
-# Counters outlive their window so the next refusal can still report the last window's total.
-KEEP_SECONDS = 2 * 24 * 60 * 60
+# Counters outlive their window so that a refusal within the hour can still report the last
+# window's total; no longer, so that a flood of fresh addresses leaves nothing for days.
+KEEP_SECONDS = 60 * 60
+# Distinct addresses counted on their own per window; past it, new addresses of that window
+# share one aggregate counter (`sources: many`), so fresh addresses cannot create keys at will.
+MAX_SOURCES_PER_WINDOW = 200
+AGGREGATE_SOURCE = "address:many"
 
 
 def record_refusal(
@@ -51,7 +57,10 @@ def record_refusal(
     first of its window or reaches a power of ten. Returns whether a row was written."""
     window = int((clock() if now is None else now) // WINDOW_SECONDS)
     key = _key(event_type, source, reason)
+    aggregated = False
     try:
+        if source.startswith("address:") and _over_the_cap(f"{key}:{window}", window):
+            key, aggregated = _key(event_type, AGGREGATE_SOURCE, reason), True
         count = _increment(f"{key}:{window}")
         previous = _previous_count(key, window) if count == 1 else None
     except Exception:  # the cache is down: write every refusal rather than lose one
@@ -60,6 +69,8 @@ def record_refusal(
     if not _is_written(count):
         return False
     written: dict[str, Detail] = {**(details or {}), "count": count}
+    if aggregated:
+        written["sources"] = "many"
     if previous is not None:
         written["previous_count"] = previous
     record(
@@ -73,11 +84,19 @@ def record_refusal(
 
 
 def refusal_source(request: object, account_id: int | None) -> str:
-    """Whose refusal this is: the signed-in account, else the peer address."""
+    """Whose refusal this is: the signed-in account, else the client's address (the one the
+    trusted proxy forwards, with `AIDIAL_TRUST_PROXY`; an IPv6 address by its /64)."""
     if account_id is not None:
         return f"account:{account_id}"
-    meta = getattr(request, "META", {})
-    return f"address:{meta.get('REMOTE_ADDR', '')}"
+    return f"address:{client_source(request)}"
+
+
+def _over_the_cap(counter: str, window: int) -> bool:
+    """Whether `counter` is a new address of this window beyond MAX_SOURCES_PER_WINDOW."""
+    if cache.get(counter) is not None:
+        return False
+    sources = _increment(f"aidial:refusals:sources:{window}")
+    return sources > MAX_SOURCES_PER_WINDOW
 
 
 def _key(event_type: EventType, source: str, reason: str) -> str:

@@ -89,6 +89,8 @@ class Pending:
     started_at: float
     kind: str  # "sign_in" or "refresh"
     expected_sub: str = ""
+    # The credentials must be proved again (the last portal session hit its absolute limit).
+    fresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,12 @@ def begin(
     refresh_for: str = "",
     login_hint: str = "",
     now: float | None = None,
+    reauthenticate: bool = False,
 ) -> str:
     """Remember a new sign-in in the session and return the provider's authorization URL.
 
-    A refresh (`refresh_for` = the signed-in subject) forces a new sign-in at the provider.
+    A refresh (`refresh_for` = the signed-in subject) forces a new sign-in at the provider, as
+    does `reauthenticate` (no silent single sign-on after the absolute session limit).
     """
     check_endpoints(config)
     endpoint = _metadata(directory)["authorization_endpoint"]
@@ -126,6 +130,7 @@ def begin(
         started_at=started,
         kind="refresh" if refresh_for else "sign_in",
         expected_sub=refresh_for,
+        fresh=reauthenticate,
     )
     params: list[tuple[str, str]] = [
         ("response_type", "code"),
@@ -137,7 +142,7 @@ def begin(
         ("code_challenge", create_s256_code_challenge(pending.code_verifier)),
         ("code_challenge_method", "S256"),
     ]
-    if refresh_for:
+    if refresh_for or reauthenticate:
         params += [("prompt", "login"), ("max_age", "0")]
     if login_hint:
         params.append(("login_hint", login_hint))
@@ -202,6 +207,8 @@ def complete(
         raise ProviderDown() from None
     if pending.kind == "refresh":
         _check_refresh(claims, pending, skew=config.clock_skew)
+    elif pending.fresh:
+        _check_fresh(claims, pending, skew=config.clock_skew)
     return SignIn(
         claims=claims,
         pending=pending,
@@ -406,6 +413,11 @@ def _check_refresh(claims: Mapping[str, Any], pending: Pending, *, skew: int = 0
     """
     if claims["sub"] != pending.expected_sub:
         raise SignInRejected(Rejection.REFRESH_SUBJECT_MISMATCH)
+    _check_fresh(claims, pending, skew=skew)
+
+
+def _check_fresh(claims: Mapping[str, Any], pending: Pending, *, skew: int = 0) -> None:
+    """The credentials were checked after this sign-in began (`max_age=0` asked for it)."""
     auth_time = claims.get("auth_time")
     if not isinstance(auth_time, int) or auth_time < math.floor(pending.started_at) - skew:
         raise SignInRejected(Rejection.REFRESH_NOT_FRESH)

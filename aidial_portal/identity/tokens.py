@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Protocol
@@ -161,6 +161,7 @@ def verify_signed(
     policy: TokenPolicy,
     keys: KeySource,
     accepted_types: frozenset[str] | None = None,
+    check_first: Callable[[dict[str, Any]], object] | None = None,
 ) -> dict[str, Any]:
     """The payload of `token` once its signature is verified, or raise `TokenRejected`.
 
@@ -168,8 +169,10 @@ def verify_signed(
     (only when `accepted_types` is given: absent, or one of them in any case), `alg` from
     `policy.algorithms` and asymmetric, a usable key from `keys` (by `kid`; without one only
     when the JWKS holds one key; refreshed once for an unknown `kid`), the signature, a JSON
-    object payload. No claim is checked here. A `ProviderUnavailable` from `keys` is not
-    caught: an unreachable provider is not a bad token.
+    object payload. No claim is checked here, except by `check_first`: it sees the payload
+    before any key is looked up, and raises `TokenRejected` for a token that could never be
+    accepted (nothing it returns is used). A `ProviderUnavailable` from `keys` is not caught:
+    an unreachable provider is not a bad token.
     """
     signature, header = _parse(token)
     if accepted_types is not None:
@@ -178,6 +181,10 @@ def verify_signed(
     # The allowlist is checked before any key is touched: `none` and HS* never get this far.
     if alg not in policy.algorithms or alg not in SIGNATURE_ALGORITHMS:
         raise TokenRejected(TokenRejection.ALGORITHM_NOT_ALLOWED)
+    if check_first is not None:
+        # Every check that needs no key first: a token that fails one never reaches the key
+        # lookup, whose unknown-kid refresh of the JWKS anyone could otherwise spend.
+        check_first(_claims(signature.payload))
     # `jku`, `x5u`, `jwk` and `x5c` are never read: keys come from the configured issuer only.
     key = _signing_key(header.get("kid"), alg, keys)
     _verify_signature(signature, key, alg)
@@ -208,7 +215,15 @@ def logout_token_claims(
     what makes it a logout token and not an ID token: a recent `iat`, a `jti`, the
     back-channel logout event, `sid` and/or `sub`, and never a `nonce`."""
     try:
-        claims = verify_signed(token, policy=policy, keys=keys, accepted_types=LOGOUT_TOKEN_TYPES)
+        claims = verify_signed(
+            token,
+            policy=policy,
+            keys=keys,
+            accepted_types=LOGOUT_TOKEN_TYPES,
+            check_first=lambda unverified: _check_logout_token_claims(
+                unverified, policy=policy, now=now
+            ),
+        )
         return _check_logout_token_claims(claims, policy=policy, now=now)
     except TokenRejected as rejected:
         raise LogoutTokenRejected(rejected.reason) from None

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from joserfc.jwk import KeySet
 
 from aidial_portal import metrics
 from aidial_portal.audit.events import EventTag
@@ -22,6 +24,7 @@ from aidial_portal.audit.recording import record
 from aidial_portal.identity import oidc, providers
 from aidial_portal.identity.tokens import (
     LOGOUT_TOKEN_MAX_AGE,
+    KeySource,
     LogoutTokenRejected,
     logout_token_claims,
 )
@@ -31,8 +34,35 @@ from aidial_portal.sessions.models import SpentLogoutToken
 logger = logging.getLogger("aidial_portal.sessions")
 
 
-def log_out(logout_token: str, *, now: float) -> int:
-    """Validate `logout_token`, end the sessions it names; the number ended.
+# How often one source may make the portal fetch the provider's keys again for a logout token
+# naming a key it does not know (the directory's own limit is per process, for everyone).
+KEY_REFRESH_PER_SOURCE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class SourceLimitedKeys:
+    """The provider's keys, with the unknown-kid refresh limited per source."""
+
+    keys_of: KeySource
+    source: str
+
+    def keys(self) -> KeySet:
+        return self.keys_of.keys()
+
+    def refresh(self) -> KeySet | None:
+        digest = hashlib.blake2b(self.source.encode(), digest_size=12).hexdigest()
+        try:
+            allowed = cache.add(
+                f"aidial:jwks-refresh:{digest}", 1, timeout=KEY_REFRESH_PER_SOURCE_SECONDS
+            )
+        except Exception:  # the cache is down: the directory's own limit still holds
+            allowed = True
+        return self.keys_of.refresh() if allowed else None
+
+
+def log_out(logout_token: str, *, now: float, source: str = "") -> int:
+    """Validate `logout_token` (sent from `source`, a client address), end the sessions it
+    names; the number ended.
 
     Raises `LogoutTokenRejected` (nothing ended) or the directory's `ProviderUnavailable`.
     """
@@ -40,7 +70,8 @@ def log_out(logout_token: str, *, now: float) -> int:
     # The audiences trusted exactly as for ID tokens: the client, the project id and the
     # other applications of the project.
     policy = oidc.token_policy(config)
-    token = logout_token_claims(logout_token, policy=policy, keys=providers.directory(), now=now)
+    keys = SourceLimitedKeys(providers.directory(), source)
+    token = logout_token_claims(logout_token, policy=policy, keys=keys, now=now)
     digest = _jti_digest(config.issuer, token.jti)
     if not spend(digest, iat=token.iat, now=now, leeway=policy.leeway):
         raise LogoutTokenRejected("replayed")

@@ -46,8 +46,11 @@ def bind(
     """Record that the portal session `session_key` came from Zitadel session `sid`.
 
     One statement (an upsert: `INSERT ... ON CONFLICT DO UPDATE` on SQLite and PostgreSQL),
-    where `update_or_create` took six on the sign-in's path.
+    where `update_or_create` took six on the sign-in's path. An empty key is refused: its
+    binding would name no session, so back-channel logout and revalidation would end nothing.
     """
+    if not session_key:
+        raise ValueError("a session binding needs the session key the browser holds")
     fields = ["sid", "subject", "account_id", "created_at", "expires_at"]
     SessionBinding.objects.bulk_create(
         [

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import F, Q
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from aidial_portal.mfa.policy import ROLE_TITLES
@@ -108,7 +108,7 @@ def _message(support_request: SupportRequest) -> EmailMessage:
             "--",
             "Reply to the person by e-mail. Never ask them for recovery codes, one-time codes,",
             "authenticator set-up keys, cookies or tokens.",
-            f"All requests: {config.base_url}{reverse('support:requests')}",
+            f"All requests: {absolute_url(config.base_url, reverse('support:requests'))}",
         ]
     )
     reply_to = [account.email] if "@" in account.email else []
@@ -119,3 +119,10 @@ def _message(support_request: SupportRequest) -> EmailMessage:
         to=list(config.support_email_to),
         reply_to=reply_to,
     )
+
+
+def absolute_url(base_url: str, path: str) -> str:
+    """`path` from `reverse()` under `AIDIAL_BASE_URL`: reverse() already carries the mount
+    prefix (the script prefix), and so does the base URL, so it is taken off once."""
+    inside = path.removeprefix(get_script_prefix().rstrip("/"))
+    return base_url.rstrip("/") + "/" + inside.lstrip("/")

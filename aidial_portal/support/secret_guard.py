@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections import Counter
 from enum import StrEnum
+from itertools import pairwise
 
 
 class SecretKind(StrEnum):
@@ -73,7 +74,14 @@ _RECOVERY = re.compile(r"(?<![\w./-])([A-Za-z0-9]{5})[-_./]([A-Za-z0-9]{5})(?![\
 _NAMED_AS_CODE = 20  # characters either side
 _RECOVERY_CONTEXT = re.compile(r"\b(?:recovery|backup)[\s_-]*codes?\b", re.IGNORECASE)
 # With that wording nearby, a code with its separator dropped or turned into a space.
-_RECOVERY_PLAIN = re.compile(r"(?<![\w-])([A-Za-z0-9]{5})[ ]?([A-Za-z0-9]{5})(?![\w-])")
+# A lookahead, so that every start is tried: in "tried VBFTS 6DTJ8" the pair "tried VBFTS"
+# must not hide the code that follows it.
+_RECOVERY_PLAIN = re.compile(r"(?<![\w-])(?=([A-Za-z0-9]{5})[ ]?([A-Za-z0-9]{5})(?![\w-]))")
+# Zitadel accepts a recovery code in lower case and with a space for its hyphen, so people
+# retype it that way, with no wording about codes or only a bare "code" before it.
+_BARE_CODE_BEFORE = re.compile(r"\bcodes?\s*(?:is|was|[:=])?\s*$", re.IGNORECASE)
+_MAX_CODE_DIGITS = 6  # a random code rarely has more; ids ("2026A00042") mostly digits
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 # One-time codes: 6 to 8 digits (or 3+3 / 4+4 groups), presented as a code. The number must
 # stand alone: not inside a phone number (`0412 345 678`), a date or an amount.
@@ -225,6 +233,12 @@ def _has_recovery_code(text: str) -> bool:
             _has_vowelless_half(left, right) or (context and not _is_word_pair(left, right))
         ):
             return True
+    for match in _RECOVERY_PLAIN.finditer(text):
+        code = match.group(1) + match.group(2)
+        if _looks_like_a_code(code) or (
+            code.isalpha() and code.isupper() and _after_a_bare_code(text, match.start())
+        ):
+            return True
     if context:
         for match in _RECOVERY_PLAIN.finditer(text):
             code = match.group(1) + match.group(2)
@@ -237,6 +251,23 @@ def _has_recovery_code(text: str) -> bool:
             ):
                 return True
     return False
+
+
+def _looks_like_a_code(code: str) -> bool:
+    """Ten characters that read like a random code, not an id: letters and digits mixed in at
+    least three runs (`INV0004271`, `SPRING2026` have two), not mostly digits, not hex."""
+    digits = sum(ch.isdigit() for ch in code)
+    if not 0 < digits <= _MAX_CODE_DIGITS or set(code) <= _HEX:
+        return False
+    runs = 1 + sum(a.isdigit() != b.isdigit() for a, b in pairwise(code))
+    return runs >= 3
+
+
+def _after_a_bare_code(text: str, start: int) -> bool:
+    """ "code ABCDE FGHJK", but not "promo code" or "order code"."""
+    before = _same_sentence_before(text, start, 40)
+    found = _BARE_CODE_BEFORE.search(before)
+    return found is not None and not _NOT_A_CODE_BEFORE_KEYWORD.search(before[: found.start()])
 
 
 def _has_one_time_code(text: str) -> bool:

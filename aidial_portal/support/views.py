@@ -29,6 +29,7 @@ from aidial_portal.support.secret_guard import find_secret
 from aidial_portal.web.access import compliance_exempt, signed_in
 from aidial_portal.web.headers import private
 from aidial_portal.web.pagination import Ordering, paginate
+from aidial_portal.web.rate_limits import rate_limited
 
 NEWEST_FIRST = Ordering("created_at", descending=True)
 PAGE_SIZE = 50
@@ -38,6 +39,7 @@ PAGE_SIZE = 50
 @sensitive_post_parameters("subject", "message")
 @sensitive_variables("form", "data")
 @require_http_methods(["GET", "POST"])
+@rate_limited("support", methods=("POST",))
 def support_page(request: SignInRequest) -> HttpResponse:
     refusal = None
     if request.method == "POST":

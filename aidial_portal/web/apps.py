@@ -11,3 +11,10 @@ class WebConfig(AppConfig):
 
         # An unreadable or malformed key file stops start-up here, naming the variable.
         providers.service_credentials()
+
+        # Every metric family from the start, at zero (the URLconf names the views).
+        from aidial_portal import metrics
+        from aidial_portal.config import DEFAULT_RATE_LIMITS
+        from aidial_portal.web.request_metrics import view_names
+
+        metrics.export_at_zero(view_names(), DEFAULT_RATE_LIMITS)

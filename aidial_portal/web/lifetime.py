@@ -12,6 +12,7 @@ from datetime import datetime
 from django.conf import settings
 
 from aidial_portal import metrics
+from aidial_portal.accounts import sign_in as sign_in_flow
 from aidial_portal.accounts.session_state import CurrentSignIn, SignInRequest
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.recording import record
@@ -41,6 +42,9 @@ def end_if_expired(request: SignInRequest, sign_in: CurrentSignIn, now: datetime
     metrics.SESSIONS_ENDED.labels(reason=reason).inc()
     # Removes the stored session (and its binding) and gives this request an empty one.
     request.session.flush()
+    if reason == "absolute":
+        # The next sign-in must prove itself again, not complete by silent SSO.
+        sign_in_flow.require_reauthentication(request.session)
     signed_out(request)
     return True
 

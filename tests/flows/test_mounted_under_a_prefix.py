@@ -139,7 +139,8 @@ def test_a_path_in_the_base_url_puts_every_url_under_it(tmp_path):
         "import django; django.setup()\n"
         "from django.conf import settings\n"
         "from django.urls import reverse\n"
-        "print(reverse('login'), reverse('support:requests'), settings.STATIC_URL)\n"
+        "print(reverse('login'), reverse('support:requests'), settings.STATIC_URL,\n"
+        "      settings.SESSION_COOKIE_PATH, settings.CSRF_COOKIE_PATH)\n"
     )
     env = portal_env(tmp_path, "http://127.0.0.1:8000/portal/")
     env["DJANGO_SETTINGS_MODULE"] = "aidial_portal.settings"
@@ -157,4 +158,6 @@ def test_a_path_in_the_base_url_puts_every_url_under_it(tmp_path):
         "/portal/login/",
         "/portal/support/requests/",
         "/portal/static/",
+        "/portal/",  # the session cookie goes to the portal only, not the whole host
+        "/portal/",
     ]

@@ -14,9 +14,12 @@ from django.test import Client
 from django.utils import timezone
 
 from aidial_portal.accounts import session_state
+from aidial_portal.accounts import sign_in as flow
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
 from aidial_portal.identity import providers
+from aidial_portal.identity.claims import Grant, Profile
+from aidial_portal.identity.oidc import Identity, Pending, SignIn
 from aidial_portal.identity.tokens import BACKCHANNEL_LOGOUT_EVENT
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
 from aidial_portal.sessions import index
@@ -104,6 +107,26 @@ def signed_in(db: None) -> Callable[..., Person]:
         return Person(client=client, account=account, sid=sid)
 
     return sign_in
+
+
+@pytest.fixture
+def callback_signs_in(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """`callback_signs_in(sub, sid)`: the next `/oidc/callback/` validates as that person's."""
+
+    def arrange(sub: str, sid: str) -> None:
+        now = int(time.time())
+        claims = {"sub": sub, "sid": sid, "auth_time": now, "iat": now}
+        pending = Pending("s", "n", "v", "/", time.time(), "sign_in")
+        answer = SignIn(claims=claims, pending=pending, id_token="header.payload.signature")
+        identity = Identity(
+            subject=sub,
+            profile=Profile(login_name=f"{sub}@example.test"),
+            grants=(Grant("client_staff", "org-1"),),
+        )
+        monkeypatch.setattr(flow.oidc, "complete", lambda *args, **kwargs: answer)
+        monkeypatch.setattr(flow, "read_identity_and_evidence", lambda _: (identity, evidence()))
+
+    return arrange
 
 
 def logout_claims(**changes: Any) -> dict[str, Any]:

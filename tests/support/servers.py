@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aidial_portal.config import DEFAULT_RATE_LIMITS
 from tests.support.idp import (
     LocalIdp,
     free_loopback_port,
@@ -74,8 +75,14 @@ def portal_command() -> list[str]:
     return [sys.executable, "-m", "aidial_portal.cli"]
 
 
+UNLIMITED = {f"AIDIAL_RATE_LIMIT_{name.upper()}": "1000000/m" for name in DEFAULT_RATE_LIMITS}
+
+
 def portal_env(data_dir: Path, base_url: str, **variables: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+    # Many tests sign in from 127.0.0.1 against one server within a minute: the rate limits
+    # are tested on their own (tests/web/test_rate_limits.py), and pass `variables` to apply.
+    env.update(UNLIMITED)
     env.update(
         {
             "AIDIAL_BASE_URL": base_url,

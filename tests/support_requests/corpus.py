@@ -228,6 +228,24 @@ def positives() -> list[tuple[SecretKind, str]]:
         (seed, f"key: {full_width(totp_seed())}"),
         (SecretKind.BEARER_TOKEN, f"Authorization\uff1a Bearer {token()}"),
     ]
+    # Live codes retyped without their hyphen, as the provider accepts them (issue 22, item 4):
+    # no separator, a space, lower case, after a bare "code", two in one sentence.
+    items += [
+        (rc, f"Please try {separated(recovery_code(), '')} for me"),
+        (rc, f"I used {separated(recovery_code(), ' ')} yesterday"),
+        (rc, f"tried {separated(recovery_code(), ' ').lower()} twice"),
+        (rc, f"can you check {separated(recovery_code(), '').lower()}"),
+        (rc, f"code {separated(recovery_code(), '')}"),
+        (rc, f"code {separated(recovery_code(), ' ').lower()} please"),
+        (rc, f"my code was {separated(recovery_code(), '').lower()}"),
+        (rc, f"tried {recovery_code()} and {separated(recovery_code(), '')}, both refused"),
+        (
+            rc,
+            f"used {separated(recovery_code(), '').lower()} and "
+            f"{separated(recovery_code(), ' ').lower()} today",
+        ),
+        (rc, f"{separated(recovery_code(), ' ')}"),
+    ]
     return items
 
 
@@ -399,4 +417,13 @@ def negatives() -> list[str]:
         "Backup code question: does each one work only once?",
         "recovery codes for order 12345 and invoice 67890 are not related, sorry",
         "Price went from $12\u00a0345 to $13\u00a0000 \u2212 why?",
+        # Ids that look like codes without a hyphen: they must still pass (issue 22, item 4).
+        "Invoice INV0004271 was paid twice.",
+        "Order ORD7731290 is missing an item.",
+        "Ticket TCK2026001 has no reply yet.",
+        "Order 2026A00042 shipped on Monday.",
+        "The promo code SPRING2026 was rejected.",
+        "invoice 12345 staff seats, order 67890 items",
+        "Our ticket code is SUP1234567 for this issue.",
+        "Order number AB 12345 and invoice CD 67890 please.",
     ]

@@ -127,3 +127,32 @@ def test_a_code_called_a_recovery_code_is_refused_even_when_it_looks_like_an_ord
 def test_an_order_number_away_from_any_mention_of_recovery_codes_passes():
     text = "Order SALES-12345 failed to load. Separately: where do I keep my recovery codes?"
     assert find_secret(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please try VBFTS6DTJ8 for me",  # no separator, no wording about codes
+        "I used VBFTS 6DTJ8 yesterday",  # a space for the hyphen
+        "tried vbfts 6dtj8 twice",  # lower case, as the provider accepts it
+        "code VBFTS6DTJ8",  # after a bare "code"
+        "code vbfts 6dtj8 please",
+        "tried K7MPQ-X3RTW and vbfts6dtj8, both refused",  # two in one sentence
+        "used k7mpqx3rtw and vbfts 6dtj8 today",
+    ],
+)
+def test_a_recovery_code_without_its_hyphen_is_refused(text):
+    assert find_secret(text) is SecretKind.RECOVERY_CODE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invoice INV0004271 was paid twice.",
+        "Order ORD7731290 is missing an item.",
+        "Ticket TCK2026001 has no reply yet.",
+        "The promo code SPRING2026 was rejected.",
+    ],
+)
+def test_ids_without_a_hyphen_still_pass(text):
+    assert find_secret(text) is None

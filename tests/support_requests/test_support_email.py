@@ -164,3 +164,17 @@ def test_email_settings_are_read_and_checked():
         from_env({"AIDIAL_EMAIL_PORT": "smtp"})
     with pytest.raises(ValueError, match="AIDIAL_EMAIL_TLS"):
         from_env({"AIDIAL_EMAIL_TLS": "maybe"})
+
+
+def test_the_emailed_link_carries_a_mount_prefix_once(client, sign_in_as, email_on, portal_config):
+    from django.urls import set_script_prefix
+
+    portal_config(base_url="http://testserver/portal")
+    sign_in_as(["client_staff"])
+    set_script_prefix("/portal/")  # as in a request under the mount, and in `support resend`
+    try:
+        send(client)
+    finally:
+        set_script_prefix("/")
+    body = email_on.received[0].message.get_payload(decode=True).decode()
+    assert "All requests: http://testserver/portal/support/requests/" in body

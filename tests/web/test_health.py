@@ -33,8 +33,10 @@ def test_sign_in_with_the_provider_down_is_a_plain_503(client, portal_config):
     assert b"Traceback" not in response.content
 
 
-def test_metrics_need_loopback_or_the_token(client, portal_config):
-    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+def test_metrics_need_the_token_outside_debug(client, portal_config):
+    # A same-host proxy that adds no forwarding header (nginx's default proxy_pass) looks
+    # like a loopback peer: outside debug, only the token opens /metrics.
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
     portal_config(metrics_token="metrics-token-for-tests")
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
@@ -43,6 +45,12 @@ def test_metrics_need_loopback_or_the_token(client, portal_config):
     )
     assert allowed.status_code == 200
     assert b"aidial_gate_denials_total" in allowed.content
+
+
+def test_in_debug_metrics_answer_a_loopback_peer(client, portal_config):
+    portal_config(debug=True)
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
 
 
 def test_unknown_page_is_a_plain_404(client):
@@ -60,5 +68,8 @@ def test_unknown_page_is_a_plain_404(client):
         {"HTTP_X_FORWARDED_HOST": "portal.example.com"},
     ],
 )
-def test_metrics_without_a_token_refuse_a_request_forwarded_by_a_local_proxy(client, header):
+def test_metrics_without_a_token_refuse_a_request_forwarded_by_a_local_proxy(
+    client, header, portal_config
+):
+    portal_config(debug=True)
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", **header).status_code == 403

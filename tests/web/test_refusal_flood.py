@@ -16,9 +16,16 @@ from prometheus_client import REGISTRY
 from aidial_portal.audit import coalescing
 from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.models import SecurityEvent
+from aidial_portal.config import DEFAULT_RATE_LIMITS, RateLimits
 from tests.support.portal import evidence
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limit(portal_config):
+    """These floods test the log, not the rate limit that would stop them first."""
+    portal_config(rate_limits=RateLimits({**DEFAULT_RATE_LIMITS, "callback": "1000000/m"}))
 
 
 @pytest.fixture(autouse=True)

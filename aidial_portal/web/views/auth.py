@@ -16,6 +16,7 @@ from aidial_portal.identity.rejections import Rejection
 from aidial_portal.identity.sign_out import sign_out_confirmed
 from aidial_portal.web.access import compliance_exempt, public
 from aidial_portal.web.headers import private
+from aidial_portal.web.rate_limits import rate_limited
 from aidial_portal.web.redirects import safe_next
 
 # What a person reads on the error page, by reason; every other reason gets GENERIC_REJECTION.
@@ -43,6 +44,7 @@ GENERIC_REJECTION = (
 
 @public
 @require_http_methods(["GET", "POST"])
+@rate_limited("login", methods=("POST",))
 def sign_in(request: SignInRequest) -> HttpResponse:
     next_path = safe_next(request.POST.get("next") or request.GET.get("next"))
     if request.method == "GET":
@@ -80,6 +82,7 @@ def _begin(request: SignInRequest, *, next_path: str) -> HttpResponse:
 
 @public
 @require_GET
+@rate_limited("callback")
 def callback(request: SignInRequest) -> HttpResponse:
     try:
         sign_in = flow.complete(request)

@@ -9,10 +9,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from aidial_portal.client_address import client_source
 from aidial_portal.identity.discovery import ProviderUnavailable
 from aidial_portal.identity.tokens import LogoutTokenRejected
 from aidial_portal.sessions import backchannel
 from aidial_portal.web.access import public
+from aidial_portal.web.rate_limits import rate_limited
 
 logger = logging.getLogger("aidial_portal.sessions")
 
@@ -20,12 +22,13 @@ logger = logging.getLogger("aidial_portal.sessions")
 @public
 @csrf_exempt  # the provider calls this directly, server to server, with a signed token
 @require_POST
+@rate_limited("backchannel")
 def backchannel_logout(request: HttpRequest) -> HttpResponse:
     token = request.POST.get("logout_token", "")
     try:
         if not token:
             raise LogoutTokenRejected("missing_logout_token")
-        backchannel.log_out(token, now=time.time())
+        backchannel.log_out(token, now=time.time(), source=client_source(request))
     except LogoutTokenRejected as rejected:
         logger.warning("backchannel_logout_refused", extra={"reason": rejected.reason})
         return _no_store(

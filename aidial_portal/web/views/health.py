@@ -11,14 +11,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from aidial_portal import metrics
 from aidial_portal.config import is_loopback, is_trusted_api_url
 from aidial_portal.identity import providers
 from aidial_portal.identity.discovery import ProviderMisconfigured, ProviderUnavailable
@@ -48,20 +43,24 @@ def readyz(request: HttpRequest) -> HttpResponse:
 @public
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    token = settings.AIDIAL.metrics_token
+    """With `AIDIAL_METRICS_TOKEN`, the bearer of it. Without one: in debug, a loopback peer
+    whose request carries no forwarding header; otherwise no one here (a same-host proxy that
+    adds no forwarding header looks like a loopback peer). `AIDIAL_METRICS_LISTEN` serves them
+    on a separate loopback port instead, and this route is then not found without the token."""
+    config = settings.AIDIAL
+    token = config.metrics_token
     offered = request.headers.get("Authorization", "").removeprefix("Bearer ")
     if token:
         allowed = hmac.compare_digest(offered.encode(), token.encode())
+    elif config.metrics_listen is not None:
+        return HttpResponse("Not found\n", status=404, content_type="text/plain")
     else:
-        allowed = is_loopback(request.META.get("REMOTE_ADDR", "")) and not _forwarded(request)
+        local = is_loopback(request.META.get("REMOTE_ADDR", "")) and not _forwarded(request)
+        allowed = config.debug and local
     if not allowed:
         return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
-    registry = REGISTRY
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Under gunicorn each worker counts for itself; add them up.
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    exported = metrics.registry(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    return HttpResponse(generate_latest(exported), content_type=CONTENT_TYPE_LATEST)
 
 
 # Headers a proxy adds: a request carrying one came through a proxy on this host, so its
