@@ -21,3 +21,8 @@ SESSIONS_ENDED = Counter(
     "Portal sessions ended by lifetime, back-channel logout or revalidation",
     ["reason"],
 )
+FORWARD_AUTH_REFUSALS = Counter(
+    "aidial_forward_auth_refusals_total",
+    "Requests to other services refused by forward auth (/auth/forward/)",
+    ["reason"],
+)

@@ -120,6 +120,8 @@ CSRF_COOKIE_NAME = "aidial_csrftoken"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = _HTTPS
+# Shared with the services behind forward auth (/auth/forward/) when set; host-only otherwise.
+SESSION_COOKIE_DOMAIN = AIDIAL.session_cookie_domain or None
 CSRF_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = [AIDIAL.base_url]

@@ -174,6 +174,8 @@ def complete_sign_in(
                 signed_in_at=now,
                 auth_time=auth_time_of(claims),
                 grants=grants,
+                email=account.email,
+                name=account.display_name,
             ),
         )
         key = request.session.session_key
