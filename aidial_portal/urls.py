@@ -12,6 +12,8 @@ from aidial_portal.web.views import (
 )
 
 urlpatterns = [
+    # First: a reverse proxy asks it before every request to another service.
+    path("auth/forward/", forward_auth.forward_auth, name="forward-auth"),
     path("", pages.dashboard, name="dashboard"),
     path("actions/confirm-session/", pages.confirm_session, name="confirm-session"),
     path("login/", auth.sign_in, name="login"),
@@ -50,7 +52,6 @@ urlpatterns = [
     path("admin/", include("aidial_portal.administration.urls")),
     path("support/", include("aidial_portal.support.urls")),
     path("no-access/", pages.no_access, name="no-access"),
-    path("auth/forward/", forward_auth.forward_auth, name="forward-auth"),
     path("auth/forward/step/", forward_auth.step_needed, name="forward-auth-step"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

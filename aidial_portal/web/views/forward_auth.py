@@ -109,7 +109,8 @@ def _grant(state: SignedIn) -> HttpResponse:
         "X-AiDial-Auth-Time": str(int((state.auth_time or state.signed_in_at).timestamp())),
     }
     for name, value in identity.items():
-        response[name] = quote(value, safe=_HEADER_SAFE)
+        plain = value.isascii() and value.isprintable() and "%" not in value
+        response[name] = value if plain else quote(value, safe=_HEADER_SAFE)
     return response
 
 
