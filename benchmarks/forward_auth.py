@@ -116,7 +116,12 @@ def main(options: Options) -> None:
         dict(os.environ), Path(options.work_dir), 1, workers=1, threads=4
     ) as (server,):
         cpu = server_cpu(
-            server.host, server.port, [GRANT, BARE_PATH], cookie, options.forward_samples, HEADERS
+            server.host,
+            server.port,
+            [GRANT, BARE_PATH],
+            cookie,
+            options.forward_samples,
+            headers=HEADERS,
         )
         refused = _refusal_cpu(server.host, server.port, cookie, options.forward_samples)
 

@@ -55,6 +55,7 @@ def server_cpu(
     paths: Sequence[str],
     cookie: str,
     samples: int,
+    *,
     headers: Mapping[str, str] | None = None,
 ) -> ServerCpu:
     """`samples` sequential GETs per path, alternating, on one keep-alive connection, each

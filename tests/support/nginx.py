@@ -44,7 +44,7 @@ def nginx_binary() -> str:
 class _Echo(BaseHTTPRequestHandler):
     """Answers every request with the headers it received, as JSON (names as sent)."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         body = json.dumps(
             {"path": self.path, "headers": [[name, value] for name, value in self.headers.items()]}
         ).encode()
@@ -54,7 +54,7 @@ class _Echo(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: the test reads the answers, not a log."""
 
 
