@@ -103,6 +103,10 @@ def test_signed_out_goes_to_sign_in_and_back_to_the_page_with_its_identity(site:
     assert seen["x-aidial-email"] == [who.login]
     assert int(seen["x-aidial-auth-time"][0]) > 0
     assert "x-aidial-redirect" not in seen
+    # Refusals are in the portal's access log; grants, one per proxied request, are not.
+    log = site.stack.portal.log_text()
+    assert "GET /auth/forward/ 401" in log
+    assert "GET /auth/forward/ 200" not in log
 
 
 def test_forged_identity_headers_never_reach_the_upstream(site: Site) -> None:
