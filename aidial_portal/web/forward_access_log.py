@@ -18,6 +18,5 @@ class SkipForwardAuthGrants(logging.Filter):
         atoms = record.args
         if not isinstance(atoms, Mapping):
             return True
-        path, status = atoms.get("U"), str(atoms.get("s", ""))
-        granted = status.startswith("2") and isinstance(path, str)
-        return not (granted and path.endswith(FORWARD_AUTH_PATH))
+        path, status = str(atoms.get("U", "")), str(atoms.get("s", ""))
+        return not (status.startswith("2") and path.endswith(FORWARD_AUTH_PATH))
