@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -135,6 +135,12 @@ class PortalConfig:
     # Trust X-Forwarded-Proto from a reverse proxy in front of every instance.
     trust_proxy: bool = False
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    # Forward auth (/auth/forward/): the hosts whose requests it answers for, exact names or
+    # `*.example.com` (any subdomain); also where an absolute `next` may lead. Empty: none.
+    forward_auth_hosts: tuple[str, ...] = ()
+    # The session cookie's Domain attribute (e.g. `.aidial.com.au`), so that the services
+    # behind forward auth receive it; empty: host-only.
+    session_cookie_domain: str = ""
 
     @property
     def redirect_uri(self) -> str:
@@ -214,6 +220,11 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         ),
         trust_proxy=_flag(env, "AIDIAL_TRUST_PROXY"),
         rate_limits=_rate_limits(env),
+        forward_auth_hosts=_host_patterns(env.get("AIDIAL_FORWARD_AUTH_HOSTS", "")),
+        session_cookie_domain=_cookie_domain(
+            env.get("AIDIAL_SESSION_COOKIE_DOMAIN", ""),
+            env.get("AIDIAL_BASE_URL", "http://127.0.0.1:8000"),
+        ),
     )
 
 
@@ -242,6 +253,63 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# A DNS name or IPv4 address as it appears in a URL: letters, digits, hyphens and dots.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+
+
+def host_allowed(host: str, patterns: Iterable[str]) -> bool:
+    """`host` (a URL's host name, any case) is one of `patterns`: an exact name, or a
+    subdomain of `*.example.com` at any depth (not `example.com` itself)."""
+    host = host.lower()
+    if not _HOST_NAME.match(host):
+        return False
+    for pattern in patterns:
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]):
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def _host_patterns(raw: str) -> tuple[str, ...]:
+    """`AIDIAL_FORWARD_AUTH_HOSTS`: comma-separated host names, or `*.` and a domain."""
+    patterns = []
+    for item in _names(raw):
+        pattern = item.lower()
+        name = pattern.removeprefix("*.")
+        if "*" in name or not _HOST_NAME.match(name) or (name != pattern and "." not in name):
+            raise ConfigError(
+                f"AIDIAL_FORWARD_AUTH_HOSTS: {item!r} is not a host name or '*.' and a "
+                "domain with a dot (e.g. wiki.example.com or *.example.com; no scheme, port "
+                "or path)"
+            )
+        patterns.append(pattern)
+    return tuple(patterns)
+
+
+def _cookie_domain(raw: str, base_url: str) -> str:
+    """`AIDIAL_SESSION_COOKIE_DOMAIN`: a domain holding the portal's own host, or a browser
+    would drop the session cookie and nobody could sign in."""
+    domain = raw.strip().lower()
+    if not domain:
+        return ""
+    name = domain.removeprefix(".")
+    host = (urlsplit(base_url.strip()).hostname or "").lower()
+    if not _HOST_NAME.match(name) or "." not in name:
+        raise ConfigError(
+            f"AIDIAL_SESSION_COOKIE_DOMAIN must be a domain name such as .example.com, "
+            f"not {raw.strip()!r}"
+        )
+    if host != name and not host.endswith("." + name):
+        raise ConfigError(
+            f"AIDIAL_SESSION_COOKIE_DOMAIN {raw.strip()!r} does not hold the portal's host "
+            f"{host!r} (AIDIAL_BASE_URL): browsers would refuse the session cookie"
+        )
+    return domain
 
 
 def _evidence_mode(value: str) -> Source:

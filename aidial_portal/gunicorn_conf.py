@@ -14,6 +14,9 @@ logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "aidial_portal.logs.JsonFormatter"}},
+    "filters": {
+        "forward_auth_grants": {"()": "aidial_portal.web.forward_access_log.SkipForwardAuthGrants"}
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -23,7 +26,12 @@ logconfig_dict = {
     },
     "loggers": {
         "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["forward_auth_grants"],
+        },
     },
 }
 # Method and path only: never the query string, which may carry an authorization code or state.

@@ -34,6 +34,11 @@ SESSIONS_ENDED = Counter(
     "Portal sessions ended by lifetime, back-channel logout or revalidation",
     ["reason"],
 )
+FORWARD_AUTH_REFUSALS = Counter(
+    "aidial_forward_auth_refusals_total",
+    "Requests to other services refused by forward auth (/auth/forward/)",
+    ["reason"],
+)
 
 # Every request, by the name of the view that answered (`unmatched` for none) and the class
 # of its status (`2xx` ... `5xx`): never the path, which may carry ids.

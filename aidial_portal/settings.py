@@ -121,6 +121,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = (FORCE_SCRIPT_NAME or "") + "/"
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = _HTTPS
+# Shared with the services behind forward auth (/auth/forward/) when set; host-only otherwise.
+SESSION_COOKIE_DOMAIN = AIDIAL.session_cookie_domain or None
 CSRF_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = [AIDIAL.base_url]

@@ -1,9 +1,19 @@
 from django.urls import include, path
 
 from aidial_portal.records import site as records
-from aidial_portal.web.views import auth, backchannel, errors, health, pages, settings_page
+from aidial_portal.web.views import (
+    auth,
+    backchannel,
+    errors,
+    forward_auth,
+    health,
+    pages,
+    settings_page,
+)
 
 urlpatterns = [
+    # First: a reverse proxy asks it before every request to another service.
+    path("auth/forward/", forward_auth.forward_auth, name="forward-auth"),
     path("", pages.dashboard, name="dashboard"),
     path("actions/confirm-session/", pages.confirm_session, name="confirm-session"),
     path("login/", auth.sign_in, name="login"),
@@ -42,6 +52,7 @@ urlpatterns = [
     path("admin/", include("aidial_portal.administration.urls")),
     path("support/", include("aidial_portal.support.urls")),
     path("no-access/", pages.no_access, name="no-access"),
+    path("auth/forward/step/", forward_auth.step_needed, name="forward-auth-step"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics_view, name="metrics"),

@@ -29,6 +29,7 @@ MODULES = {
     "page": "benchmarks.page_limit",
     "faults": "benchmarks.faults",
     "reports": "benchmarks.reports_scale",
+    "forward": "benchmarks.forward_auth",
 }
 GATE_REDIS_DB = 12
 INSTANCES_REDIS_DB = 14
@@ -55,12 +56,14 @@ def _child(name: str, options: Options, env: dict[str, str]) -> bool:
     return code == 0
 
 
-def _with_gate_redis(name: str, options: Options, work: Path) -> bool:
+def _with_gate_redis(
+    name: str, options: Options, work: Path, extra: dict[str, str] | None = None
+) -> bool:
     """Run benchmark `name` on its own SQLite file and, when Redis is up, an emptied db."""
     redis = "" if infra.redis_problem() else infra.redis_url(GATE_REDIS_DB)
     if redis:
         infra.flush_redis_db(GATE_REDIS_DB)
-    env = infra.portal_env(f"sqlite:///{work / f'{name}.sqlite3'}", redis)
+    env = infra.portal_env(f"sqlite:///{work / f'{name}.sqlite3'}", redis, extra)
     try:
         return _child(name, options, env)
     finally:
@@ -113,6 +116,12 @@ def _page(options: Options, work: Path) -> bool:
     return _with_gate_redis("page", options, work)
 
 
+def _forward(options: Options, work: Path) -> bool:
+    from benchmarks.forward_auth import FORWARD_ENV
+
+    return _with_gate_redis("forward", options, work, extra=FORWARD_ENV)
+
+
 def _reports(options: Options, work: Path) -> bool:
     problem = infra.postgres_problem()
     if problem:
@@ -153,6 +162,7 @@ RUNNERS = {
     "page": _page,
     "reports": _reports,
     "faults": _faults,
+    "forward": _forward,
 }
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import asdict, dataclass, fields, replace
 
-BENCHMARKS = ("gate", "signin", "scale", "instances", "page", "reports", "faults")
+BENCHMARKS = ("gate", "signin", "scale", "instances", "page", "reports", "faults", "forward")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class Options:
     fault_clients: int = 50
     fault_outage: float = 5.0  # seconds each service stays down
     fault_steady: float = 5.0  # seconds before, between and after the outages
+    # 8. forward auth
+    forward_samples: int = 300  # sequential requests per path (server CPU)
     # servers and load generator (1 and 4)
     workers: int = 2
     threads: int = 4
@@ -89,6 +91,7 @@ QUICK = Options(
     reports_large=50_000,
     reports_large_events=500_000,
     reports_samples=6,
+    forward_samples=60,
 )
 
 

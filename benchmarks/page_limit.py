@@ -21,7 +21,7 @@ import http.client
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,15 +49,24 @@ class ServerCpu:
     wall: dict[str, list[float]] = field(default_factory=dict)
 
 
-def server_cpu(host: str, port: int, paths: Sequence[str], cookie: str, samples: int) -> ServerCpu:
-    """`samples` sequential GETs per path, alternating, on one keep-alive connection."""
+def server_cpu(
+    host: str,
+    port: int,
+    paths: Sequence[str],
+    cookie: str,
+    samples: int,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> ServerCpu:
+    """`samples` sequential GETs per path, alternating, on one keep-alive connection, each
+    with the cookie and `headers`."""
     result = ServerCpu({path: [] for path in paths}, {path: [] for path in paths})
     connection = http.client.HTTPConnection(host, port, timeout=30)
     try:
         for index in range(samples + 5):
             for path in paths if index % 2 == 0 else list(reversed(paths)):
                 started = time.perf_counter()
-                connection.request("GET", path, headers={"Cookie": cookie})
+                connection.request("GET", path, headers={**(headers or {}), "Cookie": cookie})
                 response = connection.getresponse()
                 response.read()
                 wall = time.perf_counter() - started

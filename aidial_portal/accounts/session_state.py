@@ -42,6 +42,10 @@ class SignedIn:
     signed_in_at: datetime
     auth_time: datetime | None
     grants: tuple[Grant, ...] = ()
+    # From the provider's profile at sign-in, for forward auth's identity headers (empty for
+    # a session stored without them).
+    email: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +110,8 @@ def store(session: MutableMapping[str, Any], state: SignedIn) -> None:
         "signed_in_at": state.signed_in_at.isoformat(),
         "auth_time": state.auth_time.isoformat() if state.auth_time else None,
         "grants": [grant.to_list() for grant in state.grants],
+        "email": state.email,
+        "name": state.name,
     }
 
 
@@ -140,6 +146,8 @@ def _parse(
             signed_in_at=datetime.fromisoformat(raw["signed_in_at"]),
             auth_time=datetime.fromisoformat(raw["auth_time"]) if raw["auth_time"] else None,
             grants=tuple(grant for grant in grants if grant.role in table),
+            email=str(raw.get("email", "")),
+            name=str(raw.get("name", "")),
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -204,6 +204,8 @@ def complete_sign_in(
             signed_in_at=now,
             auth_time=auth_time_of(claims),
             grants=grants,
+            email=account.email,
+            name=account.display_name,
         )
         session_state.store(request.session, state)
         rollout.keep_first_seen(request.session, _first_seen(account, grants, now, config))

@@ -311,3 +311,19 @@ def test_page_limit_runs_against_a_real_server_at_a_tiny_size(tmp_path: Path) ->
     assert "server CPU per request, median (ms)" in completed.stdout
     assert "+ MfaGateMiddleware" in completed.stdout
     assert "its view, bare Django" in completed.stdout
+
+
+def test_forward_auth_runs_against_a_real_server_at_a_tiny_size(tmp_path: Path) -> None:
+    from benchmarks import forward_auth
+
+    options = replace(QUICK, forward_samples=2, work_dir=str(tmp_path))
+    env = infra.portal_env(
+        f"sqlite:///{tmp_path / 'forward.sqlite3'}", extra=forward_auth.FORWARD_ENV
+    )
+    completed = _run("benchmarks.forward_auth", options, env)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "grant / bare CPU" in completed.stdout
+    # Sessions in the database here: the session read is the bare page's one query too, and
+    # forward auth makes none beyond it.
+    assert "queries beyond the bare page's session read: 0 (goal 0) -> met" in completed.stdout
+    assert "/auth/forward/ behind the portal's middleware" in completed.stdout

@@ -31,6 +31,7 @@ PUBLIC_ROUTES = {
     "healthz",
     "readyz",
     "metrics",
+    "auth/forward/",  # answers for other services from the session itself (forward auth)
 }
 COMPLIANCE_EXEMPT_ROUTES = {
     "settings/",
@@ -43,6 +44,7 @@ COMPLIANCE_EXEMPT_ROUTES = {
     "settings/manage-mfa/",
     "no-access/",
     "support/",
+    "auth/forward/step/",  # a recent MFA check or a role a service asks for
 }
 
 

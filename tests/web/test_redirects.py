@@ -40,3 +40,50 @@ def test_every_next_value_resolves_to_a_same_origin_path(value):
     assert not result.startswith("//")
     assert "\\" not in result
     assert result in {"/", value}
+
+
+LISTED = ("wiki.example.test", "*.apps.example.test")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://wiki.example.test/page?x=1#top",
+        "http://wiki.example.test:8080/",
+        "https://crm.apps.example.test/",
+        "https://a.b.apps.example.test/deep/path",
+        "HTTPS://WIKI.example.test/",
+    ],
+)
+def test_an_absolute_next_on_a_forward_auth_host_is_kept(portal_config, url):
+    portal_config(forward_auth_hosts=LISTED)
+    assert safe_next(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/",
+        "https://apps.example.test/",
+        "https://wiki.example.test.evil.example/",
+        "https://wiki.example.test@evil.example/",
+        "https://user@wiki.example.test/",
+        "https:wiki.example.test/",
+        "https:/wiki.example.test/",
+        "https:///wiki.example.test/",
+        "//wiki.example.test/",
+        "ftp://wiki.example.test/",
+        "javascript://wiki.example.test/%0aalert(1)",
+        "https://wiki.example.test:99999/",
+        "https://wiki.example.test\\@evil.example/",
+        "https://[::1]/",
+    ],
+)
+def test_an_absolute_next_elsewhere_becomes_the_dashboard(portal_config, url):
+    portal_config(forward_auth_hosts=LISTED)
+    assert safe_next(url) == "/"
+
+
+def test_without_forward_auth_hosts_no_absolute_next_is_kept(portal_config):
+    portal_config(forward_auth_hosts=())
+    assert safe_next("https://wiki.example.test/") == "/"
