@@ -1,7 +1,15 @@
 from django.urls import include, path
 
 from aidial_portal.records import site as records
-from aidial_portal.web.views import auth, backchannel, errors, health, pages, settings_page
+from aidial_portal.web.views import (
+    auth,
+    backchannel,
+    errors,
+    health,
+    pages,
+    settings_page,
+    zitadel_events,
+)
 
 urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
@@ -12,6 +20,7 @@ urlpatterns = [
     path(
         "oidc/backchannel-logout/", backchannel.backchannel_logout, name="oidc-backchannel-logout"
     ),
+    path("zitadel/events/", zitadel_events.zitadel_events, name="zitadel-events"),
     path("signed-out/", auth.signed_out, name="signed-out"),
     path("settings/", settings_page.settings_page, name="settings"),
     path("settings/refresh/", auth.refresh, name="settings-refresh"),

@@ -57,6 +57,9 @@ class Unavailable(StrEnum):
     INVALID_SUBJECT = "invalid_subject"
     AUTH_TIME_MISSING = "auth_time_missing"
     MALFORMED_SESSION_EVIDENCE = "malformed_session_evidence"
+    # Zitadel said (an Actions v2 event) that the person's authenticator app was removed
+    # after this sign-in: its multi-factor check no longer counts.
+    AUTHENTICATOR_REMOVED = "authenticator_removed"
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,17 @@ class Evidence:
             )
         except (KeyError, TypeError, ValueError):
             return unavailable(Unavailable.MALFORMED_SESSION_EVIDENCE)
+
+
+def authenticator_removed(evidence: Evidence) -> Evidence:
+    """This sign-in's evidence after the provider said the authenticator app was removed:
+    not enrolled, nothing verified, and the reason kept for Settings."""
+    return Evidence(
+        source=evidence.source,
+        totp_enrolled=False,
+        recovery_codes_present=evidence.recovery_codes_present,
+        unavailable=Unavailable.AUTHENTICATOR_REMOVED,
+    )
 
 
 def unavailable(reason: Unavailable, source: Source = Source.SESSION) -> Evidence:

@@ -7,10 +7,12 @@ leaves the browser, and a leaked store cannot be replayed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.sessions.backends import cache, db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
@@ -63,6 +65,26 @@ class DatabaseSessionStore(_NewKeyWithoutLookup, db.SessionStore):
             session_key=stored, expire_date__gt=timezone.now()
         ).exists()
 
+    def rewrite_stored(
+        self, stored: str, change: Callable[[dict[str, Any]], bool], *, timeout: int
+    ) -> bool:
+        """Change the data of the live session under `stored`, from any process (the
+        provider's events); True when `change` changed it. The row is locked meanwhile."""
+        with transaction.atomic():
+            row = (
+                self.model.objects.select_for_update()
+                .filter(session_key=stored, expire_date__gt=timezone.now())
+                .first()
+            )
+            if row is None:
+                return False
+            data = self.decode(row.session_data)
+            if not change(data):
+                return False
+            row.session_data = self.encode(data)
+            row.save(update_fields=["session_data"])
+        return True
+
 
 class CacheSessionStore(_NewKeyWithoutLookup, cache.SessionStore):
     _cache: Any
@@ -100,6 +122,19 @@ class CacheSessionStore(_NewKeyWithoutLookup, cache.SessionStore):
 
     def exists_stored(self, stored: str) -> bool:
         return (self.cache_key_prefix + stored) in self._cache
+
+    def rewrite_stored(
+        self, stored: str, change: Callable[[dict[str, Any]], bool], *, timeout: int
+    ) -> bool:
+        """Change the data of the live session under `stored`, from any process (the
+        provider's events); True when `change` changed it. It is kept for `timeout` seconds
+        (what is left of its absolute lifetime)."""
+        key = self.cache_key_prefix + stored
+        data: dict[str, Any] | None = self._cache.get(key)
+        if data is None or not change(data):
+            return False
+        self._cache.set(key, data, max(1, timeout))
+        return True
 
 
 __all__ = ["CacheSessionStore", "DatabaseSessionStore"]
