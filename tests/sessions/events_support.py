@@ -23,7 +23,10 @@ def event(event_type: str, aggregate_id: str, **changes: Any) -> dict[str, Any]:
     payload = changes.pop("payload", None)
     body: dict[str, Any] = {
         "aggregateID": aggregate_id,
-        "aggregateType": event_type.split(".")[0],
+        # Zitadel's aggregate types: `user`, `usergrant`, `session`.
+        "aggregateType": "usergrant"
+        if event_type.startswith("user.grant.")
+        else event_type.split(".", maxsplit=1)[0],
         "resourceOwner": "org-1",
         "instanceID": "instance-1",
         "version": "v1",
