@@ -34,7 +34,8 @@ logger = logging.getLogger("aidial_portal.sessions")
 def log_out(logout_token: str, *, now: float) -> int:
     """Validate `logout_token`, end the sessions it names; the number ended.
 
-    Raises `LogoutTokenRejected` (nothing ended) or the directory's `ProviderUnavailable`.
+    A token already processed (on any instance) ends nothing and counts 0. Raises
+    `LogoutTokenRejected` (nothing ended) or the directory's `ProviderUnavailable`.
     """
     config = settings.AIDIAL
     # The audiences trusted exactly as for ID tokens: the client, the project id and the
@@ -43,7 +44,10 @@ def log_out(logout_token: str, *, now: float) -> int:
     token = validate_logout_token(logout_token, policy=policy, keys=services.directory(), now=now)
     digest = _jti_digest(config.issuer, token.jti)
     if not spend(digest, iat=token.iat, now=now, leeway=policy.leeway):
-        raise LogoutTokenRejected("replayed")
+        # Zitadel retries a delivery (up to 3 times in 5 minutes) with the same `jti`, and logs
+        # a 400 as an error: a token already processed is acknowledged and does nothing twice.
+        logger.info("backchannel_logout_repeated")
+        return 0
     try:
         ended, accounts = index.end_sessions(sid=token.sid, subject=token.sub)
     except Exception:
