@@ -22,7 +22,6 @@ from aidial_portal.audit.recording import record
 from aidial_portal.identity import oidc, services
 from aidial_portal.identity.logout_tokens import (
     MAX_AGE,
-    LogoutTokenRejected,
     validate_logout_token,
 )
 from aidial_portal.sessions import index
