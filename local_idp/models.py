@@ -91,6 +91,8 @@ class User(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
     organization_id: str
     created_at = models.DateTimeField(default=timezone.now)
+    # Zitadel's USER_STATE_INACTIVE (`idp deactivate-user`): no sign-in.
+    active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return self.login_name
@@ -118,6 +120,7 @@ class Grant(models.Model):
 
     objects: ClassVar[models.Manager[Grant]] = models.Manager()
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
+    user_id: str
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     organization_id: str
     role = models.CharField(max_length=100)
@@ -419,3 +422,18 @@ class AccessToken(models.Model):
 
     def get_client(self) -> Client:
         return self.client
+
+
+class ActionTarget(models.Model):
+    """An Actions v2 target (a webhook) that every event execution is sent to, signed with its
+    own signing key (generated at creation and shown once, as Zitadel does)."""
+
+    objects: ClassVar[models.Manager[ActionTarget]] = models.Manager()
+    id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
+    endpoint = models.TextField(unique=True)
+    signing_key = models.CharField(max_length=64)
+    timeout_seconds = models.PositiveIntegerField(default=10)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"action target {self.id}"
