@@ -168,9 +168,7 @@ def test_removing_the_authenticator_app_is_announced_for_the_user(
         idp.cli("remove-totp", "--login", "totp.removed@example.test")
 
 
-def test_a_deactivated_user_is_announced_once(
-    idp: LocalIdp, target: tuple[Target, str]
-) -> None:
+def test_a_deactivated_user_is_announced_once(idp: LocalIdp, target: tuple[Target, str]) -> None:
     receiver, _ = target
     made = idp.add_user("deactivated@example.test", PASSWORD, ["client_staff"])
 
