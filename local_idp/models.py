@@ -323,12 +323,13 @@ class IdpSession(models.Model):
 
     @property
     def amr(self) -> list[str]:
-        """Zitadel's mapping: password ``pwd``; TOTP, SMS code, e-mail code or recovery code one
-        shared ``otp``; ``mfa`` at two or more."""
+        """Zitadel's mapping (``AuthMethodTypesToAMR``, internal/api/oidc/amr.go): password
+        ``pwd``; TOTP, SMS code or e-mail code one shared ``otp``; ``mfa`` at two or more. A
+        recovery code has no case there: it adds nothing, and does not count as a factor."""
         values: list[str] = []
         if self.password_verified_at:
             values.append("pwd")
-        if self._otp_checks or self.recovery_code_verified_at:
+        if self._otp_checks:
             values.append("otp")
         if len(values) >= 2:
             values.append("mfa")

@@ -19,7 +19,8 @@ class Factor(StrEnum):
 
     TOTP = "totp"
     RECOVERY_CODE = "recovery_code"
-    # Login V1 (`amr` mode): `otp` in amr means "TOTP or recovery code", and cannot say which.
+    # Login V1 (`amr` mode): `otp` in amr, counted only for a person whose one one-time code is
+    # TOTP. A recovery code adds nothing to `amr` (Zitadel's AuthMethodTypesToAMR).
     OTP = "otp"
 
 
@@ -27,7 +28,7 @@ FACTOR_TITLES: Mapping[Factor, str] = MappingProxyType(
     {
         Factor.TOTP: "Authenticator app (TOTP)",
         Factor.RECOVERY_CODE: "Recovery code",
-        Factor.OTP: "One-time code (TOTP or recovery code)",
+        Factor.OTP: "One-time code from your authenticator app (TOTP)",
     }
 )
 
