@@ -106,7 +106,11 @@ class SessionStatusReader:
 
 def _status(response: httpx.Response, now: datetime) -> SessionStatus:
     if response.status_code == 404:
-        return SessionStatus(State.ENDED, "not_found")
+        # Only Zitadel's own "not found" ends a session: a 404 from a proxy or a wrong
+        # AIDIAL_ZITADEL_API_URL must not sign everyone out.
+        if _zitadel_not_found(response):
+            return SessionStatus(State.ENDED, "not_found")
+        return SessionStatus(State.UNREADABLE, "unexpected_not_found")
     if response.status_code in {401, 403}:
         return SessionStatus(State.UNREADABLE, "provider_unauthorised")
     if response.status_code != 200:
@@ -118,6 +122,19 @@ def _status(response: httpx.Response, now: datetime) -> SessionStatus:
     if expires is not None and expires <= now:
         return SessionStatus(State.ENDED, "expired")
     return SessionStatus(State.ALIVE)
+
+
+def _zitadel_not_found(response: httpx.Response) -> bool:
+    """Zitadel's error body: gRPC status NOT_FOUND (`{"code": 5, "message": ...}` from the REST
+    gateway, `{"code": "not_found", ...}` from Connect), never an HTML page or an empty body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+        return False
+    code = body.get("code")
+    return (code == 5 and not isinstance(code, bool)) or code == "not_found"
 
 
 def _expiration(document: Any) -> datetime | None:
