@@ -106,11 +106,7 @@ class SessionStatusReader:
 
 def _status(response: httpx.Response, now: datetime) -> SessionStatus:
     if response.status_code == 404:
-        # Only Zitadel's own "not found" ends a session: a 404 from a proxy or a wrong
-        # AIDIAL_ZITADEL_API_URL must not sign everyone out.
-        if _zitadel_not_found(response):
-            return SessionStatus(State.ENDED, "not_found")
-        return SessionStatus(State.UNREADABLE, "unexpected_not_found")
+        return _not_found(response)
     if response.status_code in {401, 403}:
         return SessionStatus(State.UNREADABLE, "provider_unauthorised")
     if response.status_code != 200:
@@ -122,6 +118,14 @@ def _status(response: httpx.Response, now: datetime) -> SessionStatus:
     if expires is not None and expires <= now:
         return SessionStatus(State.ENDED, "expired")
     return SessionStatus(State.ALIVE)
+
+
+def _not_found(response: httpx.Response) -> SessionStatus:
+    # Only Zitadel's own "not found" ends a session: a 404 from a proxy or a wrong
+    # AIDIAL_ZITADEL_API_URL must not sign everyone out.
+    if _zitadel_not_found(response):
+        return SessionStatus(State.ENDED, "not_found")
+    return SessionStatus(State.UNREADABLE, "unexpected_not_found")
 
 
 def _zitadel_not_found(response: httpx.Response) -> bool:
