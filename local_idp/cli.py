@@ -90,6 +90,12 @@ def _action_commands(commands: Any) -> None:
         help="remove a user's authenticator app (targets get user.human.mfa.otp.removed)",
     )
     remove_totp.add_argument("--login", required=True)
+    drain = commands.add_parser(
+        "deliver-logout-tokens",
+        help="try the queued back-channel logout deliveries that are due (the server does "
+        "this every few seconds)",
+    )
+    drain.add_argument("--at", metavar="ISO8601", help="as if it were this moment")
     commands.add_parser(
         "announce-grants",
         help="send user.grant.added for every grant to the targets (development only)",
@@ -207,6 +213,7 @@ def _result(args: argparse.Namespace) -> dict[str, Any]:
         "remove-grant": lambda: provisioning.remove_grant(args.login, args.grant),
         "remove-totp": lambda: provisioning.remove_totp(args.login),
         "announce-grants": provisioning.announce_grants,
+        "deliver-logout-tokens": lambda: provisioning.deliver_logout_tokens(args.at),
         "terminate-sessions": lambda: provisioning.terminate_sessions(args.login),
         "add-org": lambda: provisioning.add_org(args.name),
         "add-client": lambda: provisioning.add_client(

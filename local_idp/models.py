@@ -438,3 +438,28 @@ class ActionTarget(models.Model):
 
     def __str__(self) -> str:
         return f"action target {self.id}"
+
+
+class LogoutDelivery(models.Model):
+    """One logout token owed to one client: tried at once, then again while it failed (not a
+    400), at most `backchannel.MAX_TRIES` times within five minutes, with the same `jti`, as
+    Zitadel's queued back-channel logout does. The claims are kept, never the signed token."""
+
+    objects: ClassVar[models.Manager[LogoutDelivery]] = models.Manager()
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE)
+    session_id = models.CharField(max_length=32)
+    subject = models.CharField(max_length=32)
+    jti = models.CharField(max_length=64, unique=True)
+    issued_at = models.BigIntegerField()
+    expires_at = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    tries = models.PositiveSmallIntegerField(default=0)
+    next_try_at = models.DateTimeField(default=timezone.now, db_index=True)
+    state = models.CharField(max_length=10, default=PENDING, db_index=True)
+
+    def __str__(self) -> str:
+        return f"logout delivery {self.pk} ({self.state})"

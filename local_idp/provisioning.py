@@ -533,3 +533,20 @@ def announce_grants() -> dict[str, Any]:
     for grant in Grant.objects.filter(user__kind=User.HUMAN).order_by("id"):
         sent += actions.grant_added(grant, editor=actions.COMMAND_LINE_EDITOR) > 0
     return {"announced": sent}
+
+
+def deliver_logout_tokens(at: str | None = None) -> dict[str, Any]:
+    """Try the queued back-channel logout deliveries due at `at` (ISO 8601; default now)."""
+    from datetime import datetime
+
+    from local_idp import backchannel
+
+    moment = None
+    if at:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError as error:
+            raise ProvisioningError(f"--at is not an ISO 8601 time: {at!r}") from error
+        if moment.tzinfo is None:
+            raise ProvisioningError("--at needs a time zone (e.g. ...Z or +00:00)")
+    return backchannel.drain(moment)
