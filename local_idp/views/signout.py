@@ -94,9 +94,7 @@ def _logout_page_target(params: QueryDict) -> str:
     if not target:
         return ""
     address = target.split("?", 1)[0]
-    registered = any(
-        address in client.post_logout_redirect_uris for client in Client.objects.all()
-    )
+    registered = any(address in client.post_logout_redirect_uris for client in Client.objects.all())
     if not registered:
         raise SignOutError(
             "The address to return to after signing out is not registered for any application."
