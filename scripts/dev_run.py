@@ -103,6 +103,12 @@ def main() -> int:
         # portal listened, so the provider announces them now that it does.
         if wait_until_ready(PORTAL + "/healthz"):
             cli("idp", "announce-grants", env=env)
+        else:
+            print(
+                "The portal did not answer within 30 s: role removals reach it only after "
+                "`.venv/bin/aidial-portal idp announce-grants`.",
+                flush=True,
+            )
         print_welcome(seed)
         wait_for_first_exit()
     except KeyboardInterrupt:
