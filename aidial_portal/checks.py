@@ -166,6 +166,24 @@ def check_project_id(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     ]
 
 
+@register(Tags.security, deploy=True)
+def check_actions_signing_key(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Only with `check --deploy`: `/zitadel/events/` is routed, but without the target's
+    signing key it believes no delivery (it answers 404)."""
+    if settings.AIDIAL.actions_signing_key:
+        return []
+    return [
+        Warning(
+            "AIDIAL_ZITADEL_ACTIONS_SIGNING_KEY is not set: /zitadel/events/ refuses every "
+            "Actions v2 delivery, so a deactivated user, a removed role or a removed "
+            "authenticator app reaches the portal only at the next sign-in.",
+            hint="Create the Actions v2 target and its event executions (docs/zitadel-setup.md, "
+            "section 7) and set the target's signing key.",
+            id="aidial.W011",
+        )
+    ]
+
+
 def _parsed(raw: Mapping[str, str]) -> dict[str, Requirement]:
     parsed = {}
     for role, value in raw.items():
@@ -305,6 +323,19 @@ def _discovery_messages(metadata: Mapping[str, Any]) -> list[CheckMessage]:
                 "The provider's discovery document names no end-session endpoint: signing out "
                 "of the portal will leave the Zitadel session signed in.",
                 id="aidial.W010",
+            )
+        )
+    if metadata.get("backchannel_logout_supported") is not True:
+        # Zitadel advertises it only with the instance feature EnableBackChannelLogout on.
+        found.append(
+            Warning(
+                "The provider's discovery document does not advertise "
+                "backchannel_logout_supported: Zitadel sends no logout token, so a session "
+                "ended there ends the portal session only at the next revalidation.",
+                hint="Turn on the instance feature 'Back-channel logout' (EnableBackChannelLogout) "
+                "and register {AIDIAL_BASE_URL}/oidc/backchannel-logout/ on the application. "
+                "Sessions signed in before that get no logout token.",
+                id="aidial.W012",
             )
         )
     return found

@@ -100,6 +100,9 @@ class PortalConfig:
     # Secrets stay out of repr(): settings appear on debug error pages.
     service_token: str = field(default="", repr=False)
     service_key_file: str = ""
+    # The Actions v2 target's signing key: `/zitadel/events/` believes only deliveries signed
+    # with it (empty: the route answers 404).
+    actions_signing_key: str = field(default="", repr=False)
     evidence_mode: Source = Source.SESSION
     mfa_max_age: int = DEFAULT_MFA_MAX_AGE
     step_up_max_age: int = DEFAULT_STEP_UP_MAX_AGE
@@ -181,6 +184,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         api_url=env.get("AIDIAL_ZITADEL_API_URL", issuer).rstrip("/"),
         service_token=env.get("AIDIAL_ZITADEL_SERVICE_TOKEN", ""),
         service_key_file=env.get("AIDIAL_ZITADEL_SERVICE_KEY_FILE", "").strip(),
+        actions_signing_key=env.get("AIDIAL_ZITADEL_ACTIONS_SIGNING_KEY", "").strip(),
         evidence_mode=_evidence_mode(env.get("AIDIAL_MFA_EVIDENCE", "session")),
         mfa_max_age=_seconds(env, "AIDIAL_MFA_MAX_AGE", DEFAULT_MFA_MAX_AGE),
         step_up_max_age=_seconds(env, "AIDIAL_STEP_UP_MAX_AGE", DEFAULT_STEP_UP_MAX_AGE),

@@ -9,6 +9,7 @@ from aidial_portal.web.views import (
     health,
     pages,
     settings_page,
+    zitadel_events,
 )
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path(
         "oidc/backchannel-logout/", backchannel.backchannel_logout, name="oidc-backchannel-logout"
     ),
+    path("zitadel/events/", zitadel_events.zitadel_events, name="zitadel-events"),
     path("signed-out/", auth.signed_out, name="signed-out"),
     path("settings/", settings_page.settings_page, name="settings"),
     path("settings/refresh/", auth.refresh, name="settings-refresh"),

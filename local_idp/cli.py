@@ -75,6 +75,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     terminate.add_argument("--login", required=True)
 
+    _action_commands(commands)
+    return _rest_of_parser(parser, commands)
+
+
+def _action_commands(commands: Any) -> None:
+    """The changes Zitadel announces to Actions v2 targets, and the target itself."""
+    add_target = commands.add_parser(
+        "add-target",
+        help="an Actions v2 webhook target for every event (prints its signing key once)",
+    )
+    add_target.add_argument("--url", required=True)
+    deactivate = commands.add_parser(
+        "deactivate-user", help="deactivate a user (targets get user.deactivated)"
+    )
+    deactivate.add_argument("--login", required=True)
+    remove_grant = commands.add_parser(
+        "remove-grant", help="remove one role of a user (targets get user.grant.removed)"
+    )
+    remove_grant.add_argument("--login", required=True)
+    remove_grant.add_argument("--grant", required=True, metavar="ORG:ROLE")
+    remove_totp = commands.add_parser(
+        "remove-totp",
+        help="remove a user's authenticator app (targets get user.human.mfa.otp.removed)",
+    )
+    remove_totp.add_argument("--login", required=True)
+    drain = commands.add_parser(
+        "deliver-logout-tokens",
+        help="try the queued back-channel logout deliveries that are due (the server does "
+        "this every few seconds)",
+    )
+    drain.add_argument("--at", metavar="ISO8601", help="as if it were this moment")
+    commands.add_parser(
+        "announce-grants",
+        help="send user.grant.added for every grant to the targets (development only)",
+    )
+
+
+def _rest_of_parser(parser: argparse.ArgumentParser, commands: Any) -> argparse.ArgumentParser:
     outbox = commands.add_parser(
         "outbox", help="the SMS and e-mail codes the provider has 'sent' to a user"
     )
@@ -182,6 +220,12 @@ def _result(args: argparse.Namespace) -> dict[str, Any]:
             security_key=args.security_key,
         ),
         "outbox": lambda: {"messages": outbox.messages(args.login)},
+        "add-target": lambda: provisioning.add_target(args.url),
+        "deactivate-user": lambda: provisioning.deactivate_user(args.login),
+        "remove-grant": lambda: provisioning.remove_grant(args.login, args.grant),
+        "remove-totp": lambda: provisioning.remove_totp(args.login),
+        "announce-grants": provisioning.announce_grants,
+        "deliver-logout-tokens": lambda: provisioning.deliver_logout_tokens(args.at),
         "terminate-sessions": lambda: provisioning.terminate_sessions(args.login),
         "add-org": lambda: provisioning.add_org(args.name),
         "add-client": lambda: provisioning.add_client(

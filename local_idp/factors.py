@@ -104,7 +104,7 @@ def check_login_password(login_name: str, password: str) -> User | None:
         check_password(password, _unknown_user_password())
         record_failure(login_name)
         return None
-    if not check_password(password, user.password):
+    if not check_password(password, user.password) or not user.active:
         record_failure(login_name)
         return None
     return user
@@ -202,10 +202,16 @@ def add_totp(user: User, secret: str, used_step: int = 0) -> list[str]:
 
 
 @transaction.atomic
-def remove_totp(user: User) -> None:
-    """Recovery codes need a second factor (as in Zitadel), so they go with the TOTP."""
-    TotpDevice.objects.filter(user=user).delete()
+def remove_totp(user: User, *, editor: str = "") -> None:
+    """Recovery codes need a second factor (as in Zitadel), so they go with the TOTP.
+    Targets are told (`user.human.mfa.otp.removed`) when there was one; `editor` is who did
+    it (the user themselves on the security page)."""
+    from local_idp import actions
+
+    removed, _ = TotpDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
+    if removed:
+        actions.user_event("user.human.mfa.otp.removed", user, editor=editor or user.pk)
 
 
 # One-time codes by SMS and e-mail ----------------------------------------------------------

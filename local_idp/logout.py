@@ -18,7 +18,7 @@ class Ended:
 
 def end_sessions(session_ids: Iterable[str]) -> Ended:
     """End the sessions that are still active, then tell the clients they signed in to."""
-    from local_idp import backchannel
+    from local_idp import actions, backchannel
 
     ids = list(session_ids)
     now = timezone.now()
@@ -30,8 +30,11 @@ def end_sessions(session_ids: Iterable[str]) -> Ended:
         )
         if won:
             ended.append(session_id)
-    sessions = IdpSession.objects.filter(pk__in=ended).select_related("user")
-    return Ended(ended, backchannel.notify(sessions))
+    sessions = list(IdpSession.objects.filter(pk__in=ended).select_related("user"))
+    notified = backchannel.notify(sessions)
+    for session in sessions:  # and the `session.terminated` event, to Actions v2 targets
+        actions.session_terminated(session)
+    return Ended(ended, notified)
 
 
 def active_session_ids(login: str) -> list[str]:

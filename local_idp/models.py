@@ -95,6 +95,8 @@ class User(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
     organization_id: str
     created_at = models.DateTimeField(default=timezone.now)
+    # Zitadel's USER_STATE_INACTIVE (`idp deactivate-user`): no sign-in.
+    active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return self.login_name
@@ -122,6 +124,7 @@ class Grant(models.Model):
 
     objects: ClassVar[models.Manager[Grant]] = models.Manager()
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
+    user_id: str
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     organization_id: str
     role = models.CharField(max_length=100)
@@ -336,15 +339,16 @@ class IdpSession(models.Model):
 
     @property
     def amr(self) -> list[str]:
-        """Zitadel's mapping: password ``pwd``; TOTP, SMS code, e-mail code or recovery code one
-        shared ``otp``; U2F or passkey ``user`` (`internal/api/oidc/amr.go`: a passkey, user
-        verified, counts as two factors); ``mfa`` at two or more."""
+        """Zitadel's mapping (``AuthMethodTypesToAMR``, internal/api/oidc/amr.go): password
+        ``pwd``; TOTP, SMS code or e-mail code one shared ``otp``; U2F or passkey ``user`` (a
+        passkey, user verified, counts as two factors); ``mfa`` at two or more. A recovery code
+        has no case there: it adds nothing, and does not count as a factor."""
         values: list[str] = []
         factors = 0
         if self.password_verified_at:
             values.append("pwd")
             factors += 1
-        if self._otp_checks or self.recovery_code_verified_at:
+        if self._otp_checks:
             values.append("otp")
             factors += 1
         if self.webauthn_verified_at:
@@ -442,3 +446,43 @@ class AccessToken(models.Model):
 
     def get_client(self) -> Client:
         return self.client
+
+
+class ActionTarget(models.Model):
+    """An Actions v2 target (a webhook) that every event execution is sent to, signed with its
+    own signing key (generated at creation and shown once, as Zitadel does)."""
+
+    objects: ClassVar[models.Manager[ActionTarget]] = models.Manager()
+    id = models.CharField(primary_key=True, max_length=32, default=new_resource_id)
+    endpoint = models.TextField(unique=True)
+    signing_key = models.CharField(max_length=64)
+    timeout_seconds = models.PositiveIntegerField(default=10)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"action target {self.id}"
+
+
+class LogoutDelivery(models.Model):
+    """One logout token owed to one client: tried at once, then again while it failed (not a
+    400), at most `backchannel.MAX_TRIES` times within five minutes, with the same `jti`, as
+    Zitadel's queued back-channel logout does. The claims are kept, never the signed token."""
+
+    objects: ClassVar[models.Manager[LogoutDelivery]] = models.Manager()
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE)
+    session_id = models.CharField(max_length=32)
+    subject = models.CharField(max_length=32)
+    jti = models.CharField(max_length=64, unique=True)
+    issued_at = models.BigIntegerField()
+    expires_at = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    tries = models.PositiveSmallIntegerField(default=0)
+    next_try_at = models.DateTimeField(default=timezone.now, db_index=True)
+    state = models.CharField(max_length=10, default=PENDING, db_index=True)
+
+    def __str__(self) -> str:
+        return f"logout delivery {self.pk} ({self.state})"

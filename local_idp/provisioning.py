@@ -111,10 +111,32 @@ def _grants_json(user: User) -> list[dict[str, str]]:
 
 
 def _set_grants(user: User, grants: list[tuple[Organization, str]]) -> None:
-    """Replace the user's grants with ``grants`` (duplicates collapse to one)."""
-    Grant.objects.filter(user=user).delete()
-    for org, role in dict.fromkeys(grants):
-        Grant.objects.create(user=user, organization=org, role=role)
+    """Make the user's grants ``grants`` (duplicates collapse to one). A grant already held
+    keeps its id; targets are told of each grant added and removed."""
+    from local_idp import actions
+
+    wanted = {(org.pk, role): org for org, role in grants}
+    for grant in list(Grant.objects.filter(user=user)):
+        if (grant.organization_id, grant.role) not in wanted:
+            _remove_grant(grant, editor=actions.COMMAND_LINE_EDITOR)
+    held = set(Grant.objects.filter(user=user).values_list("organization_id", "role"))
+    for (org_id, role), org in wanted.items():
+        if (org_id, role) not in held:
+            _tell_added(Grant.objects.create(user=user, organization=org, role=role))
+
+
+def _tell_added(grant: Grant) -> None:
+    from local_idp import actions
+
+    transaction.on_commit(lambda: actions.grant_added(grant, editor=actions.COMMAND_LINE_EDITOR))
+
+
+def _remove_grant(grant: Grant, *, editor: str) -> None:
+    from local_idp import actions
+
+    removed = Grant(pk=grant.pk, user_id=grant.user_id, organization_id=grant.organization_id)
+    grant.delete()
+    transaction.on_commit(lambda: actions.grant_removed(removed, editor=editor))
 
 
 def _check_roles(roles: list[str]) -> list[str]:
@@ -445,3 +467,89 @@ def demo_code(login: str) -> str:
     if device.last_used_step >= step:
         step = device.last_used_step + 1
     return pyotp.TOTP(device.secret).generate_otp(step)
+
+
+def _user(login: str) -> User:
+    user = User.objects.filter(login_name__iexact=login.strip()).first()
+    if user is None:
+        raise ProvisioningError(f"no user with login name {login!r}")
+    return user
+
+
+def add_target(url: str) -> dict[str, Any]:
+    """An Actions v2 webhook target for every event; prints its signing key (once)."""
+    from local_idp import actions
+
+    try:
+        return actions.add_target(url)
+    except ValueError as error:
+        raise ProvisioningError(str(error)) from error
+
+
+def deactivate_user(login: str) -> dict[str, Any]:
+    """Zitadel's DeactivateUser: no sign-in from now on; targets get `user.deactivated`."""
+    from local_idp import actions
+
+    user = _user(login)
+    if not user.active:
+        return {"login": user.login_name, "deactivated": False, "events_delivered": 0}
+    user.active = False
+    user.save(update_fields=["active"])
+    delivered = actions.user_event("user.deactivated", user, editor=actions.COMMAND_LINE_EDITOR)
+    return {"login": user.login_name, "deactivated": True, "events_delivered": delivered}
+
+
+def remove_grant(login: str, grant_text: str) -> dict[str, Any]:
+    """Remove one role grant (ORG:ROLE); targets get `user.grant.removed`."""
+    from local_idp import actions
+
+    user = _user(login)
+    org_name, role = parse_grant(grant_text)
+    org = find_organization(org_name)
+    grant = Grant.objects.filter(user=user, organization=org, role=role).first()
+    if grant is None:
+        raise ProvisioningError(f"{user.login_name} holds no {role} in {org.name}")
+    grant_id = actions.grant_id(grant)
+    with transaction.atomic():
+        _remove_grant(grant, editor=actions.COMMAND_LINE_EDITOR)
+    return {"login": user.login_name, "removed_grant": grant_id, "grants": _grants_json(user)}
+
+
+def remove_totp(login: str) -> dict[str, Any]:
+    """Remove the user's authenticator app (and recovery codes), as an administrator would;
+    targets get `user.human.mfa.otp.removed`."""
+    from local_idp import actions
+
+    user = _user(login)
+    if not user.has_totp:
+        raise ProvisioningError(f"{user.login_name} has no authenticator app set up")
+    factors.remove_totp(user, editor=actions.COMMAND_LINE_EDITOR)
+    return {"login": user.login_name, "totp": False}
+
+
+def announce_grants() -> dict[str, Any]:
+    """Send `user.grant.added` for every grant to the targets: what Zitadel sent when each was
+    made, for a target registered (or a portal started) after that. Development only."""
+    from local_idp import actions
+
+    sent = 0
+    for grant in Grant.objects.filter(user__kind=User.HUMAN).order_by("id"):
+        sent += actions.grant_added(grant, editor=actions.COMMAND_LINE_EDITOR) > 0
+    return {"announced": sent}
+
+
+def deliver_logout_tokens(at: str | None = None) -> dict[str, Any]:
+    """Try the queued back-channel logout deliveries due at `at` (ISO 8601; default now)."""
+    from datetime import datetime
+
+    from local_idp import backchannel
+
+    moment = None
+    if at:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError as error:
+            raise ProvisioningError(f"--at is not an ISO 8601 time: {at!r}") from error
+        if moment.tzinfo is None:
+            raise ProvisioningError("--at needs a time zone (e.g. ...Z or +00:00)")
+    return backchannel.drain(moment)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
+import threading
 
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
@@ -32,12 +34,34 @@ def serve(host: str, port: int) -> int:
             f"{config.format_issuer(bind_host, bound_port)} (data dir {config.data_dir()})\n"
         )
         sys.stderr.flush()
+        threading.Thread(target=_drain_logout_queue, name="logout-queue", daemon=True).start()
         httpd.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         httpd.server_close()
     return 0
+
+
+DRAIN_EVERY = 5.0  # seconds between two looks at the back-channel logout queue
+
+
+def _drain_logout_queue() -> None:
+    """Retry queued back-channel logout deliveries that are due, for as long as we serve."""
+    from django.db import close_old_connections
+
+    from local_idp import backchannel
+
+    stop = threading.Event()
+    while not stop.wait(DRAIN_EVERY):
+        try:
+            backchannel.drain()
+        except Exception as error:  # a bad delivery must not stop the queue
+            logging.getLogger("local_idp.backchannel").warning(
+                "logout queue: %s", type(error).__name__
+            )
+        finally:
+            close_old_connections()
 
 
 def _stop(signum: int, frame: object) -> None:

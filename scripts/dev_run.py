@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ def main() -> int:
         check=True,
         env={**env, "AIDIAL_SECRET_KEY": "migrate-only"},
     )
+    # The portal as an Actions v2 target (user, role and authenticator changes reach it
+    # signed); a new signing key each run, handed to the portal below.
+    target = cli("idp", "add-target", "--url", PORTAL + "/zitadel/events/", env=env)
     seed = cli(
         "idp",
         "seed-demo",
@@ -69,6 +73,7 @@ def main() -> int:
         # The portal asks for roles with the project's audience scope (Zitadel's way).
         "AIDIAL_ZITADEL_PROJECT_ID": client["project_id"],
         "AIDIAL_ZITADEL_SERVICE_TOKEN": seed["service_token"],
+        "AIDIAL_ZITADEL_ACTIONS_SIGNING_KEY": target["signingKey"],
         "AIDIAL_WORKERS": env.get("AIDIAL_WORKERS", "2"),
     }
     # Ctrl-C and SIGTERM both stop everything, even when this was started with SIGINT ignored
@@ -94,6 +99,16 @@ def main() -> int:
                 start_new_session=True,
             )
         )
+        # Zitadel tells a target of a grant when it is made; these were made before the
+        # portal listened, so the provider announces them now that it does.
+        if wait_until_ready(PORTAL + "/healthz"):
+            cli("idp", "announce-grants", env=env)
+        else:
+            print(
+                "The portal did not answer within 30 s: role removals reach it only after "
+                "`.venv/bin/aidial-portal idp announce-grants`.",
+                flush=True,
+            )
         print_welcome(seed)
         wait_for_first_exit()
     except KeyboardInterrupt:
@@ -103,6 +118,20 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\n" + stop(processes), flush=True)
     return 0
+
+
+def wait_until_ready(url: str, timeout: float = 30.0) -> bool:
+    """Poll `url` until it answers 200 (or `timeout` seconds pass)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def _stop_requested(signum: int, frame: object) -> None:

@@ -164,3 +164,23 @@ def test_a_deployment_without_a_way_to_read_metrics_is_warned(settings):
     settings.AIDIAL = replace(settings.AIDIAL, metrics_listen=("127.0.0.1", 9102))
     found = {m.id for m in checks.run_checks(include_deployment_checks=True)}
     assert "aidial.W042" not in found
+
+
+def test_a_deployment_without_the_actions_signing_key_is_warned(settings):
+    settings.AIDIAL = replace(settings.AIDIAL, actions_signing_key="")
+    found = {m.id: m.msg for m in checks.run_checks(include_deployment_checks=True)}
+    assert "AIDIAL_ZITADEL_ACTIONS_SIGNING_KEY" in found["aidial.W011"]
+    settings.AIDIAL = replace(settings.AIDIAL, actions_signing_key="key")
+    found = {m.id: m.msg for m in checks.run_checks(include_deployment_checks=True)}
+    assert "aidial.W011" not in found
+
+
+def test_the_actions_signing_key_is_not_a_start_up_matter(settings):
+    # The portal starts without it (the warning is for `check --deploy`).
+    assert "aidial.W011" not in messages(settings, actions_signing_key="")
+
+
+def test_the_actions_signing_key_never_appears_in_the_settings_repr():
+    parsed = config.from_env({"AIDIAL_ZITADEL_ACTIONS_SIGNING_KEY": "s3cret-signing-key"})
+    assert parsed.actions_signing_key == "s3cret-signing-key"
+    assert "s3cret-signing-key" not in repr(parsed)

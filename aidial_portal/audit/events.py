@@ -30,6 +30,8 @@ class EventTag:
         EXPIRED = "session_expired"
         BACKCHANNEL_LOGOUT = "backchannel_logout"
         ENDED_AT_PROVIDER = "session_ended_at_provider"
+        # An Actions v2 event from Zitadel ended or changed portal sessions.
+        PROVIDER_EVENT = "provider_event"
 
     class Mfa(StrEnum):
         EVIDENCE_UNAVAILABLE = "evidence_unavailable"

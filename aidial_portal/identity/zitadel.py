@@ -164,8 +164,8 @@ class ZitadelEvidenceReader:
             if isinstance(result, ApiFailure):
                 return unavailable(Unavailable(result.reason))
         evidence = _session_evidence(session, methods, sub, self._accepted)
-        if evidence.unavailable is None and not evidence.verified:
-            _say_if_a_second_factor_is_unseen(session, amr)
+        if evidence.unavailable is None and not evidence.verified and evidence.totp_enrolled:
+            _say_if_a_second_factor_is_unseen(session)
         return evidence
 
     def _read_amr(self, sub: str, amr: Sequence[str], auth_time: datetime | None) -> Evidence:
@@ -263,19 +263,21 @@ def _session_evidence(
 _SECOND_FACTORS: Final = frozenset({"totp", "otpSms", "otpEmail", "webAuthN", "recoveryCode"})
 
 
-def _say_if_a_second_factor_is_unseen(document: Any, amr: Sequence[str]) -> None:
-    """The ID token says several factors were checked, yet the session lists no second
-    factor: a Zitadel that does not report recovery-code checks in the Session API (the
-    `recoveryCode` factor). Such a sign-in stays not compliant; the operator is told why."""
-    if "mfa" not in ([amr] if isinstance(amr, str) else list(amr)):
-        return
+def _say_if_a_second_factor_is_unseen(document: Any) -> None:
+    """A person with an authenticator app signed in, and the session lists no second factor:
+    Zitadel's login asks for the second factor of anyone who has one, so this was a check the
+    Session API does not report, i.e. a recovery code on a Zitadel before 4.11 (the
+    `recoveryCode` factor). Not the ID token: a recovery code adds nothing to `amr` (Zitadel's
+    `AuthMethodTypesToAMR`, internal/api/oidc/amr.go, maps only password, passkey, U2F, IdP and
+    the one-time codes). Such a sign-in stays not compliant; the operator is told why."""
     factors = document.get("session", {}).get("factors", {}) if isinstance(document, dict) else {}
     if isinstance(factors, dict) and not _SECOND_FACTORS & factors.keys():
         logger.error(
-            "recovery_code_factor_missing: the ID token says a second factor was checked, but "
-            "Zitadel's Session API lists none; Zitadel before 4.11 does not report recovery-code "
-            "checks (the recoveryCode factor). Upgrade Zitadel to 4.11 or later; until then a "
-            "sign-in with a recovery code does not count as multi-factor authentication"
+            "recovery_code_factor_missing: a person with an authenticator app signed in, but "
+            "Zitadel's Session API lists no second factor; Zitadel before 4.11 does not report "
+            "recovery-code checks (the recoveryCode factor). Upgrade Zitadel to 4.11 or later; "
+            "until then a sign-in with a recovery code does not count as multi-factor "
+            "authentication"
         )
 
 

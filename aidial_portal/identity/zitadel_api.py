@@ -220,7 +220,7 @@ class ZitadelApi:
         return _answer(response)
 
 
-def _answer(response: httpx.Response) -> dict[str, Any] | ApiFailure:
+def _answer(response: httpx.Response) -> dict[str, Any] | ApiFailure:  # noqa: PLR0911
     """The JSON object of a 200 answer, or the failure any other answer is."""
     if response.status_code == 401:
         return _UNAUTHORISED
@@ -228,6 +228,10 @@ def _answer(response: httpx.Response) -> dict[str, Any] | ApiFailure:
         # Only a server-side failure may clear up on its own; a 4xx answer will not change.
         if response.status_code >= 500:
             return ApiFailure("provider_error", transient=True)
+        if response.status_code == 404 and not _zitadel_not_found(response):
+            # A 404 from a proxy or a wrong AIDIAL_ZITADEL_API_URL says nothing about the
+            # session or user asked for: it must not end sessions (`sessions revalidate`).
+            return ApiFailure("unexpected_not_found")
         return ApiFailure(_STATUS_REASONS.get(response.status_code, "provider_error"))
     try:
         document = response.json()
@@ -236,3 +240,16 @@ def _answer(response: httpx.Response) -> dict[str, Any] | ApiFailure:
     if not isinstance(document, dict):
         return ApiFailure("provider_malformed")
     return document
+
+
+def _zitadel_not_found(response: httpx.Response) -> bool:
+    """Zitadel's error body: gRPC status NOT_FOUND (`{"code": 5, "message": ...}` from the REST
+    gateway, `{"code": "not_found", ...}` from Connect), never an HTML page or an empty body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+        return False
+    code = body.get("code")
+    return (code == 5 and not isinstance(code, bool)) or code == "not_found"

@@ -19,7 +19,8 @@ class Factor(StrEnum):
 
     TOTP = "totp"
     RECOVERY_CODE = "recovery_code"
-    # Login V1 (`amr` mode): `otp` in amr means "TOTP or recovery code", and cannot say which.
+    # Login V1 (`amr` mode): `otp` in amr, counted only for a person whose one one-time code is
+    # TOTP. A recovery code adds nothing to `amr` (Zitadel's AuthMethodTypesToAMR).
     OTP = "otp"
     # Zitadel's `webAuthN` session factor: with `userVerified` a passkey, without it a U2F
     # security key (user presence only). Recognised only when AIDIAL_ACCEPTED_FACTORS says so.
@@ -31,7 +32,7 @@ FACTOR_TITLES: Mapping[Factor, str] = MappingProxyType(
     {
         Factor.TOTP: "Authenticator app (TOTP)",
         Factor.RECOVERY_CODE: "Recovery code",
-        Factor.OTP: "One-time code (TOTP or recovery code)",
+        Factor.OTP: "One-time code from your authenticator app (TOTP)",
         Factor.PASSKEY: "Passkey",
         Factor.SECURITY_KEY: "Security key",
     }
@@ -53,6 +54,8 @@ class Unavailable(StrEnum):
     PROVIDER_ERROR = "provider_error"
     PROVIDER_UNAUTHORISED = "provider_unauthorised"
     PROVIDER_NOT_FOUND = "provider_not_found"
+    # A 404 whose body is not Zitadel's error: a proxy's or a wrong API URL's, not an answer.
+    UNEXPECTED_NOT_FOUND = "unexpected_not_found"
     PROVIDER_MALFORMED = "provider_malformed"
     SESSION_NOT_READABLE = "session_not_readable"
     SESSION_USER_MISMATCH = "session_user_mismatch"
@@ -63,6 +66,9 @@ class Unavailable(StrEnum):
     INVALID_SUBJECT = "invalid_subject"
     AUTH_TIME_MISSING = "auth_time_missing"
     MALFORMED_SESSION_EVIDENCE = "malformed_session_evidence"
+    # Zitadel said (an Actions v2 event) that the person's authenticator app was removed
+    # after this sign-in: its multi-factor check no longer counts.
+    AUTHENTICATOR_REMOVED = "authenticator_removed"
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,17 @@ class Evidence:
             )
         except (KeyError, TypeError, ValueError):
             return unavailable(Unavailable.MALFORMED_SESSION_EVIDENCE)
+
+
+def authenticator_removed(evidence: Evidence) -> Evidence:
+    """This sign-in's evidence after the provider said the authenticator app was removed:
+    not enrolled, nothing verified, and the reason kept for Settings."""
+    return Evidence(
+        source=evidence.source,
+        totp_enrolled=False,
+        recovery_codes_present=evidence.recovery_codes_present,
+        unavailable=Unavailable.AUTHENTICATOR_REMOVED,
+    )
 
 
 def unavailable(reason: Unavailable, source: Source = Source.SESSION) -> Evidence:

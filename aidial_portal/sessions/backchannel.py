@@ -25,7 +25,6 @@ from aidial_portal.identity import oidc, providers
 from aidial_portal.identity.tokens import (
     LOGOUT_TOKEN_MAX_AGE,
     KeySource,
-    LogoutTokenRejected,
     logout_token_claims,
 )
 from aidial_portal.sessions import index
@@ -64,7 +63,8 @@ def log_out(logout_token: str, *, now: float, source: str = "") -> int:
     """Validate `logout_token` (sent from `source`, a client address), end the sessions it
     names; the number ended.
 
-    Raises `LogoutTokenRejected` (nothing ended) or the directory's `ProviderUnavailable`.
+    A token already processed (on any instance) ends nothing and counts 0. Raises
+    `LogoutTokenRejected` (nothing ended) or the directory's `ProviderUnavailable`.
     """
     config = settings.AIDIAL
     # The audiences trusted exactly as for ID tokens: the client, the project id and the
@@ -74,7 +74,10 @@ def log_out(logout_token: str, *, now: float, source: str = "") -> int:
     token = logout_token_claims(logout_token, policy=policy, keys=keys, now=now)
     digest = _jti_digest(config.issuer, token.jti)
     if not spend(digest, iat=token.iat, now=now, leeway=policy.leeway):
-        raise LogoutTokenRejected("replayed")
+        # Zitadel retries a delivery (up to 3 times in 5 minutes) with the same `jti`, and logs
+        # a 400 as an error: a token already processed is acknowledged and does nothing twice.
+        logger.info("backchannel_logout_repeated")
+        return 0
     try:
         ended, accounts = index.end_sessions(sid=token.sid, subject=token.sub)
     except Exception:

@@ -8,9 +8,10 @@ holds the sessions. Nothing here runs on the gate's path.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 
@@ -89,6 +90,25 @@ def end_sessions(*, sid: str | None, subject: str | None) -> tuple[int, list[int
             ended += 1
             accounts.append(binding.account_id)
     return ended, accounts
+
+
+def change_sessions(
+    subject: str, change: Callable[[dict[str, Any]], bool], *, now: datetime
+) -> tuple[int, list[int | None]]:
+    """Apply `change` to the stored data of every live session of `subject`, so that each
+    session carries the news into its next request (the gate reads only the session).
+    Returns the number changed and their accounts."""
+    changed, accounts = 0, []
+    store = session_store()
+    bindings = SessionBinding.objects.filter(subject=subject, expires_at__gt=now).only(
+        "stored_key", "account_id", "expires_at"
+    )
+    for binding in list(bindings):
+        left = int((binding.expires_at - now).total_seconds())
+        if store.rewrite_stored(binding.stored_key, change, timeout=left):
+            changed += 1
+            accounts.append(binding.account_id)
+    return changed, accounts
 
 
 def end(stored: str, *, store: SessionStore | None = None) -> bool:

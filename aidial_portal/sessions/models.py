@@ -40,3 +40,26 @@ class SpentLogoutToken(models.Model):
 
     def __str__(self) -> str:
         return f"spent logout token until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ProcessedProviderEvent(models.Model):
+    """An Actions v2 event already acted on (a hash of its identity), so that a replay is
+    refused on every instance. Written in the same transaction as the event's effects."""
+
+    event_hash = models.CharField(max_length=64, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"processed provider event until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class KnownUserGrant(models.Model):
+    """Whose Zitadel authorization (user grant) an id is: `user.grant.removed` names only the
+    grant, so the user is learnt from the grant's `user.grant.added` event."""
+
+    grant_id = models.CharField(max_length=128, primary_key=True)
+    subject = models.CharField(max_length=255, db_index=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"user grant known since {self.updated_at:%Y-%m-%d %H:%M:%S}"

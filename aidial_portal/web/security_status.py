@@ -33,6 +33,9 @@ EVIDENCE_TEXT: dict[str, str] = {
     Unavailable.SESSION_USER_MISSING: "The identity provider's record of this sign-in does "
     "not say who signed in, so it cannot show that you used multi-factor authentication. "
     "Refresh your security status to sign in again.",
+    Unavailable.AUTHENTICATOR_REMOVED: "Your authenticator app was removed at the identity "
+    "provider, so this sign-in's multi-factor check no longer counts. Set up your "
+    "authenticator app again, then refresh your security status.",
     Unavailable.SESSION_USER_MISMATCH: "The identity provider's record of this sign-in "
     "belongs to another account, so it cannot show that you used multi-factor "
     "authentication. Refresh your security status to sign in again.",
@@ -90,6 +93,8 @@ class SecurityStatus:
     manage_needs_refresh: bool  # it would be, after a fresh sign-in
     max_age_text: str  # how long a multi-factor check counts for a mandatory role
     check_expires_at: datetime | None  # when this sign-in's check stops counting (mandatory)
+    # Zitadel said the authenticator app was removed after this sign-in (an Actions v2 event).
+    authenticator_removed: bool = False
 
     @property
     def required(self) -> bool:
@@ -144,6 +149,7 @@ def security_status(
             if requirement is Requirement.REQUIRED and evidence.verified_at is not None
             else None
         ),
+        authenticator_removed=evidence.unavailable is Unavailable.AUTHENTICATOR_REMOVED,
     )
 
 

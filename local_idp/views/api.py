@@ -127,11 +127,11 @@ def get_session(request: HttpRequest, session_id: str) -> HttpResponse:
 
 
 def live_session(session_id: str) -> IdpSession | None:
-    """An ended or expired session is gone, as in Zitadel (revalidation relies on that)."""
+    """A terminated session is gone (404), as in Zitadel. An expired one is still answered,
+    200 with its `expirationDate` in the past: Zitadel's GetSession does not check the
+    expiration, it reports it (revalidation reads it)."""
     return (
-        IdpSession.objects.filter(
-            pk=session_id, terminated_at__isnull=True, expires_at__gt=timezone.now()
-        )
+        IdpSession.objects.filter(pk=session_id, terminated_at__isnull=True)
         .select_related("user")
         .first()
     )

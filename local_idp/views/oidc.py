@@ -32,6 +32,9 @@ def discovery(request: HttpRequest) -> JsonResponse:
             "userinfo_endpoint": f"{issuer}/oidc/v1/userinfo",
             "jwks_uri": f"{issuer}/oauth/v2/keys",
             "end_session_endpoint": f"{issuer}/oidc/v1/end_session",
+            # As Zitadel with the instance feature EnableBackChannelLogout on.
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
             "scopes_supported": list(claims.STATIC_SCOPES),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],

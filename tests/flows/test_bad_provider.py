@@ -223,3 +223,16 @@ def test_check_deploy_reports_what_discovery_lacks_and_an_untrusted_endpoint(pro
     found = deploy_messages()
     assert "end_session_endpoint" in found["aidial.E017"]
     assert "AIDIAL_OIDC_ISSUER" in found["aidial.E017"]
+
+
+def test_check_deploy_warns_until_discovery_advertises_back_channel_logout(provider, settings):
+    # Zitadel advertises it only with the instance feature EnableBackChannelLogout on.
+    from django.core import checks
+
+    def deploy_messages():
+        return {m.id: m.msg for m in checks.run_checks(include_deployment_checks=True)}
+
+    assert "backchannel_logout_supported" in deploy_messages()["aidial.W012"]
+    provider.discovery_changes = {"backchannel_logout_supported": True}
+    providers.reset()
+    assert "aidial.W012" not in deploy_messages()

@@ -324,13 +324,25 @@ def test_login_v1_amr_mode_counts_otp_and_says_reminders_are_unavailable(
 ):
     settings.AIDIAL = replace(settings.AIDIAL, evidence_mode=Source.AMR)
     who = person("aidial_operator", totp=True)
-    sign_in(who, code=who.recovery_codes[0])
+    sign_in(who, code=local_idp.totp_code(who.totp_secret))
     assert client.get("/").status_code == 200
     state = session_state.load(client.session)
     assert state.evidence.recognised_factor is Factor.OTP
     html = client.get("/settings/").content.decode()
     assert "Recovery-code reminders are unavailable" in html
     assert "You signed in with a recovery code" not in html  # amr cannot tell
+
+
+def test_login_v1_amr_mode_does_not_count_a_recovery_code_which_adds_nothing_to_amr(
+    client, person, sign_in, settings
+):
+    # Zitadel's AuthMethodTypesToAMR has no case for a recovery code: amr is just ["pwd"].
+    settings.AIDIAL = replace(settings.AIDIAL, evidence_mode=Source.AMR)
+    who = person("aidial_operator", totp=True)
+    sign_in(who, code=who.recovery_codes[0])
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/settings/")
 
 
 def test_a_marker_never_changes_without_its_security_event(

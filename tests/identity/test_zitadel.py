@@ -304,11 +304,24 @@ def test_client_errors_are_not_retried(
     sleeps: list[float],
 ) -> None:
     zitadel.reply(SESSION_PATH, Reply(body=session()))
-    zitadel.reply(METHODS_PATH, Reply(status, {"code": 16, "message": "no"}))
+    # Zitadel's own error body: gRPC NOT_FOUND (5) for a 404, UNAUTHENTICATED (16) otherwise.
+    zitadel.reply(
+        METHODS_PATH, Reply(status, {"code": 5 if status == 404 else 16, "message": "no"})
+    )
 
     assert read(reader) == unavailable(reason)
     assert zitadel.count(METHODS_PATH) == 1
     assert sleeps == []
+
+
+def test_a_404_that_is_not_zitadels_says_so(
+    zitadel: FakeZitadel, reader: ZitadelEvidenceReader
+) -> None:
+    # A proxy's page or a wrong API URL: not an answer about this person.
+    zitadel.reply(SESSION_PATH, Reply(body=session()))
+    zitadel.reply(METHODS_PATH, Reply(404, {"error": "no route"}))
+
+    assert read(reader) == unavailable("unexpected_not_found")
 
 
 def test_slow_provider_is_unavailable_within_the_budget(
@@ -652,7 +665,7 @@ def test_a_second_factor_the_session_api_does_not_show_is_named_for_the_operator
     zitadel: FakeZitadel, reader: ZitadelEvidenceReader, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A recovery-code sign-in on a Zitadel without the `recoveryCode` factor: only user and
-    # password are listed, while amr says two factors were checked.
+    # password are listed for a person who has an authenticator app (whatever amr says).
     body = session(totp={"verifiedAt": VERIFIED_AT})
     del body["session"]["factors"]["totp"]
     zitadel.reply(SESSION_PATH, Reply(body=body))
@@ -664,14 +677,28 @@ def test_a_second_factor_the_session_api_does_not_show_is_named_for_the_operator
     assert any("Zitadel to 4.11" in record.getMessage() for record in caplog.records)
 
 
-def test_a_plain_password_sign_in_is_not_reported_as_a_missing_factor(
+# -- a recovery-code check the Session API does not report (Zitadel before 4.11) -------------
+
+
+def test_an_unreported_recovery_code_check_is_logged_though_amr_says_nothing_of_it(
     zitadel: FakeZitadel, reader: ZitadelEvidenceReader, caplog: pytest.LogCaptureFixture
 ) -> None:
-    body = session(totp={"verifiedAt": VERIFIED_AT})
-    del body["session"]["factors"]["totp"]
-    zitadel.reply(SESSION_PATH, Reply(body=body))
-    zitadel.reply(METHODS_PATH, Reply(body=methods("TOTP")))
+    # A recovery code adds nothing to amr (Zitadel's AuthMethodTypesToAMR): just ["pwd"].
+    zitadel.reply(SESSION_PATH, Reply(body=session(password={"verifiedAt": VERIFIED_AT})))
+    zitadel.reply(METHODS_PATH, Reply(body=methods("PASSWORD", "TOTP")))
 
-    read(reader, amr=["pwd"])
+    evidence = read(reader, amr=["pwd"])
 
-    assert not any("4.11" in record.getMessage() for record in caplog.records)
+    assert evidence.verified == {}
+    assert "recovery_code_factor_missing" in caplog.text
+
+
+def test_a_person_without_a_second_factor_is_not_taken_for_an_unreported_check(
+    zitadel: FakeZitadel, reader: ZitadelEvidenceReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    zitadel.reply(SESSION_PATH, Reply(body=session(password={"verifiedAt": VERIFIED_AT})))
+    zitadel.reply(METHODS_PATH, Reply(body=methods("PASSWORD")))
+
+    read(reader, amr=["pwd", "otp", "mfa"])
+
+    assert "recovery_code_factor_missing" not in caplog.text

@@ -93,7 +93,8 @@ def test_a_slow_answer_is_a_timeout_reason_not_an_exception(zitadel: FakeZitadel
     [
         (Reply(200, [{"id": "7"}]), "provider_malformed"),
         (Reply(200, b"<html>"), "provider_malformed"),
-        (Reply(404, {"code": "not_found"}), "provider_not_found"),
+        (Reply(404, {"code": "not_found", "message": "not found"}), "provider_not_found"),
+        (Reply(404, b"<html>no route</html>"), "unexpected_not_found"),
         (Reply(403, {"code": "permission_denied"}), "provider_unauthorised"),
         (Reply(400, {"code": "invalid_argument"}), "provider_error"),
     ],

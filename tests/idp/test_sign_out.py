@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlencode, urlsplit
+
 import httpx
 from joserfc import jwt
 from joserfc.jwk import RSAKey
@@ -135,3 +137,28 @@ def test_a_hint_signed_by_someone_else_is_an_error(
     assert isinstance(result, httpx.Response)
     assert result.status_code == 400
     assert _still_signed_in(rp, hosted_login)
+
+
+def test_the_logout_page_gets_zitadels_query_the_return_address_with_its_state(
+    local_idp: LocalIdp, rp: RelyingParty
+) -> None:
+    # Zitadel opens Login V2's DefaultLogoutURLV2 followed by the return address with state.
+    query = urlencode(
+        {"client_id": rp.client_id, "post_logout_redirect_uri": POST_LOGOUT_URI, "state": "s9"}
+    )
+    response = httpx.get(local_idp.url(f"/oidc/v1/end_session?{query}"), timeout=10)
+
+    assert response.status_code == 302
+    location = urlsplit(response.headers["location"])
+    assert location.path == "/ui/v2/login/logout"
+    assert parse_qs(location.query) == {"post_logout_redirect": [f"{POST_LOGOUT_URI}?state=s9"]}
+
+
+def test_the_logout_page_refuses_a_return_address_no_application_registered(
+    local_idp: LocalIdp,
+) -> None:
+    query = urlencode({"post_logout_redirect": "https://evil.example.test/?state=x"})
+    response = httpx.get(local_idp.url(f"/ui/v2/login/logout?{query}"), timeout=10)
+
+    assert response.status_code == 400
+    assert "evil.example.test" not in response.headers.get("location", "")

@@ -60,3 +60,28 @@ def test_personal_access_tokens_are_stored_hashed(local_idp: LocalIdp, service_t
     database = (local_idp.data_dir / "idp.sqlite3").read_bytes()
 
     assert service_token.encode() not in database
+
+
+def test_an_expired_session_answers_200_with_its_past_expiration_date(
+    local_idp: LocalIdp, api: httpx.Client, make_user, hosted_login
+) -> None:
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from tests.idp.conftest import REDIRECT_URI, RelyingParty
+
+    client = local_idp.add_client(REDIRECT_URI)
+    rp = RelyingParty(local_idp, client["client_id"], client["client_secret"], client["project_id"])
+    sid = rp.sign_in(hosted_login, make_user()["login"]).claims["sid"]
+    # The session's lifetime runs out (the provider's own clock is not ours to move).
+    with sqlite3.connect(local_idp.data_dir / "idp.sqlite3") as database:
+        database.execute(
+            "UPDATE local_idp_idpsession SET expires_at = ? WHERE id = ?",
+            ("2020-01-01 00:00:00", sid),
+        )
+
+    response = api.get(f"/v2/sessions/{sid}")
+
+    assert response.status_code == 200
+    expires = response.json()["session"]["expirationDate"]
+    assert datetime.fromisoformat(expires) < datetime.now(UTC)

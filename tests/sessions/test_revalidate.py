@@ -242,3 +242,38 @@ def test_bad_options_are_refused() -> None:
 
     with pytest.raises(CommandError, match="--concurrency"):
         revalidate("--concurrency", "0")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html><body>404 Not Found</body></html>",  # a proxy, or a wrong AIDIAL_ZITADEL_API_URL
+        {},
+        {"error": "not found"},
+        {"code": 3, "message": "invalid argument"},
+        {"code": True, "message": "not a gRPC code"},
+    ],
+)
+def test_a_404_that_is_not_zitadels_not_found_ends_nothing(
+    api: SessionApi, signed_in: Callable[..., Person], body: Any
+) -> None:
+    person = signed_in("user-1", "sid-1")
+    api.answers = {"sid-1": (404, body)}
+
+    out, err = revalidate()
+
+    assert out == "checked 1, ended 0, unreadable 1"
+    assert "unexpected_not_found 1" in err
+    assert person.is_signed_in()
+
+
+def test_zitadels_connect_not_found_also_ends_the_session(
+    api: SessionApi, signed_in: Callable[..., Person]
+) -> None:
+    person = signed_in("user-1", "sid-1")
+    api.answers = {"sid-1": (404, {"code": "not_found", "message": "Session not found"})}
+
+    out, _ = revalidate()
+
+    assert out == "checked 1, ended 1, unreadable 0"
+    assert not person.is_signed_in()

@@ -25,6 +25,7 @@ PUBLIC_ROUTES = {
     "login/",
     "oidc/callback/",
     "oidc/backchannel-logout/",
+    "zitadel/events/",
     "logout/",
     "signed-out/",
     "help/",

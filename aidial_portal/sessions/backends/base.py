@@ -9,6 +9,8 @@ leaves the browser, and a leaked store cannot be replayed. The stored data itsel
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.utils.crypto import get_random_string
@@ -52,4 +54,12 @@ class HashedKeyStore:
         raise NotImplementedError
 
     def exists_stored(self, stored: str) -> bool:
+        raise NotImplementedError
+
+    def rewrite_stored(
+        self, stored: str, change: Callable[[dict[str, Any]], bool], *, timeout: int
+    ) -> bool:
+        """Change the data of the live session under `stored`, from any process (the
+        provider's events); True when `change` changed it. A cache keeps it for `timeout`
+        seconds (what is left of its absolute lifetime)."""
         raise NotImplementedError

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.sessions.backends import cache
@@ -37,3 +38,13 @@ class SessionStore(HashedKeyStore, cache.SessionStore):
 
     def exists_stored(self, stored: str) -> bool:
         return (self.cache_key_prefix + stored) in self._cache
+
+    def rewrite_stored(
+        self, stored: str, change: Callable[[dict[str, Any]], bool], *, timeout: int
+    ) -> bool:
+        key = self.cache_key_prefix + stored
+        data: dict[str, Any] | None = self._cache.get(key)
+        if data is None or not change(data):
+            return False
+        self._cache.set(key, data, max(1, timeout))
+        return True

@@ -3,9 +3,11 @@ table, keyed by `stored_key`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.sessions.backends import db
+from django.db import transaction
 from django.utils import timezone
 
 from aidial_portal.sessions.backends.base import HashedKeyStore, stored_key
@@ -44,3 +46,22 @@ class SessionStore(HashedKeyStore, db.SessionStore):
         return self.model.objects.filter(
             session_key=stored, expire_date__gt=timezone.now()
         ).exists()
+
+    def rewrite_stored(
+        self, stored: str, change: Callable[[dict[str, Any]], bool], *, timeout: int
+    ) -> bool:
+        """The row is locked while `change` runs, so two writers cannot interleave."""
+        with transaction.atomic():
+            row = (
+                self.model.objects.select_for_update()
+                .filter(session_key=stored, expire_date__gt=timezone.now())
+                .first()
+            )
+            if row is None:
+                return False
+            data = self.decode(row.session_data)
+            if not change(data):
+                return False
+            row.session_data = self.encode(data)
+            row.save(update_fields=["session_data"])
+        return True

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("local_idp", "0002_zitadel_defaults"),
+        ("local_idp", "0004_queued_logout_deliveries"),
     ]
 
     operations = [
