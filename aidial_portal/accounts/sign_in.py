@@ -139,6 +139,10 @@ def complete_sign_in(
         account.roles = list(held.known)
         account.requirement = requirement.value if requirement else ""
         account.last_sign_in_at = account.last_login = now
+        if account.directory_state:
+            # Zitadel just signed the person in: they are active there, whatever the last
+            # directory sync read.
+            account.directory_state = "active"
         account.last_factor = evidence.recognised_factor or ""
         account.last_status = status_as_if_required(evidence, now, max_age=config.mfa_max_age)
         if evidence.unavailable is None:
