@@ -91,6 +91,12 @@ class User(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
     organization_id: str
     created_at = models.DateTimeField(default=timezone.now)
+    # Zitadel's user states (`UserState`, proto/zitadel/user/v2/user.proto), without the prefix.
+    state = models.CharField(
+        max_length=10,
+        choices=[(s, s) for s in ("active", "inactive", "locked", "initial")],
+        default="active",
+    )
 
     def __str__(self) -> str:
         return self.login_name
