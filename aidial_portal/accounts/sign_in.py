@@ -22,7 +22,7 @@ from django.utils import timezone
 from aidial_portal import metrics
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.backends import BACKEND
-from aidial_portal.accounts.models import Account, RoleGrant, identity_key
+from aidial_portal.accounts.models import Account, Organisation, RoleGrant, identity_key
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
 from aidial_portal.audit.recording import record
@@ -160,6 +160,11 @@ def complete_sign_in(
             account.set_unusable_password()
         account.save()
         _replace_grants(account, grants)
+        # The organisations' domains, until a directory sync reads their names.
+        Organisation.objects.bulk_create(
+            (Organisation(org_id=g.org_id, primary_domain=g.org_domain) for g in grants),
+            ignore_conflicts=True,
+        )
         # A new session key at every trust change. Django's login() gives one to a session
         # that is not signed in yet, or another person's, but keeps the key of a refresh by
         # the same person: that one is cycled here (once: each cycle writes the session anew).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.permissions import Scope, report_scope
-from aidial_portal.administration import compliance
+from aidial_portal.administration import compliance, report_rows, report_summary
 from aidial_portal.administration.csv_export import csv_lines
 from aidial_portal.administration.events import NEWEST_FIRST, EventFilter, EventQuery
 from aidial_portal.audit.events import EventTag
@@ -26,25 +27,22 @@ from aidial_portal.web.pagination import paginate
 
 PAGE_SIZE = 50
 
-CSV_HEADER = (
-    "Account",
-    "Organisation",
-    "Organisation ID",
-    "Roles",
-    "Requirement",
-    "Authenticator app (TOTP)",
-    "Recovery codes",
-    "Last sign-in (UTC)",
-    "Recognised factor",
-    "Status",
-)
-
 
 def _scope(request: HttpRequest) -> Scope | None:
     state = session_state.load(request.session)
     if state is None:  # pragma: no cover - the gate lets only signed-in sessions through
         return None
     return report_scope(state.grants)
+
+
+def _report_filter(request: HttpRequest, scope: Scope) -> compliance.ReportFilter:
+    state = session_state.load(request.session)
+    grants = state.grants if state is not None else ()
+    return compliance.ReportFilter(
+        request.GET or None,
+        scope=scope,
+        organisations=compliance.organisation_choices(scope, grants),
+    )
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -63,7 +61,7 @@ def compliance_report(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     if scope is None:
         return _forbidden(request)
-    form = compliance.ReportFilter(request.GET or None, scope=scope)
+    form = _report_filter(request, scope)
     query = compliance.Query.from_form(form, scope)
     page = paginate(
         query.accounts(),
@@ -72,16 +70,23 @@ def compliance_report(request: HttpRequest) -> HttpResponse:
         before=request.GET.get("before"),
         size=PAGE_SIZE,
     )
+    synced_at = report_rows.last_sync_at()
+    rows = report_rows.rows(page.rows, query, synced_at=synced_at)
     return render(
         request,
         "administration/compliance.html",
         {
             "form": form,
             "scope": scope,
-            "rows": compliance.rows(page.rows),
+            "rows": rows,
+            "table": [(row, report_rows.cells(row)) for row in rows],
+            "columns": report_rows.COLUMNS,
             "page": page,
             "filters": _query_without(request, "after", "before"),
             "statuses": list(compliance.STATUS_LABELS.items()),
+            "counts": report_summary.counts(query),
+            "trend": report_summary.trend(query, timezone.localdate()),
+            "synced_at": synced_at,
         },
     )
 
@@ -91,7 +96,7 @@ def compliance_export(request: HttpRequest) -> HttpResponseBase:
     scope = _scope(request)
     if scope is None:
         return _forbidden(request)
-    form = compliance.ReportFilter(request.GET or None, scope=scope)
+    form = _report_filter(request, scope)
     query = compliance.Query.from_form(form, scope)
     record(
         EventTag.Administration.REPORT_EXPORTED,
@@ -107,7 +112,8 @@ def compliance_export(request: HttpRequest) -> HttpResponseBase:
     )
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response = StreamingHttpResponse(
-        _batched(csv_lines(CSV_HEADER, _csv_rows(query))), content_type="text/csv; charset=utf-8"
+        _batched(csv_lines((column.title for column in report_rows.COLUMNS), _csv_rows(query))),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="mfa-compliance-{stamp}.csv"'
     return response
@@ -126,20 +132,8 @@ def _batched(lines: Iterator[str], size: int = 200) -> Iterator[str]:
 
 
 def _csv_rows(query: compliance.Query) -> Iterator[tuple[object, ...]]:
-    for row in compliance.export_rows(query):
-        account = row.account
-        yield (
-            row.name,
-            account.org_domain,
-            account.org_id,
-            "; ".join(account.roles),
-            row.requirement,
-            row.totp,
-            row.recovery_codes,
-            account.last_sign_in_at.isoformat() if account.last_sign_in_at else "",
-            row.factor if account.last_factor else "",
-            row.status.label,
-        )
+    for row in report_rows.export_rows(query):
+        yield tuple(column.value(row) for column in report_rows.COLUMNS)
 
 
 @require_GET
@@ -164,5 +158,6 @@ def security_events(request: HttpRequest) -> HttpResponse:
             "scope": scope,
             "page": page,
             "filters": _query_without(request, "after", "before"),
+            "time_zone": settings.TIME_ZONE,
         },
     )

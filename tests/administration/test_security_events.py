@@ -66,8 +66,9 @@ def test_filters_by_account_type_and_time(client, sign_in_as, events):
     assert listed(by_account) == [("sign_in_succeeded", "globex-user")]
     by_type = client.get("/admin/events/", {"event_type": "gate_denied"})
     assert listed(by_type) == [("gate_denied", "acme-user")]
+    # In the portal's zone: Sydney is UTC+11 (AEDT) on 1 March 2026.
     by_time = client.get(
-        "/admin/events/", {"since": "2026-03-01T09:30", "until": "2026-03-01T11:30"}
+        "/admin/events/", {"since": "2026-03-01T20:30", "until": "2026-03-01T22:30"}
     )
     assert listed(by_time) == [("sign_in_succeeded", "globex-user"), ("gate_denied", "acme-user")]
 
@@ -78,7 +79,9 @@ def test_page_is_accessible_and_shows_tags_only(client, sign_in_as, events):
     assert "<caption>Security events, newest first</caption>" in body
     assert '<th scope="col">Event</th>' in body
     assert '<label for="id_event_type">Event type</label>' in body
-    assert '<label for="id_since">From (UTC)</label>' in body
+    assert '<label for="id_since">From (AEDT)</label>' in body or (
+        '<label for="id_since">From (AEST)</label>' in body
+    )
     assert "<code>bad_signature</code>" in body
 
 
