@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from aidial_portal.accounts.permissions import Scope
+from aidial_portal.administration import event_text
 from aidial_portal.audit.events import ALL_EVENT_TYPES
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.web.local_time import zone_name
@@ -37,7 +38,7 @@ class EventFilter(forms.Form):
         required=False,
         choices=[
             ("", "Any event"),
-            *((e.value, e.value.replace("_", " ")) for e in ALL_EVENT_TYPES),
+            *((e.value, event_text.title(e.value)) for e in ALL_EVENT_TYPES),
         ],
     )
     # In AIDIAL_TIME_ZONE, as the page's times (Django reads a naive input in TIME_ZONE).

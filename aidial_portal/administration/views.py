@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.permissions import Scope, report_scope
-from aidial_portal.administration import compliance, report_rows, report_summary
+from aidial_portal.administration import compliance, event_text, report_rows, report_summary
 from aidial_portal.administration.csv_export import csv_lines
 from aidial_portal.administration.events import NEWEST_FIRST, EventFilter, EventQuery
 from aidial_portal.audit.events import EventTag
@@ -157,6 +157,7 @@ def security_events(request: HttpRequest) -> HttpResponse:
             "form": form,
             "scope": scope,
             "page": page,
+            "events": [event_text.Described.of(event) for event in page.rows],
             "filters": _query_without(request, "after", "before"),
             "time_zone": settings.TIME_ZONE,
         },
