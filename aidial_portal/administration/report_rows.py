@@ -41,6 +41,7 @@ class ReportRow:
     organisation: str  # the organisation's name (its domain or id until a sync reads it)
     roles: tuple[str, ...]  # held in this organisation
     last_sync_at: datetime | None
+    requirement: str  # what the roles held here set, in words
 
     @property
     def name(self) -> str:
@@ -49,11 +50,6 @@ class ReportRow:
     @property
     def role_titles(self) -> list[str]:
         return [ROLE_TITLES.get(role, role) for role in self.roles]
-
-    @property
-    def requirement(self) -> str:
-        requirement = requirement_for(self.roles, session_state.current_role_table())
-        return _REQUIREMENT_TITLES.get(requirement.value if requirement else "", "No portal role")
 
     @property
     def enrolment_seen(self) -> tuple[bool | None, bool | None, str, datetime | None]:
@@ -142,19 +138,39 @@ def rows(
     row without an organisation for an account that holds none, in an unscoped view)."""
     grants = _grants_of([account.id for account in accounts], query)
     names = _names({org_id for held in grants.values() for org_id in held})
+    table = session_state.current_role_table()
+    requirements: dict[tuple[str, ...], str] = {}
+
+    def requirement(roles: tuple[str, ...]) -> str:
+        # Few combinations of roles: each is worked out once per call.
+        if roles not in requirements:
+            level = requirement_for(roles, table)
+            requirements[roles] = _REQUIREMENT_TITLES.get(
+                level.value if level else "", "No portal role"
+            )
+        return requirements[roles]
+
     found: list[ReportRow] = []
     for account in accounts:
         status = status_of(account)
         held = grants.get(account.id, {})
         if not held:
             if query.org_ids is None:
-                found.append(ReportRow(account, status, "", account.org_domain, (), synced_at))
+                no_role = requirement(())
+                found.append(
+                    ReportRow(account, status, "", account.org_domain, (), synced_at, no_role)
+                )
             continue
         for org_id, (domain, roles) in sorted(
             held.items(), key=lambda item: names.get(item[0]) or item[1][0] or item[0]
         ):
             label = names.get(org_id) or domain or org_id
-            found.append(ReportRow(account, status, org_id, label, tuple(roles), synced_at))
+            held_here = tuple(roles)
+            found.append(
+                ReportRow(
+                    account, status, org_id, label, held_here, synced_at, requirement(held_here)
+                )
+            )
     return found
 
 

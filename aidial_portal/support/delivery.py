@@ -95,7 +95,7 @@ def _message(support_request: SupportRequest) -> EmailMessage:
             "A support request was sent from the AiDial Portal.",
             "",
             f"Request: #{support_request.pk}",
-            f"Sent: {local_time(support_request.created_at, 'j F Y, H:i T')}",
+            f"Sent: {local_time(support_request.created_at, long_month=True)}",
             f"From: {account.login_name or account.subject}",
             f"E-mail: {account.email or 'not known'}",
             f"Name: {account.display_name or 'not known'}",

@@ -1,24 +1,31 @@
 """Times as people read them: in AIDIAL_TIME_ZONE (Django's TIME_ZONE), with the zone's
-abbreviation (AEDT in summer, AEST in winter for Australia/Sydney). Stored times stay UTC."""
+abbreviation (AEDT in summer, AEST in winter for Australia/Sydney). Stored times stay UTC.
+
+Templates use Django's `|date` with the same formats ("j M Y, H:i T"); Python code (the CSV
+export, row by row) uses `local_time`, which formats with the standard library: Django's
+`dateformat` costs several times more per call, and the export formats two times per row.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Final
 
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
-# Django's date format: "8 Dec 2026, 14:48 AEDT". Templates use the same with `|date`.
+# Django's date format for templates: "8 Dec 2026, 14:48 AEDT".
 TIME_FORMAT: Final = "j M Y, H:i T"
-SECONDS_FORMAT: Final = "j M Y, H:i:s T"
 
 
-def local_time(moment: datetime | None, format_string: str = TIME_FORMAT) -> str:
+def local_time(moment: datetime | None, *, long_month: bool = False) -> str:
+    """ "8 Dec 2026, 14:48 AEDT" (or "8 December 2026, 14:48 AEDT")."""
     if moment is None:
         return ""
-    return dateformat.format(timezone.localtime(moment), format_string)
+    local = moment.astimezone(timezone.get_current_timezone())
+    month = "%B" if long_month else "%b"
+    return f"{local.day} {local.strftime(month + ' %Y, %H:%M')} {local.tzname()}"
 
 
 def zone_name() -> str:
     """The zone's abbreviation now (for labels such as "From (AEDT)")."""
-    return dateformat.format(timezone.localtime(timezone.now()), "T")
+    return timezone.localtime(timezone.now()).tzname() or ""

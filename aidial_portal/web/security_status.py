@@ -175,7 +175,7 @@ def pending_text(markers: Markers) -> str:
     if markers.pending_answers_reminder and markers.reminder_since is not None:
         return (
             "You signed in with a recovery code on "
-            f"{local_time(markers.reminder_since, 'j F Y, H:i T')}, and have since set up your "
+            f"{local_time(markers.reminder_since, long_month=True)}, and have since set up your "
             "authenticator app again."
         )
     return PENDING_TEXT[markers.ack_pending]

@@ -364,3 +364,15 @@ def test_pages_cross_from_signed_in_accounts_to_never_signed_in_and_back(
         backward = [row.subject for row in page.rows] + backward
         cursor = page.previous_cursor
     assert backward + [row.subject for row in pages[-1].rows] == forward
+
+
+def test_a_person_without_a_portal_role_is_one_row_without_an_organisation_for_global_viewers(
+    client, sign_in_as, make_account
+):
+    make_account(sub="norole", roles=[], org_id="", last_sign_in_at=timezone.now())
+    sign_in_as(["aidial_operator"], sub="viewer", org_id="org-aidial")
+
+    rows = client.get("/admin/compliance/").context["rows"]
+
+    (row,) = [row for row in rows if row.account.subject == "norole"]
+    assert (row.organisation, row.roles, row.requirement) == ("", (), "No portal role")
