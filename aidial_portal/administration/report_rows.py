@@ -14,6 +14,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, cast
+
+from django.db.models import FilteredRelation, Q
 
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Organisation, RoleGrant
@@ -131,6 +135,9 @@ def last_sync_at() -> datetime | None:
     )
 
 
+Held = dict[str, tuple[str, list[str]]]  # organisation -> (domain, roles held there)
+
+
 def rows(
     accounts: Sequence[ReportAccount], query: Query, *, synced_at: datetime | None
 ) -> list[ReportRow]:
@@ -138,64 +145,70 @@ def rows(
     row without an organisation for an account that holds none, in an unscoped view)."""
     grants = _grants_of([account.id for account in accounts], query)
     names = _names({org_id for held in grants.values() for org_id in held})
-    table = session_state.current_role_table()
-    requirements: dict[tuple[str, ...], str] = {}
+    expand = _Expander(query, names, synced_at)
+    return [row for account in accounts for row in expand(account, grants.get(account.id, {}))]
 
-    def requirement(roles: tuple[str, ...]) -> str:
-        # Few combinations of roles: each is worked out once per call.
-        if roles not in requirements:
-            level = requirement_for(roles, table)
-            requirements[roles] = _REQUIREMENT_TITLES.get(
+
+class _Expander:
+    """Turns an account and its grants in view into the account's rows."""
+
+    def __init__(self, query: Query, names: Mapping[str, str], synced_at: datetime | None):
+        self.query, self.names, self.synced_at = query, names, synced_at
+        self.table = session_state.current_role_table()
+        self.order = {role: index for index, role in enumerate(self.table)}
+        self.requirements: dict[tuple[str, ...], str] = {}
+
+    def requirement(self, roles: tuple[str, ...]) -> str:
+        # Few combinations of roles: each is worked out once.
+        if roles not in self.requirements:
+            level = requirement_for(roles, self.table)
+            self.requirements[roles] = _REQUIREMENT_TITLES.get(
                 level.value if level else "", "No portal role"
             )
-        return requirements[roles]
+        return self.requirements[roles]
 
-    found: list[ReportRow] = []
-    for account in accounts:
+    def __call__(self, account: ReportAccount, held: Held) -> list[ReportRow]:
         status = status_of(account)
-        held = grants.get(account.id, {})
+        if self.query.role:
+            # Only the organisations where the filtered role is held.
+            held = {org: entry for org, entry in held.items() if self.query.role in entry[1]}
         if not held:
-            if query.org_ids is None:
-                no_role = requirement(())
-                found.append(
-                    ReportRow(account, status, "", account.org_domain, (), synced_at, no_role)
+            if self.query.org_ids is not None or self.query.role:
+                return []
+            return [
+                ReportRow(
+                    account,
+                    status,
+                    "",
+                    account.org_domain,
+                    (),
+                    self.synced_at,
+                    self.requirement(()),
                 )
-            continue
-        for org_id, (domain, roles) in sorted(
-            held.items(), key=lambda item: names.get(item[0]) or item[1][0] or item[0]
-        ):
-            label = names.get(org_id) or domain or org_id
-            held_here = tuple(roles)
+            ]
+        found = []
+        for org_id, (domain, roles) in held.items():
+            here = tuple(sorted(roles, key=lambda role: self.order.get(role, len(self.order))))
+            label = self.names.get(org_id) or domain or org_id
             found.append(
                 ReportRow(
-                    account, status, org_id, label, held_here, synced_at, requirement(held_here)
+                    account, status, org_id, label, here, self.synced_at, self.requirement(here)
                 )
             )
-    return found
+        found.sort(key=lambda row: row.organisation.casefold())
+        return found
 
 
-def _grants_of(
-    account_ids: Iterable[int], query: Query
-) -> Mapping[int, dict[str, tuple[str, list[str]]]]:
+def _grants_of(account_ids: Iterable[int], query: Query) -> Mapping[int, Held]:
     """account -> organisation -> (domain, roles held there), for the organisations in view."""
     selected = RoleGrant.objects.filter(account_id__in=list(account_ids))
     if query.org_ids is not None:
         selected = selected.filter(org_id__in=sorted(query.org_ids))
-    table = list(session_state.current_role_table())
-    found: dict[int, dict[str, tuple[str, list[str]]]] = defaultdict(dict)
+    found: dict[int, Held] = defaultdict(dict)
     for account_id, org_id, domain, role in selected.values_list(
         "account_id", "org_id", "org_domain", "role"
     ):
-        entry = found[account_id].setdefault(org_id, (domain, []))
-        entry[1].append(role)
-    for held in found.values():
-        for _, roles in held.values():
-            roles.sort(key=lambda role: table.index(role) if role in table else len(table))
-    if query.role:
-        # Only the organisations where the filtered role is held.
-        for held in found.values():
-            for org_id in [o for o, (_, roles) in held.items() if query.role not in roles]:
-                del held[org_id]
+        found[account_id].setdefault(org_id, (domain, []))[1].append(role)
     return found
 
 
@@ -233,18 +246,33 @@ REPORT_FIELDS = (
 
 
 def export_rows(query: Query, chunk_size: int = 2_000) -> Iterator[ReportRow]:
-    """Every row of the filtered view, in its order, read in chunks."""
+    """Every row of the filtered view, in its order: one streamed query of the accounts with
+    their grants in view (a LEFT JOIN; an account's grants are consecutive, as the order ends
+    with the account's id), so no id list is sent per chunk."""
+    in_view = Q() if query.org_ids is None else Q(grants__org_id__in=sorted(query.org_ids))
     ordered = (
         query.accounts()
+        .annotate(held=FilteredRelation("grants", condition=in_view))
         .order_by(*query.ordering.order_by())
-        .values_list(*REPORT_FIELDS, named=True)  # no model instance per row: a third faster
+        .values_list(*REPORT_FIELDS, "held__org_id", "held__org_domain", "held__role")
     )
-    synced_at = last_sync_at()
-    chunk: list[ReportAccount] = []
-    for account in ordered.iterator(chunk_size=chunk_size):
-        chunk.append(account)
-        if len(chunk) >= chunk_size:
-            yield from rows(chunk, query, synced_at=synced_at)
-            chunk = []
-    if chunk:
-        yield from rows(chunk, query, synced_at=synced_at)
+    names = dict(Organisation.objects.exclude(name="").values_list("org_id", "name"))
+    expand = _Expander(query, names, last_sync_at())
+    width = len(REPORT_FIELDS)
+    current: tuple[Any, ...] | None = None
+    held: Held = {}
+    for values in ordered.iterator(chunk_size=chunk_size):
+        if current is None or values[0] != current[0]:
+            if current is not None:
+                yield from expand(_account(current), held)
+            current, held = values, {}
+        org_id, domain, role = values[width:]
+        if org_id is not None:
+            held.setdefault(org_id, (domain, []))[1].append(role)
+    if current is not None:
+        yield from expand(_account(current), held)
+
+
+def _account(values: tuple[Any, ...]) -> ReportAccount:
+    """One exported account's columns, read by name (no model instance per row)."""
+    return cast("ReportAccount", SimpleNamespace(**dict(zip(REPORT_FIELDS, values, strict=False))))
