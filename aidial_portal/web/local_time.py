@@ -8,9 +8,12 @@ export, row by row) uses `local_time`, which formats with the standard library: 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Final
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
 
 # Django's date format for templates: "8 Dec 2026, 14:48 AEDT".
@@ -21,9 +24,35 @@ def local_time(moment: datetime | None, *, long_month: bool = False) -> str:
     """ "8 Dec 2026, 14:48 AEDT" (or "8 December 2026, 14:48 AEDT")."""
     if moment is None:
         return ""
-    local = moment.astimezone(timezone.get_current_timezone())
-    month = "%B" if long_month else "%b"
-    return f"{local.day} {local.strftime(month + ' %Y, %H:%M')} {local.tzname()}"
+    local = moment.astimezone(_zone(settings.TIME_ZONE))
+    month = _LONG_MONTHS[local.month] if long_month else _MONTHS[local.month]
+    return f"{local.day} {month} {local.year}, {local.hour:02}:{local.minute:02} {local.tzname()}"
+
+
+# English month names whatever the process's locale (strftime's and calendar's follow it).
+_LONG_MONTHS: Final = (
+    "",
+    *[
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+)
+_MONTHS: Final = ("", *(name[:3] for name in _LONG_MONTHS[1:]))
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def zone_name() -> str:
