@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aidial_portal.mfa.compliance import DEFAULT_MFA_MAX_AGE
 from aidial_portal.mfa.evidence import Factor, Source
@@ -68,6 +69,9 @@ class RateLimits:
         return self.rates.get(name, "10/m")
 
 
+DEFAULT_TIME_ZONE = "Australia/Sydney"
+
+
 class ConfigError(ValueError):
     """An AIDIAL_* variable holds a value the portal cannot use; the message names it."""
 
@@ -88,6 +92,8 @@ class PortalConfig:
     workers: int | None = None  # None: twice the cores plus one, at most 9
     # Validated by the system check aidial.E901 (a Django setting of the same name wins).
     audit_retention_days: str = ""
+    # Every time a person reads (pages, records, CSV) is in this zone; stored times stay UTC.
+    time_zone: str = DEFAULT_TIME_ZONE
 
     base_url: str = "http://127.0.0.1:8000"
     issuer: str = LOCAL_ISSUER
@@ -170,6 +176,7 @@ def from_env(env: Mapping[str, str]) -> PortalConfig:
         log_level=env.get("AIDIAL_LOG_LEVEL", "").strip().upper() or "INFO",
         workers=_workers(env),
         audit_retention_days=env.get("AIDIAL_AUDIT_RETENTION_DAYS", "").strip(),
+        time_zone=_time_zone(env.get("AIDIAL_TIME_ZONE", "")),
         base_url=env.get("AIDIAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         issuer=issuer,
         client_id=env.get("AIDIAL_OIDC_CLIENT_ID", "aidial-portal-dev"),
@@ -314,6 +321,17 @@ def _cookie_domain(raw: str, base_url: str) -> str:
             f"{host!r} (AIDIAL_BASE_URL): browsers would refuse the session cookie"
         )
     return domain
+
+
+def _time_zone(value: str) -> str:
+    name = value.strip() or DEFAULT_TIME_ZONE
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"AIDIAL_TIME_ZONE: {name!r} is not an IANA time zone name (e.g. Australia/Sydney)"
+        ) from None
+    return name
 
 
 def _evidence_mode(value: str) -> Source:

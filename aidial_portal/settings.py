@@ -173,8 +173,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 USE_TZ = True
-TIME_ZONE = "UTC"
+# Times are shown in AIDIAL_TIME_ZONE (default Australia/Sydney); the database keeps UTC.
+TIME_ZONE = AIDIAL.time_zone
 LANGUAGE_CODE = "en-au"
+# Times carry their zone abbreviation (formats/en_AU/formats.py).
+FORMAT_MODULE_PATH = ["aidial_portal.formats"]
 USE_I18N = False
 
 LOGGING = {

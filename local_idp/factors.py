@@ -104,7 +104,7 @@ def check_login_password(login_name: str, password: str) -> User | None:
         check_password(password, _unknown_user_password())
         record_failure(login_name)
         return None
-    if not check_password(password, user.password) or not user.active:
+    if not check_password(password, user.password) or user.state in ("inactive", "locked"):
         record_failure(login_name)
         return None
     return user

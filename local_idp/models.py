@@ -95,8 +95,13 @@ class User(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
     organization_id: str
     created_at = models.DateTimeField(default=timezone.now)
-    # Zitadel's USER_STATE_INACTIVE (`idp deactivate-user`): no sign-in.
-    active = models.BooleanField(default=True)
+    # Zitadel's user states (`UserState`, proto/zitadel/user/v2/user.proto), without the prefix;
+    # `inactive` (`idp deactivate-user`) and `locked` cannot sign in.
+    state = models.CharField(
+        max_length=10,
+        choices=[(s, s) for s in ("active", "inactive", "locked", "initial")],
+        default="active",
+    )
 
     def __str__(self) -> str:
         return self.login_name

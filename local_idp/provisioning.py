@@ -359,6 +359,34 @@ def _codes_still_valid(user: User, codes: list[str]) -> bool:
 MULTI_ORG_DEMO = ("two.orgs", BRIGHT, [(BRIGHT, "partner_admin"), (ACME, "client_staff")])
 
 
+# Demo people who never sign in (no password): the directory sync brings them into the portal,
+# as it does a new starter or a person who left. (login base, organisation, role, state)
+DIRECTORY_ONLY_DEMO = (
+    ("new.starter", ACME, "client_staff", "active"),
+    ("new.partner", BRIGHT, "partner_admin", "active"),
+    ("invited.manager", ACME, "client_manager", "initial"),
+    ("left.company", BRIGHT, "partner_user", "inactive"),
+    ("locked.out", ACME, "client_admin", "locked"),
+)
+
+
+def _seed_directory_only() -> list[dict[str, str]]:
+    seeded = []
+    for base, org_name, role, state in DIRECTORY_ONLY_DEMO:
+        login = f"{base}@{DEMO_DOMAIN}"
+        org = organization(org_name)
+        user = User.objects.filter(login_name=login).first() or User(login_name=login)
+        user.display_name = _display_name(login)
+        user.email = login
+        user.organization = org
+        user.password = ""  # no password: this person cannot sign in
+        user.state = state
+        user.save()
+        _set_grants(user, [(org, role)])
+        seeded.append({"login": login, "org": org.name, "role": role, "state": state})
+    return seeded
+
+
 def _demo_people() -> list[tuple[str, str, list[tuple[str, str]]]]:
     people = [(role, ROLE_ORGS[role], [(ROLE_ORGS[role], role)]) for role in ROLE_KEYS]
     return [*people, MULTI_ORG_DEMO]
@@ -416,7 +444,8 @@ def seed_demo(
                         "recovery_codes": codes,
                     }
                 )
-    result: dict[str, Any] = {"accounts": accounts}
+        directory_only = _seed_directory_only()
+    result: dict[str, Any] = {"accounts": accounts, "directory_only": directory_only}
     if redirect_uris:
         result["client"] = add_client(
             redirect_uris,
@@ -491,10 +520,10 @@ def deactivate_user(login: str) -> dict[str, Any]:
     from local_idp import actions
 
     user = _user(login)
-    if not user.active:
+    if user.state == "inactive":
         return {"login": user.login_name, "deactivated": False, "events_delivered": 0}
-    user.active = False
-    user.save(update_fields=["active"])
+    user.state = "inactive"
+    user.save(update_fields=["state"])
     delivered = actions.user_event("user.deactivated", user, editor=actions.COMMAND_LINE_EDITOR)
     return {"login": user.login_name, "deactivated": True, "events_delivered": delivered}
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from local_idp.views import api, console, login, oidc, signout
+from local_idp.views import api, console, directory, login, oidc, signout
 
 handler404 = "local_idp.views.common.handler404"
 handler500 = "local_idp.views.common.handler500"
@@ -33,4 +33,5 @@ urlpatterns = [
         "zitadel.user.v2.UserService/ListAuthenticationMethodTypes",
         api.connect_list_authentication_method_types,
     ),
+    *(path(route, view) for route, view in directory.paths()),
 ]

@@ -92,6 +92,7 @@ def main() -> int:
                 start_new_session=True,
             )
         )
+        sync_directory(portal_env)
         processes.append(
             subprocess.Popen(  # noqa: S603
                 [str(BIN / "aidial-portal"), "serve", "--port", "8000"],
@@ -132,6 +133,28 @@ def wait_until_ready(url: str, timeout: float = 30.0) -> bool:
             pass
         time.sleep(0.2)
     return False
+
+
+def sync_directory(env: dict[str, str], wait: float = 30.0) -> None:
+    """Once the provider answers, one `directory sync`, so that the report shows the people
+    who never sign in too. A failed sync is reported, and the portal starts anyway."""
+    import httpx  # the portal's own dependency, installed by `make run`
+
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(PROVIDER + "/.well-known/openid-configuration", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    done = subprocess.run(  # noqa: S603 - our own command
+        [str(BIN / "aidial-portal"), "directory", "sync"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print((done.stdout or done.stderr).strip(), flush=True)
 
 
 def _stop_requested(signum: int, frame: object) -> None:
@@ -195,6 +218,11 @@ def print_welcome(seed: dict[str, Any]) -> None:
         ]
         held = ", ".join(f"{g['role']} ({g['org']})" for g in grants)
         lines.append(f"  {account['login']:<36} {marker:<14} {held}")
+    if seed.get("directory_only"):
+        lines += ["", "People who never sign in (brought in by `aidial-portal directory sync`):"]
+        for person in seed["directory_only"]:
+            held = f"{person['role']} ({person['org']})"
+            lines.append(f"  {person['login']:<36} {person['state']:<14} {held}")
     lines += [
         "",
         "For a TOTP account, get its current code with:",

@@ -107,3 +107,14 @@ def test_deployment_defaults() -> None:
 def test_bad_worker_count_names_the_variable(value: str) -> None:
     with pytest.raises(ValueError, match="AIDIAL_WORKERS"):
         config.from_env({"AIDIAL_WORKERS": value})
+
+
+def test_the_time_zone_defaults_to_sydney_and_takes_any_iana_name() -> None:
+    assert config.from_env({}).time_zone == "Australia/Sydney"
+    assert config.from_env({"AIDIAL_TIME_ZONE": "Australia/Perth"}).time_zone == "Australia/Perth"
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus", "AEDT", "../etc/passwd"])
+def test_a_bad_time_zone_stops_start_up_naming_the_variable(value: str) -> None:
+    with pytest.raises(config.ConfigError, match="AIDIAL_TIME_ZONE"):
+        config.from_env({"AIDIAL_TIME_ZONE": value})

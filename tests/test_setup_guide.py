@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from aidial_portal.sessions import provider_events
+from aidial_portal.accounts import provider_events
 
 GUIDE = (Path(__file__).resolve().parents[1] / "docs" / "zitadel-setup.md").read_text()
 

@@ -83,6 +83,11 @@ class Account(AbstractBaseUser):
     reminder_since = models.DateTimeField(null=True, blank=True)
     regeneration_declared_at = models.DateTimeField(null=True, blank=True)
     management_launched_at = models.DateTimeField(null=True, blank=True)
+    # What the last directory sync read in Zitadel (`directory sync`); empty before any sync.
+    # Kept apart from the lifecycle markers, which only a sign-in moves.
+    directory_state = models.CharField(max_length=16, blank=True)
+    directory_totp = models.BooleanField(null=True)
+    directory_recovery_codes = models.BooleanField(null=True)
 
     USERNAME_FIELD = "identity_key"
     objects = AccountManager()
@@ -206,3 +211,45 @@ class MandatoryRoleFirstSeen(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} in {self.org_id}, first seen {self.first_seen_at:%Y-%m-%d}"
+
+
+class Organisation(models.Model):
+    """A Zitadel organisation by name, as the last directory sync read it."""
+
+    org_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    primary_domain = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return self.name or self.primary_domain or self.org_id
+
+
+class ComplianceSnapshot(models.Model):
+    """One organisation's day: how many people hold a role that requires MFA there, and how many
+    of them were compliant. Written by `directory sync` (the report's 90-day trend)."""
+
+    day = models.DateField()
+    org_id = models.CharField(max_length=255)
+    mandatory = models.PositiveIntegerField()
+    compliant = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org_id", "day"], name="compliance_snapshot_org_day")
+        ]
+        indexes = [models.Index(fields=["day"], name="compliance_snapshot_day")]
+
+    def __str__(self) -> str:
+        return f"{self.org_id} on {self.day}: {self.compliant} of {self.mandatory}"
+
+
+class CommandLock(models.Model):
+    """One run at a time of a periodic command, across processes and hosts: the row exists
+    while a run holds it; an expired row (a run that crashed) is taken over."""
+
+    name = models.CharField(max_length=64, unique=True)
+    token = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

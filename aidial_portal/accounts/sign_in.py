@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from aidial_portal import metrics
 from aidial_portal.accounts import rollout, session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.callback_reads import read_at_callback
-from aidial_portal.accounts.models import Account, RoleGrant, identity_key
+from aidial_portal.accounts.models import Account, Organisation, RoleGrant, identity_key
 from aidial_portal.accounts.permissions import honoured
 from aidial_portal.audit.coalescing import record_refusal, refusal_source
 from aidial_portal.audit.events import LIFECYCLE_EVENTS, EventTag
@@ -37,7 +37,7 @@ from aidial_portal.identity.sign_out import end_session_url, keep_id_token, reme
 from aidial_portal.mfa.compliance import status_as_if_required
 from aidial_portal.mfa.evidence import Evidence
 from aidial_portal.mfa.lifecycle import Change, Observed, advance
-from aidial_portal.mfa.policy import requirement_for, split_roles
+from aidial_portal.mfa.policy import Requirement, RoleSet, requirement_for, split_roles
 from aidial_portal.sessions import index as session_index
 
 logger = logging.getLogger("aidial_portal.accounts")
@@ -149,14 +149,8 @@ def complete_sign_in(
     config: PortalConfig = settings.AIDIAL
     claims = sign_in.claims
     table = session_state.current_role_table()
-    believed = honoured(identity.grants, config.global_org_id)
-    if len(believed) != len(identity.grants):
-        logger.warning("global_role_from_another_organisation_ignored")
-    held = split_roles(roles(believed), table)
-    if held.unknown:
-        logger.info("unknown_roles_ignored", extra={"roles": list(held.unknown)})
+    held, grants = _portal_grants(identity, config, table)
     requirement = requirement_for(held.known, table)
-    grants = tuple(grant for grant in believed if grant.role in table)
     org_id, org_domain = (grants[0].org_id, grants[0].org_domain) if grants else ("", "")
     refresh = sign_in.pending.kind == "refresh"
     with transaction.atomic():
@@ -171,6 +165,10 @@ def complete_sign_in(
         account.roles = list(held.known)
         account.requirement = requirement.value if requirement else ""
         account.last_sign_in_at = account.last_login = now
+        if account.directory_state:
+            # Zitadel just signed the person in: they are active there, whatever the last
+            # directory sync read.
+            account.directory_state = "active"
         account.last_factor = evidence.recognised_factor or ""
         account.last_status = status_as_if_required(
             evidence,
@@ -310,6 +308,20 @@ def _log_in(request: session_state.SignInRequest, account: Account) -> None:
         request.session.cycle_key()
 
 
+def _portal_grants(
+    identity: Identity, config: PortalConfig, table: Mapping[str, Requirement]
+) -> tuple[RoleSet, tuple[Grant, ...]]:
+    """The portal roles this sign-in shows, and the grants of them the portal honours (global
+    roles only from AIDIAL_GLOBAL_ORGANISATION_ID when it is set)."""
+    believed = honoured(identity.grants, config.global_org_id)
+    if len(believed) != len(identity.grants):
+        logger.warning("global_role_from_another_organisation_ignored")
+    held = split_roles(roles(believed), table)
+    if held.unknown:
+        logger.info("unknown_roles_ignored", extra={"roles": list(held.unknown)})
+    return held, tuple(grant for grant in believed if grant.role in table)
+
+
 def _replace_grants(account: Account, grants: tuple[Grant, ...]) -> None:
     """Make the account's stored grants exactly this sign-in's (inside its transaction)."""
     wanted = {(grant.org_id, grant.role): grant for grant in grants}
@@ -330,6 +342,11 @@ def _replace_grants(account: Account, grants: tuple[Grant, ...]) -> None:
         RoleGrant(account=account, role=g.role, org_id=g.org_id, org_domain=g.org_domain)
         for key, g in wanted.items()
         if key not in stored
+    )
+    # The organisations' domains, until a directory sync reads their names.
+    Organisation.objects.bulk_create(
+        (Organisation(org_id=g.org_id, primary_domain=g.org_domain) for g in grants),
+        ignore_conflicts=True,
     )
 
 

@@ -1,7 +1,9 @@
-"""The MFA compliance report: one row per account, as observed at its last sign-in.
+"""The MFA compliance report: one row per person in an organisation.
 
 Status precedence (the first that applies wins, and the page says so):
 
+0. **Deactivated or locked in Zitadel** (as the last directory sync read it), then **Never
+   signed in**: no sign-in is on record, so nothing shows MFA (not compliant).
 1. **Not enrolled**: the last sign-in showed no authenticator app.
 2. **Enrolled, but signed in without MFA**: enrolled, yet the last sign-in did not verify a
    recognised factor (or verified it too long ago).
@@ -19,7 +21,7 @@ has not enrolled; the Requirement column says whose role requires it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -28,16 +30,19 @@ from typing import Any, Protocol
 from django import forms
 from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import QueryDict
 
-from aidial_portal.accounts.models import Account, RoleGrant
+from aidial_portal.accounts.models import Account, Organisation, RoleGrant
 from aidial_portal.accounts.permissions import Scope
+from aidial_portal.identity.claims import Grant
 from aidial_portal.mfa.compliance import COMPLIANT_TAG, Reason
-from aidial_portal.mfa.evidence import FACTOR_TITLES
 from aidial_portal.mfa.policy import ROLE_TITLES
 from aidial_portal.web.pagination import Ordering
 
 
 class ReportStatus(StrEnum):
+    INACTIVE = "inactive_in_zitadel"
+    NEVER_SIGNED_IN = "never_signed_in"
     NOT_ENROLLED = "not_enrolled"
     WITHOUT_MFA = "signed_in_without_mfa"
     EVIDENCE_UNAVAILABLE = "evidence_unavailable"
@@ -52,6 +57,8 @@ class ReportStatus(StrEnum):
 
 # In precedence order: the first that applies to an account is its status.
 STATUS_LABELS: dict[ReportStatus, str] = {
+    ReportStatus.INACTIVE: "Deactivated or locked in Zitadel",
+    ReportStatus.NEVER_SIGNED_IN: "Never signed in",
     ReportStatus.NOT_ENROLLED: "Not enrolled",
     ReportStatus.WITHOUT_MFA: "Enrolled, but signed in without MFA",
     ReportStatus.EVIDENCE_UNAVAILABLE: "Evidence unavailable",
@@ -71,14 +78,24 @@ _WITHOUT_MFA = (
 )
 _KNOWN = (_COMPLIANT, _NOT_ENROLLED, *_WITHOUT_MFA)
 
+# Zitadel's states (as `directory sync` records them) in which a person cannot sign in.
+INACTIVE_STATES = ("inactive", "locked", "removed", "deleted")
+_INACTIVE = Q(directory_state__in=INACTIVE_STATES)
+_SIGNED_IN = Q(last_sign_in_at__isnull=False) & ~_INACTIVE
+
 STATUS_FILTERS: dict[ReportStatus, Q] = {
-    ReportStatus.NOT_ENROLLED: Q(last_status=_NOT_ENROLLED),
-    ReportStatus.WITHOUT_MFA: Q(last_status__in=_WITHOUT_MFA),
-    ReportStatus.EVIDENCE_UNAVAILABLE: ~Q(last_status__in=_KNOWN),
-    ReportStatus.REMINDER_ACTIVE: Q(last_status=_COMPLIANT, reminder_since__isnull=False),
+    ReportStatus.INACTIVE: _INACTIVE,
+    ReportStatus.NEVER_SIGNED_IN: Q(last_sign_in_at__isnull=True) & ~_INACTIVE,
+    ReportStatus.NOT_ENROLLED: Q(last_status=_NOT_ENROLLED) & _SIGNED_IN,
+    ReportStatus.WITHOUT_MFA: Q(last_status__in=_WITHOUT_MFA) & _SIGNED_IN,
+    ReportStatus.EVIDENCE_UNAVAILABLE: ~Q(last_status__in=_KNOWN) & _SIGNED_IN,
+    ReportStatus.REMINDER_ACTIVE: Q(last_status=_COMPLIANT, reminder_since__isnull=False)
+    & _SIGNED_IN,
     ReportStatus.ACK_PENDING: Q(last_status=_COMPLIANT, reminder_since__isnull=True)
-    & ~Q(ack_pending=""),
-    ReportStatus.COMPLIANT: Q(last_status=_COMPLIANT, reminder_since__isnull=True, ack_pending=""),
+    & ~Q(ack_pending="")
+    & _SIGNED_IN,
+    ReportStatus.COMPLIANT: Q(last_status=_COMPLIANT, reminder_since__isnull=True, ack_pending="")
+    & _SIGNED_IN,
 }
 
 
@@ -113,10 +130,26 @@ class ReportAccount(Protocol):
     def reminder_since(self) -> datetime | None: ...
     @property
     def ack_pending(self) -> str: ...
+    @property
+    def id(self) -> int: ...
+    @property
+    def directory_state(self) -> str: ...
+    @property
+    def directory_totp(self) -> bool | None: ...
+    @property
+    def directory_recovery_codes(self) -> bool | None: ...
 
 
 def status_of(account: ReportAccount) -> ReportStatus:
     """The same precedence as STATUS_FILTERS, for one loaded row."""
+    if account.directory_state in INACTIVE_STATES:
+        return ReportStatus.INACTIVE
+    if account.last_sign_in_at is None:
+        return ReportStatus.NEVER_SIGNED_IN
+    return _signed_in_status(account)
+
+
+def _signed_in_status(account: ReportAccount) -> ReportStatus:
     if account.last_status == _NOT_ENROLLED:
         return ReportStatus.NOT_ENROLLED
     if account.last_status in _WITHOUT_MFA:
@@ -143,12 +176,7 @@ DEFAULT_SORT = "recent"
 
 
 class ReportFilter(forms.Form):
-    organisation = forms.CharField(
-        label="Organisation",
-        required=False,
-        max_length=255,
-        help_text="Organisation domain or ID, exactly as shown.",
-    )
+    organisation = forms.ChoiceField(label="Organisation", required=False, choices=())
     role = forms.ChoiceField(
         label="Role",
         required=False,
@@ -165,11 +193,58 @@ class ReportFilter(forms.Form):
         choices=[(key, label) for key, (label, _) in SORTS.items()],
     )
 
-    def __init__(self, *args: object, scope: Scope, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        if not scope.everything:
-            # An organisation administrator's scope is their organisation already.
+    def __init__(
+        self,
+        data: QueryDict | None = None,
+        *,
+        scope: Scope,
+        organisations: Sequence[OrganisationChoice] = (),
+    ) -> None:
+        typed = data.get("organisation", "") if data is not None else ""
+        if data is not None and isinstance(typed, str) and typed:
+            # An address from before the select: a domain still finds its organisation.
+            by_domain = {org.domain: org.org_id for org in organisations if org.domain}
+            if typed in by_domain:
+                data = data.copy()
+                data["organisation"] = by_domain[typed]
+        super().__init__(data)
+        if not scope.everything and len(organisations) < 2:
+            # One organisation: the scope is that organisation already.
             del self.fields["organisation"]
+        else:
+            field = self.fields["organisation"]
+            assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
+            field.choices = [
+                ("", "Every organisation" if scope.everything else "All your organisations"),
+                *((org.org_id, org.label) for org in organisations),
+            ]
+
+
+@dataclass(frozen=True)
+class OrganisationChoice:
+    org_id: str
+    name: str
+    domain: str
+
+    @property
+    def label(self) -> str:
+        return self.name or self.domain or self.org_id
+
+
+def organisation_choices(scope: Scope, grants: Sequence[Grant] = ()) -> list[OrganisationChoice]:
+    """The organisations a viewer may filter by, by name (as the directory sync read them; a
+    domain or an id for one it has not read yet)."""
+    known = Organisation.objects.order_by("name", "org_id")
+    if scope.org_ids is not None:
+        known = known.filter(org_id__in=sorted(scope.org_ids))
+    found = {
+        org.org_id: OrganisationChoice(org.org_id, org.name, org.primary_domain) for org in known
+    }
+    if scope.org_ids is not None:
+        domains = {grant.org_id: grant.org_domain for grant in grants}
+        for org_id in sorted(scope.org_ids - found.keys()):
+            found[org_id] = OrganisationChoice(org_id, "", domains.get(org_id, ""))
+    return sorted(found.values(), key=lambda org: (org.label.casefold(), org.org_id))
 
 
 @dataclass(frozen=True)
@@ -187,7 +262,7 @@ class Query:
         sort = data.get("sort") or DEFAULT_SORT
         return cls(
             scope=scope,
-            organisation=(data.get("organisation") or "").strip() if scope.everything else "",
+            organisation=data.get("organisation") or "",
             role=data.get("role") or "",
             status=ReportStatus(status) if status else None,
             sort=sort if sort in SORTS else DEFAULT_SORT,
@@ -197,6 +272,13 @@ class Query:
     def ordering(self) -> Ordering:
         return SORTS[self.sort][1]
 
+    @property
+    def org_ids(self) -> frozenset[str] | None:
+        """The organisations whose rows this view shows (None: every organisation)."""
+        if self.organisation:
+            return frozenset({self.organisation})
+        return self.scope.org_ids
+
     def accounts(self) -> QuerySet[Account]:
         """The scoped, filtered accounts, unordered (pagination or export orders them)."""
         accounts = Account.objects.filter(self.scope.accounts())
@@ -204,20 +286,17 @@ class Query:
             # Everyone holding a portal role in that organisation, whatever else they hold.
             accounts = accounts.filter(
                 Exists(
-                    RoleGrant.objects.filter(account_id=OuterRef("pk")).filter(
-                        Q(org_domain=self.organisation) | Q(org_id=self.organisation)
-                    )
+                    RoleGrant.objects.filter(account_id=OuterRef("pk"), org_id=self.organisation)
                 )
             )
-        if self.role and not self.scope.everything:
-            # The role as held in the viewer's organisations, not elsewhere.
-            assert self.scope.org_ids is not None  # noqa: S101 - narrowed by `everything`
+        if self.role and self.org_ids is not None:
+            # The role as held in the organisations in view, not elsewhere.
             accounts = accounts.filter(
                 Exists(
                     RoleGrant.objects.filter(
                         account_id=OuterRef("pk"),
                         role=self.role,
-                        org_id__in=sorted(self.scope.org_ids),
+                        org_id__in=sorted(self.org_ids),
                     )
                 )
             )
@@ -234,86 +313,3 @@ class Query:
         if self.status is not None:
             accounts = accounts.filter(STATUS_FILTERS[self.status])
         return accounts
-
-
-@dataclass(frozen=True, slots=True)
-class ReportRow:
-    account: ReportAccount
-    status: ReportStatus
-
-    @property
-    def name(self) -> str:
-        return self.account.login_name or self.account.email or self.account.subject
-
-    @property
-    def organisation(self) -> str:
-        return self.account.org_domain or self.account.org_id
-
-    @property
-    def role_titles(self) -> list[str]:
-        return [ROLE_TITLES.get(role, role) for role in self.account.roles]
-
-    @property
-    def requirement(self) -> str:
-        return _REQUIREMENT_TITLES.get(self.account.requirement, "No portal role")
-
-    @property
-    def totp(self) -> str:
-        return _observed(self.account.enrolled_observed, "Enrolled", "Not enrolled")
-
-    @property
-    def recovery_codes(self) -> str:
-        return _observed(self.account.recovery_codes_observed, "Available", "None")
-
-    @property
-    def last_sign_in_at(self) -> datetime | None:
-        return self.account.last_sign_in_at
-
-    @property
-    def factor(self) -> str:
-        return _FACTOR_TITLES.get(self.account.last_factor, "None")
-
-
-# By stored value: the export looks these up for every row.
-_REQUIREMENT_TITLES = {"required": "Required", "optional": "Optional"}
-_FACTOR_TITLES = {factor.value: title for factor, title in FACTOR_TITLES.items()}
-
-
-def rows(accounts: list[Account]) -> list[ReportRow]:
-    return [ReportRow(account, status_of(account)) for account in accounts]
-
-
-# What a report row reads (ReportAccount): the export reads only these, as plain rows.
-REPORT_FIELDS = (
-    "login_name",
-    "email",
-    "subject",
-    "org_domain",
-    "org_id",
-    "roles",
-    "requirement",
-    "enrolled_observed",
-    "recovery_codes_observed",
-    "last_sign_in_at",
-    "last_factor",
-    "last_status",
-    "reminder_since",
-    "ack_pending",
-)
-
-
-def export_rows(query: Query, chunk_size: int = 2_000) -> Iterator[ReportRow]:
-    """Every row of the filtered view, in its order, read in chunks."""
-    ordered = (
-        query.accounts()
-        .order_by(*query.ordering.order_by())
-        .values_list(*REPORT_FIELDS, named=True)  # no model instance per row: a third faster
-    )
-    for account in ordered.iterator(chunk_size=chunk_size):
-        yield ReportRow(account, status_of(account))
-
-
-def _observed(value: bool | None, yes: str, no: str) -> str:
-    if value is None:
-        return "Unknown"
-    return yes if value else no

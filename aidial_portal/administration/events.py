@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
 
 from aidial_portal.accounts.permissions import Scope
+from aidial_portal.administration import event_text
 from aidial_portal.audit.events import ALL_EVENT_TYPES
 from aidial_portal.audit.models import SecurityEvent
+from aidial_portal.web.local_time import zone_name
 from aidial_portal.web.pagination import Ordering
 
 NEWEST_FIRST = Ordering("at", descending=True)
@@ -18,6 +21,12 @@ _DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%
 
 
 class EventFilter(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zone = zone_name()
+        self.fields["since"].label = f"From ({zone})"
+        self.fields["until"].label = f"Until ({zone})"
+
     account = forms.CharField(
         label="Account",
         required=False,
@@ -29,17 +38,18 @@ class EventFilter(forms.Form):
         required=False,
         choices=[
             ("", "Any event"),
-            *((e.value, e.value.replace("_", " ")) for e in ALL_EVENT_TYPES),
+            *((e.value, event_text.title(e.value)) for e in ALL_EVENT_TYPES),
         ],
     )
+    # In AIDIAL_TIME_ZONE, as the page's times (Django reads a naive input in TIME_ZONE).
     since = forms.DateTimeField(
-        label="From (UTC)",
+        label="From",
         required=False,
         input_formats=_DATETIME_FORMATS,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     until = forms.DateTimeField(
-        label="Until (UTC)",
+        label="Until",
         required=False,
         input_formats=_DATETIME_FORMATS,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -83,7 +93,7 @@ class EventQuery:
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    """The form's times are UTC, as the page says, whatever the server's time zone."""
+    """The form's times are in the portal's zone (AIDIAL_TIME_ZONE), as the page says."""
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

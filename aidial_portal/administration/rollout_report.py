@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
+
+from django.utils.formats import date_format
 
 from aidial_portal.accounts.models import Account
 from aidial_portal.accounts.rollout import deadline_from, first_seen_by_account, level_of
@@ -43,6 +46,38 @@ class RolloutColumns:
 
     def cell(self, account: Account) -> RolloutCell:
         return self.cells.get(account.pk, RolloutCell())
+
+    def columns(self) -> list[RolloutColumn]:
+        """The columns the report's table gains (after `report_rows.COLUMNS`)."""
+        return [
+            column
+            for column, shown in ((LEVEL, self.levels_shown), (DEADLINE, self.deadlines_shown))
+            if shown
+        ]
+
+    def cells_for(self, account: Any) -> list[tuple[str, str, str]]:
+        """(key, title, text) of each column shown, for one account's row."""
+        cell = self.cells.get(getattr(account, "pk", None) or 0, RolloutCell())
+        texts = {
+            LEVEL.key: cell.level or "Multi-factor authentication",
+            DEADLINE.key: (
+                f"{date_format(cell.deadline, 'j M Y')}"
+                + (f": {cell.grace_status}" if cell.grace_status else "")
+                if cell.deadline
+                else "—"
+            ),
+        }
+        return [(column.key, column.title, texts[column.key]) for column in self.columns()]
+
+
+@dataclass(frozen=True)
+class RolloutColumn:
+    key: str
+    title: str
+
+
+LEVEL = RolloutColumn("level", "Level")
+DEADLINE = RolloutColumn("deadline", "Enrolment deadline")
 
 
 def for_page(accounts: Iterable[Account], config: PortalConfig, now: datetime) -> RolloutColumns:

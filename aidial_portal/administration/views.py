@@ -18,7 +18,13 @@ from django.views.decorators.http import require_GET
 
 from aidial_portal.accounts.permissions import Scope, report_scope
 from aidial_portal.accounts.session_state import SignInRequest
-from aidial_portal.administration import compliance, rollout_report
+from aidial_portal.administration import (
+    compliance,
+    event_text,
+    report_rows,
+    report_summary,
+    rollout_report,
+)
 from aidial_portal.administration.csv_export import csv_lines
 from aidial_portal.administration.events import NEWEST_FIRST, EventFilter, EventQuery
 from aidial_portal.audit.events import EventTag
@@ -29,19 +35,6 @@ from aidial_portal.web.rate_limits import rate_limited
 
 PAGE_SIZE = 50
 
-CSV_HEADER = (
-    "Account",
-    "Organisation",
-    "Organisation ID",
-    "Roles",
-    "Requirement",
-    "Authenticator app (TOTP)",
-    "Recovery codes",
-    "Last sign-in (UTC)",
-    "Recognised factor",
-    "Status",
-)
-
 
 def _scope(request: SignInRequest) -> Scope:
     """The accounts this viewer may see; PermissionDenied (the 403 page) when none."""
@@ -50,6 +43,15 @@ def _scope(request: SignInRequest) -> Scope:
     if scope is None:
         raise PermissionDenied
     return scope
+
+
+def _report_filter(request: SignInRequest, scope: Scope) -> compliance.ReportFilter:
+    grants = request.sign_in.grants if request.sign_in is not None else ()
+    return compliance.ReportFilter(
+        request.GET or None,
+        scope=scope,
+        organisations=compliance.organisation_choices(scope, grants),
+    )
 
 
 def _query_without(request: SignInRequest, *names: str) -> str:
@@ -62,7 +64,7 @@ def _query_without(request: SignInRequest, *names: str) -> str:
 @require_GET
 def compliance_report(request: SignInRequest) -> HttpResponse:
     scope = _scope(request)
-    form = compliance.ReportFilter(request.GET or None, scope=scope)
+    form = _report_filter(request, scope)
     query = compliance.Query.from_form(form, scope)
     page = paginate(
         query.accounts(),
@@ -71,17 +73,27 @@ def compliance_report(request: SignInRequest) -> HttpResponse:
         before=request.GET.get("before"),
         size=PAGE_SIZE,
     )
+    synced_at = report_rows.last_sync_at()
+    rows = report_rows.rows(page.rows, query, synced_at=synced_at)
+    # Level and enrolment deadline, only while AIDIAL_ROLE_LEVELS / _ENROLMENT_GRACE_DAYS are on.
+    rollout = rollout_report.for_page(page.rows, settings.AIDIAL, timezone.now())
     return render(
         request,
         "administration/compliance.html",
         {
             "form": form,
             "scope": scope,
-            "rows": compliance.rows(page.rows),
+            "rows": rows,
+            "table": [
+                (row, report_rows.cells(row) + rollout.cells_for(row.account)) for row in rows
+            ],
+            "columns": [*report_rows.COLUMNS, *rollout.columns()],
             "page": page,
             "filters": _query_without(request, "after", "before"),
             "statuses": list(compliance.STATUS_LABELS.items()),
-            "rollout": rollout_report.for_page(page.rows, settings.AIDIAL, timezone.now()),
+            "counts": report_summary.counts(query),
+            "trend": report_summary.trend(query, timezone.localdate()),
+            "synced_at": synced_at,
         },
     )
 
@@ -90,7 +102,7 @@ def compliance_report(request: SignInRequest) -> HttpResponse:
 @rate_limited("export")
 def compliance_export(request: SignInRequest) -> HttpResponseBase:
     scope = _scope(request)
-    form = compliance.ReportFilter(request.GET or None, scope=scope)
+    form = _report_filter(request, scope)
     query = compliance.Query.from_form(form, scope)
     record(
         EventTag.Administration.REPORT_EXPORTED,
@@ -106,7 +118,8 @@ def compliance_export(request: SignInRequest) -> HttpResponseBase:
     )
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response = StreamingHttpResponse(
-        _batched(csv_lines(CSV_HEADER, _csv_rows(query))), content_type="text/csv; charset=utf-8"
+        _batched(csv_lines((column.title for column in report_rows.COLUMNS), _csv_rows(query))),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="mfa-compliance-{stamp}.csv"'
     return response
@@ -125,20 +138,8 @@ def _batched(lines: Iterator[str], size: int = 200) -> Iterator[str]:
 
 
 def _csv_rows(query: compliance.Query) -> Iterator[tuple[object, ...]]:
-    for row in compliance.export_rows(query):
-        account = row.account
-        yield (
-            row.name,
-            account.org_domain,
-            account.org_id,
-            "; ".join(account.roles),
-            row.requirement,
-            row.totp,
-            row.recovery_codes,
-            account.last_sign_in_at.isoformat() if account.last_sign_in_at else "",
-            row.factor if account.last_factor else "",
-            row.status.label,
-        )
+    for row in report_rows.export_rows(query):
+        yield tuple(column.value(row) for column in report_rows.COLUMNS)
 
 
 @require_GET
@@ -161,6 +162,8 @@ def security_events(request: SignInRequest) -> HttpResponse:
             "form": form,
             "scope": scope,
             "page": page,
+            "events": [event_text.Described.of(event) for event in page.rows],
             "filters": _query_without(request, "after", "before"),
+            "time_zone": settings.TIME_ZONE,
         },
     )

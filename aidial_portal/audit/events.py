@@ -60,9 +60,17 @@ class EventTag:
         AUDIT_EXPORTED = "audit_exported"
         AUDIT_PURGED = "audit_purged"
 
+    class Directory(StrEnum):
+        SYNCED = "directory_synced"
+
 
 EventType = (
-    EventTag.SignIn | EventTag.Session | EventTag.Mfa | EventTag.Support | EventTag.Administration
+    EventTag.SignIn
+    | EventTag.Session
+    | EventTag.Mfa
+    | EventTag.Support
+    | EventTag.Administration
+    | EventTag.Directory
 )
 AREAS: tuple[type[StrEnum], ...] = (
     EventTag.SignIn,
@@ -70,6 +78,7 @@ AREAS: tuple[type[StrEnum], ...] = (
     EventTag.Mfa,
     EventTag.Support,
     EventTag.Administration,
+    EventTag.Directory,
 )
 # Every type, area by area (the event viewer's filter lists them in this order).
 ALL_EVENT_TYPES: tuple[StrEnum, ...] = tuple(member for area in AREAS for member in area)

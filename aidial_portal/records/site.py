@@ -29,6 +29,7 @@ from django.views.decorators.csrf import csrf_protect
 from aidial_portal.accounts import session_state
 from aidial_portal.accounts.models import Account
 from aidial_portal.accounts.permissions import may_inspect_records
+from aidial_portal.administration import event_text
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.support.models import SupportRequest
 
@@ -116,12 +117,16 @@ class AccountAdmin(ReadOnlyAdmin):
 
 
 class SecurityEventAdmin(ReadOnlyAdmin):
-    list_display = ("at", "event_type", "account", "reason")
+    list_display = ("at", "title", "account", "reason")
     list_filter = ("event_type",)
     list_select_related = ("account",)
     search_fields = ("event_type", "reason", "account__login_name")
     ordering = ("-at", "-id")
     raw_id_fields = ("account",)
+
+    @admin.display(description="Event", ordering="event_type")
+    def title(self, event: SecurityEvent) -> str:
+        return event_text.title(event.event_type)
 
 
 class SupportRequestAdmin(ReadOnlyAdmin):

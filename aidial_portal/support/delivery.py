@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from aidial_portal.mfa.policy import ROLE_TITLES
 from aidial_portal.support.models import Delivery, SupportRequest
+from aidial_portal.web.local_time import local_time
 
 logger = logging.getLogger("aidial_portal.support")
 
@@ -94,7 +95,7 @@ def _message(support_request: SupportRequest) -> EmailMessage:
             "A support request was sent from the AiDial Portal.",
             "",
             f"Request: #{support_request.pk}",
-            f"Sent: {support_request.created_at:%-d %B %Y, %H:%M} UTC",
+            f"Sent: {local_time(support_request.created_at, long_month=True)}",
             f"From: {account.login_name or account.subject}",
             f"E-mail: {account.email or 'not known'}",
             f"Name: {account.display_name or 'not known'}",

@@ -14,6 +14,7 @@ from aidial_portal.mfa.compliance import Compliance, within_step_up
 from aidial_portal.mfa.evidence import FACTOR_TITLES, Unavailable
 from aidial_portal.mfa.lifecycle import Markers, PendingReason
 from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
+from aidial_portal.web.local_time import local_time
 
 PENDING_TEXT = {
     PendingReason.ENROLMENT: "You have enrolled in multi-factor authentication.",
@@ -176,8 +177,9 @@ def pending_text(markers: Markers) -> str:
         return ""
     if markers.pending_answers_reminder and markers.reminder_since is not None:
         return (
-            f"You signed in with a recovery code on {markers.reminder_since:%-d %B %Y, %H:%M} "
-            "UTC, and have since set up your authenticator app again."
+            "You signed in with a recovery code on "
+            f"{local_time(markers.reminder_since, long_month=True)}, and have since set up your "
+            "authenticator app again."
         )
     return PENDING_TEXT[markers.ack_pending]
 

@@ -30,9 +30,4 @@ class Migration(migrations.Migration):
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
-        migrations.AddField(
-            model_name="user",
-            name="active",
-            field=models.BooleanField(default=True),
-        ),
     ]

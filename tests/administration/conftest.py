@@ -5,17 +5,23 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from aidial_portal.accounts.models import Organisation
 from aidial_portal.administration.compliance import ReportStatus
 
-ACME, GLOBEX = "org-acme", "org-globex"
+ACME, GLOBEX, INITECH = "org-acme", "org-globex", "org-initech"
+DOMAINS = {ACME: "acme.example", GLOBEX: "globex.example", INITECH: "initech.example"}
+NAMES = {ACME: "Acme Clinics", GLOBEX: "Globex Partners", INITECH: "Initech"}
 
 
 @pytest.fixture
 def population(make_account):
     now = timezone.now()
+    # As the directory sync records them: organisations by name.
+    for org_id, name in NAMES.items():
+        Organisation.objects.create(org_id=org_id, name=name, primary_domain=DOMAINS[org_id])
 
     def account(sub, org, roles, status, **fields):
-        domain = {ACME: "acme.example", GLOBEX: "globex.example"}[org]
+        domain = DOMAINS[org]
         defaults = {
             "org_id": org,
             "org_domain": domain,
@@ -53,5 +59,20 @@ def population(make_account):
         ),
         ReportStatus.ACK_PENDING: account(
             "globex-pending", GLOBEX, ["client_staff"], "compliant", ack_pending="enrolment"
+        ),
+        ReportStatus.NEVER_SIGNED_IN: account(
+            "initech-new",
+            INITECH,
+            ["partner_admin"],
+            "",
+            last_sign_in_at=None,
+            enrolled_observed=None,
+            recovery_codes_observed=None,
+            directory_state="active",
+            directory_totp=False,
+            directory_recovery_codes=False,
+        ),
+        ReportStatus.INACTIVE: account(
+            "initech-locked", INITECH, ["client_staff"], "compliant", directory_state="locked"
         ),
     }

@@ -9,12 +9,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from aidial_portal.accounts.models import Account
+from aidial_portal.accounts.models import Account, ComplianceSnapshot, Organisation
 from aidial_portal.administration import views
 from aidial_portal.administration.compliance import STATUS_FILTERS, ReportStatus, status_of
+from aidial_portal.administration.report_rows import COLUMNS
+from aidial_portal.audit.events import EventTag
 from aidial_portal.audit.models import SecurityEvent
+from aidial_portal.audit.recording import record
+from aidial_portal.identity.claims import Grant
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS
-from tests.administration.conftest import ACME, GLOBEX
+from aidial_portal.web.local_time import local_time
+from tests.administration.conftest import ACME, GLOBEX, INITECH
 from tests.support.portal import evidence
 
 pytestmark = pytest.mark.django_db
@@ -109,56 +114,135 @@ def test_status_filters_agree_with_the_row_status(population):
         assert population[status] in matched
 
 
-def test_account_without_a_sign_in_counts_as_evidence_unavailable(make_account):
+def test_a_person_who_never_signed_in_is_never_signed_in_and_not_compliant(make_account):
     account = make_account(sub="never")
-    assert status_of(account) is ReportStatus.EVIDENCE_UNAVAILABLE
+    assert status_of(account) is ReportStatus.NEVER_SIGNED_IN
+    assert account not in Account.objects.filter(STATUS_FILTERS[ReportStatus.COMPLIANT])
 
 
 def test_page_shows_the_columns_and_explains_itself(client, sign_in_as, population):
     sign_in_as(["aidial_admin"], sub="viewer")
     body = client.get("/admin/compliance/", {"status": "reminder_active"}).content.decode()
-    assert "as of each account's last sign-in" in body
+    assert "A row is a person in an organisation" in body
     assert "How the status is decided" in body
-    assert "<caption>Accounts" in body
-    for header in (
-        "Organisation",
-        "Roles",
-        "Requirement",
-        "Authenticator app (TOTP)",
-        "Recovery codes",
-        "Last sign-in (UTC)",
-        "Recognised factor",
-        "Status",
-    ):
-        assert f'<th scope="col">{header}</th>' in body
+    assert "<caption>People in organisations" in body
+    for column in COLUMNS:
+        assert f'<th scope="col">{column.title}</th>' in body
     assert '<label for="id_status">Status</label>' in body
-    row = body.split('<th scope="row">globex-reminded@example.test</th>')[1].split("</tr>")[0]
+    row = body.split('data-label="Account">globex-reminded@example.test</th>')[1].split("</tr>")[0]
     for cell in (
-        "globex.example",
+        "Globex Partners",
         "Client Administrator",
         "Optional",
-        "Enrolled",
-        "Available",
-        "Recovery code",
+        "Authenticator app enrolled; recovery codes available (seen at sign-in,",
+        "recovery code",
         "Recovery-code reminder active",
     ):
         assert cell in row
 
 
+def test_never_signed_in_and_deactivated_people_are_listed_with_what_sync_saw(
+    client, sign_in_as, population
+):
+    sign_in_as(["aidial_admin"], sub="viewer")
+    record(EventTag.Directory.SYNCED, details={"people": 2})
+    body = client.get("/admin/compliance/", {"organisation": INITECH}).content.decode()
+    new = body.split('data-label="Account">initech-new@example.test</th>')[1].split("</tr>")[0]
+    assert "Never signed in" in new
+    assert "No authenticator app; no recovery codes (seen at directory sync," in new
+    assert "Partner Administrator" in new
+    assert "Required" in new
+    locked = body.split('data-label="Account">initech-locked@example.test</th>')[1]
+    assert "Deactivated or locked in Zitadel" in locked.split("</tr>")[0]
+
+
+def test_counts_per_status_and_the_mandatory_share_are_above_the_table(
+    client, sign_in_as, population
+):
+    sign_in_as(["aidial_admin"], sub="viewer", org_id="org-aidial", last_sign_in_at=timezone.now())
+    response = client.get("/admin/compliance/")
+    counts = response.context["counts"]
+    by_status = dict(counts.by_status)
+    assert by_status[ReportStatus.NEVER_SIGNED_IN] == 1
+    assert by_status[ReportStatus.INACTIVE] == 1
+    assert sum(by_status.values()) == counts.total == len(population) + 1
+    # Partner administrators require MFA: acme-ok (compliant) and initech-new (never signed
+    # in, so not compliant).
+    assert (counts.mandatory_compliant, counts.mandatory) == (1, 2)
+    body = response.content.decode()
+    assert "<strong>1 of 2</strong> people whose roles require MFA are compliant" in body
+    assert body.index("At a glance") < body.index("<table>\n  <caption>People")
+
+
+def test_the_trend_is_drawn_from_daily_snapshots_with_its_numbers_in_text(
+    client, sign_in_as, population
+):
+    today = timezone.localdate()
+    for days_ago, compliant in ((30, 1), (0, 3)):
+        day = today - timedelta(days=days_ago)
+        ComplianceSnapshot.objects.create(day=day, org_id=ACME, mandatory=4, compliant=compliant)
+        ComplianceSnapshot.objects.create(day=day, org_id=GLOBEX, mandatory=1, compliant=1)
+    ComplianceSnapshot.objects.create(
+        day=today - timedelta(days=120), org_id=ACME, mandatory=4, compliant=0
+    )
+    sign_in_as(["client_admin"], sub="viewer", org_id=ACME)
+
+    response = client.get("/admin/compliance/")
+
+    days = response.context["trend"].days
+    assert [(d.compliant, d.mandatory, d.percent) for d in days] == [(1, 4, 25), (3, 4, 75)]
+    body = response.content.decode()
+    assert '<svg class="trend"' in body
+    assert "<polyline points=" in body
+    assert "25% on" in body
+    assert "75% on" in body
+    assert "<script" not in body.split("At a glance")[1].split("</section>")[0]
+
+
 def test_filters_by_organisation_role_and_status(client, sign_in_as, population):
     sign_in_as(["aidial_operator"], sub="viewer", org_id="org-aidial")
-    by_org = client.get("/admin/compliance/", {"organisation": "globex.example"})
+    first = client.get("/admin/compliance/")
+    choices = dict(first.context["form"].fields["organisation"].choices)
+    assert choices[GLOBEX] == "Globex Partners"
+    by_org = client.get("/admin/compliance/", {"organisation": GLOBEX})
     assert names(by_org) == ["globex-pending", "globex-reminded", "globex-unknown"]
-    by_org_id = client.get("/admin/compliance/", {"organisation": ACME})
-    assert names(by_org_id) == ["acme-new", "acme-ok", "acme-skip"]
+    by_domain = client.get("/admin/compliance/", {"organisation": "acme.example"})
+    assert names(by_domain) == ["acme-new", "acme-ok", "acme-skip"]
     by_role = client.get("/admin/compliance/", {"role": "client_staff"})
-    assert names(by_role) == ["acme-new", "globex-pending"]
+    assert names(by_role) == ["acme-new", "globex-pending", "initech-locked"]
     by_role_admin = client.get("/admin/compliance/", {"role": "client_admin"})
     assert names(by_role_admin) == ["globex-reminded"]
     by_status = client.get("/admin/compliance/", {"status": "signed_in_without_mfa"})
     assert names(by_status) == ["acme-skip"]
     bogus = client.get("/admin/compliance/", {"status": "nonsense", "sort": "nonsense"})
     assert bogus.status_code == 200
+
+
+def test_a_person_in_two_organisations_shows_each_organisations_roles_to_its_admin(
+    client, sign_in_as, make_account
+):
+    Organisation.objects.create(org_id="org-bright", name="Bright Partners")
+    Organisation.objects.create(org_id="org-acme", name="Acme Clinics")
+    make_account(
+        sub="two",
+        grants=[Grant("client_staff", "org-acme", ""), Grant("partner_admin", "org-bright", "")],
+        last_sign_in_at=timezone.now(),
+        last_status="compliant",
+    )
+    sign_in_as(["partner_admin"], sub="viewer", org_id="org-bright")
+
+    rows = client.get("/admin/compliance/").context["rows"]
+    export = client.get("/admin/compliance/export.csv")
+
+    two = [row for row in rows if row.account.subject == "two"]
+    assert [(row.organisation, row.role_titles) for row in two] == [
+        ("Bright Partners", ["Partner Administrator"])
+    ]
+    text = b"".join(export.streaming_content).decode()
+    assert "Acme" not in text
+    assert "org-acme" not in text
+    assert "Client Staff" not in text
+    assert client.get("/admin/compliance/", {"role": "client_staff"}).context["rows"] == []
 
 
 def test_sorting_by_organisation_and_account(client, sign_in_as, population):
@@ -218,19 +302,18 @@ def test_csv_export_has_the_filtered_rows_and_records_an_event(client, sign_in_a
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="mfa-compliance-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][:3] == ["Account", "Organisation", "Organisation ID"]
+    assert rows[0] == [column.title for column in COLUMNS]
+    signed_in = local_time(population[ReportStatus.NOT_ENROLLED].last_sign_in_at)
     assert rows[1] == [
         "acme-new@example.test",
-        "acme.example",
-        ACME,
-        "client_staff",
+        "Acme Clinics",
+        "Client Staff",
         "Optional",
-        "Not enrolled",
-        "None",
-        population[ReportStatus.NOT_ENROLLED].last_sign_in_at.isoformat(),
-        "",
+        f"No authenticator app; no recovery codes (seen at sign-in, {signed_in})",
+        f"{signed_in}, no recognised factor",
         "Not enrolled",
     ]
+    assert signed_in.endswith((" AEDT", " AEST"))
     assert len(rows) == 2
     event = SecurityEvent.objects.get(event_type="report_exported")
     assert event.account_id == viewer.pk
@@ -242,6 +325,7 @@ def test_csv_export_has_the_filtered_rows_and_records_an_event(client, sign_in_a
 )
 def test_csv_export_neutralises_formulas(client, sign_in_as, make_account, payload):
     evil = make_account(sub="evil", org_domain=payload, org_id="org-evil")
+    Organisation.objects.create(org_id="org-evil", name=payload)
     Account.objects.filter(pk=evil.pk).update(login_name=payload)
     sign_in_as(["aidial_admin"], sub="viewer")
     response = client.get("/admin/compliance/export.csv", {"organisation": "org-evil"})
@@ -280,3 +364,15 @@ def test_pages_cross_from_signed_in_accounts_to_never_signed_in_and_back(
         backward = [row.subject for row in page.rows] + backward
         cursor = page.previous_cursor
     assert backward + [row.subject for row in pages[-1].rows] == forward
+
+
+def test_a_person_without_a_portal_role_is_one_row_without_an_organisation_for_global_viewers(
+    client, sign_in_as, make_account
+):
+    make_account(sub="norole", roles=[], org_id="", last_sign_in_at=timezone.now())
+    sign_in_as(["aidial_operator"], sub="viewer", org_id="org-aidial")
+
+    rows = client.get("/admin/compliance/").context["rows"]
+
+    (row,) = [row for row in rows if row.account.subject == "norole"]
+    assert (row.organisation, row.roles, row.requirement) == ("", (), "No portal role")

@@ -3,6 +3,7 @@ behind the same MFA gate, and nothing can be added, changed or deleted."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -156,3 +157,11 @@ def test_the_sessions_roles_decide_not_the_account_row(client, make_account, sig
     response = client.get(CHANGELISTS["account"])
     assert response.status_code in {302, 403}
     assert b"person@example.test" not in response.content
+
+
+def test_records_show_times_in_the_portals_zone_and_events_in_words(client, administrator, records):
+    events = client.get(CHANGELISTS["event"]).content.decode()
+    assert re.search(r"\d{2}:\d{2} AE[DS]T", events)
+    assert "Signed in" in events
+    account = client.get(_change_url("account", records)).content.decode()
+    assert " UTC" not in account

@@ -21,8 +21,8 @@ def test_the_report_shows_each_accounts_level_when_levels_are_set(
     make_account(sub="admin", roles=["aidial_admin"], last_status="phishing_resistant_required")
     page = client.get("/admin/compliance/").content.decode()
     assert '<th scope="col">Level</th>' in page
-    assert "<td>Phishing-resistant MFA (passkey or security key)</td>" in page
-    assert "<td>Multi-factor authentication</td>" in page
+    assert '<td data-label="Level">Phishing-resistant MFA (passkey or security key)</td>' in page
+    assert '<td data-label="Level">Multi-factor authentication</td>' in page
     assert "Enrolled, but signed in without MFA" in page
 
 

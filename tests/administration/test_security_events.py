@@ -66,8 +66,9 @@ def test_filters_by_account_type_and_time(client, sign_in_as, events):
     assert listed(by_account) == [("sign_in_succeeded", "globex-user")]
     by_type = client.get("/admin/events/", {"event_type": "gate_denied"})
     assert listed(by_type) == [("gate_denied", "acme-user")]
+    # In the portal's zone: Sydney is UTC+11 (AEDT) on 1 March 2026.
     by_time = client.get(
-        "/admin/events/", {"since": "2026-03-01T09:30", "until": "2026-03-01T11:30"}
+        "/admin/events/", {"since": "2026-03-01T20:30", "until": "2026-03-01T22:30"}
     )
     assert listed(by_time) == [("sign_in_succeeded", "globex-user"), ("gate_denied", "acme-user")]
 
@@ -78,8 +79,12 @@ def test_page_is_accessible_and_shows_tags_only(client, sign_in_as, events):
     assert "<caption>Security events, newest first</caption>" in body
     assert '<th scope="col">Event</th>' in body
     assert '<label for="id_event_type">Event type</label>' in body
-    assert '<label for="id_since">From (UTC)</label>' in body
-    assert "<code>bad_signature</code>" in body
+    assert '<label for="id_since">From (AEDT)</label>' in body or (
+        '<label for="id_since">From (AEST)</label>' in body
+    )
+    assert "<td>bad signature</td>" in body
+    assert "Sign-in refused" in body
+    assert "sign_in_rejected</" not in body
 
 
 def test_events_page_newest_first(client, sign_in_as, events, monkeypatch):
@@ -110,19 +115,36 @@ def test_viewer_offers_no_way_to_change_events(client, sign_in_as, events):
         SecurityEvent.objects.all().delete()
 
 
-def test_a_sign_in_without_a_multi_factor_check_shows_factor_none_not_python_none(
-    client, sign_in_as, make_account
-):
+def test_events_read_in_plain_language_not_tags(client, sign_in_as, make_account):
     account = make_account(sub="acme-user", org_id=ACME)
+    record(
+        EventTag.SignIn.SUCCEEDED,
+        account=account,
+        details={"factor": "totp", "requirement": "required", "status": "compliant"},
+        at=T0,
+    )
     record(
         EventTag.SignIn.SUCCEEDED,
         account=account,
         details={"factor": None, "status": "not_enrolled"},
         at=T0,
     )
+    record(
+        EventTag.Administration.REPORT_EXPORTED,
+        account=account,
+        reason="mfa_compliance",
+        details={"scope": "all", "status": None, "role": None, "organisation_filter": False},
+        at=T0,
+    )
+    record(EventTag.Directory.SYNCED, details={"people": 12, "created": 3}, at=T0)
     sign_in_as(["aidial_admin"], sub="viewer", org_id=ACME)
 
     page = client.get("/admin/events/").content.decode()
 
-    assert "<code>factor=none</code>" in page
-    assert "factor=None" not in page
+    assert "<td>With an authenticator app; MFA required; status: compliant</td>" in page
+    assert "<td>Without MFA; status: not enrolled</td>" in page
+    assert "<td>The MFA compliance report of all organisations</td>" in page
+    assert "<td>12 people, 3 new</td>" in page
+    assert "Directory synchronised from Zitadel" in page
+    for tag in ("sign_in_succeeded", "organisation_filter", "factor=None", "=False"):
+        assert tag not in page.split("<tbody>")[1]

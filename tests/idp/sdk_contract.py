@@ -14,8 +14,11 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 from zitadel_client.models import (
+    AuthorizationServiceListAuthorizationsResponse,
+    OrganizationServiceListOrganizationsResponse,
     SessionServiceGetSessionResponse,
     UserServiceListAuthenticationMethodTypesResponse,
+    UserServiceListUsersResponse,
 )
 
 SESSION_PATHS = ("/v2/sessions/", "/zitadel.session.v2.SessionService/GetSession")
@@ -23,6 +26,19 @@ METHODS_PATHS = (
     "/authentication_methods",
     "/zitadel.user.v2.UserService/ListAuthenticationMethodTypes",
 )
+# The directory sync's list calls: each path (Connect, and REST where Zitadel maps one) and the
+# SDK's model of its answer.
+LIST_MODELS: dict[str, type[BaseModel]] = {
+    "/zitadel.authorization.v2.AuthorizationService/ListAuthorizations": (
+        AuthorizationServiceListAuthorizationsResponse
+    ),
+    "/zitadel.user.v2.UserService/ListUsers": UserServiceListUsersResponse,
+    "/v2/users": UserServiceListUsersResponse,
+    "/zitadel.org.v2.OrganizationService/ListOrganizations": (
+        OrganizationServiceListOrganizationsResponse
+    ),
+    "/v2/organizations/_search": OrganizationServiceListOrganizationsResponse,
+}
 checked: list[str] = []  # the paths checked in this run (a test asserts the hook ran)
 
 
@@ -54,6 +70,8 @@ def parse(path: str, body: dict[str, Any]) -> BaseModel:
         model = SessionServiceGetSessionResponse
     elif path.endswith(METHODS_PATHS):
         model = UserServiceListAuthenticationMethodTypesResponse
+    elif path in LIST_MODELS:
+        model = LIST_MODELS[path]
     else:
         raise AssertionError(f"no SDK model for {path}")
     assert_only_known_fields(model, body)
@@ -65,7 +83,7 @@ def parse(path: str, body: dict[str, Any]) -> BaseModel:
 def check_response(response: httpx.Response) -> None:
     """An httpx response hook: successful Zitadel API answers must parse with the SDK."""
     path = response.request.url.path
-    is_api = path.startswith(SESSION_PATHS) or path.endswith(METHODS_PATHS)
+    is_api = path.startswith(SESSION_PATHS) or path.endswith(METHODS_PATHS) or path in LIST_MODELS
     if response.status_code != 200 or not is_api:
         return
     response.read()

@@ -163,6 +163,22 @@ def test_seed_demo_has_a_person_with_roles_in_two_organisations(
     assert first_seed["project_id"] == first_seed["client"]["project_id"]
 
 
+def test_seed_demo_has_people_who_never_sign_in_in_every_zitadel_state(
+    first_seed: dict[str, Any],
+) -> None:
+    people = {p["login"]: p for p in first_seed["directory_only"]}
+
+    assert people["new.starter@demo.aidial.test"] == {
+        "login": "new.starter@demo.aidial.test",
+        "org": "Acme Clinics",
+        "role": "client_staff",
+        "state": "active",
+    }
+    assert {p["state"] for p in people.values()} == {"active", "initial", "inactive", "locked"}
+    # Not among the accounts one signs in with, and no password is printed for them.
+    assert not set(people) & {a["login"] for a in first_seed["accounts"]}
+
+
 def test_add_org_prints_an_18_digit_id_and_a_primary_domain_and_grants_accept_the_id(
     offline_idp: LocalIdp,
 ) -> None:

@@ -15,12 +15,12 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
-from aidial_portal.accounts import session_state
+from aidial_portal.accounts import provider_events, session_state
 from aidial_portal.accounts.backends import BACKEND
 from aidial_portal.accounts.models import Account, identity_key
 from aidial_portal.audit.models import SecurityEvent
 from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
-from aidial_portal.sessions import index, provider_events
+from aidial_portal.sessions import index
 from aidial_portal.sessions.models import ProcessedProviderEvent
 from aidial_portal.sessions.signature import sign
 from tests.support.portal import evidence

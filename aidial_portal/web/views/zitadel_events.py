@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from aidial_portal.sessions import provider_events, signature
+from aidial_portal.accounts import provider_events
+from aidial_portal.sessions import signature
 from aidial_portal.web.access import public
 
 logger = logging.getLogger("aidial_portal.sessions")
