@@ -7,16 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from django.utils import dateformat, timezone
+
 from aidial_portal.accounts.session_state import SignedIn
 from aidial_portal.config import PortalConfig, is_trusted_provider_url
 from aidial_portal.mfa.compliance import Compliance, evaluate, within_step_up
 from aidial_portal.mfa.evidence import FACTOR_TITLES, Unavailable
 from aidial_portal.mfa.lifecycle import Markers, PendingReason
+from aidial_portal.mfa.next_step import NextStep, Situation, next_step
 from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
 
+# True whenever the confirmation is pending, including for people who enrolled at the provider
+# before their first portal sign-in (the portal first saw the app then, not when it was added).
 PENDING_TEXT = {
-    PendingReason.ENROLMENT: "You have enrolled in multi-factor authentication.",
-    PendingReason.RE_ENABLEMENT: "You have enrolled in multi-factor authentication again.",
+    PendingReason.ENROLMENT: "Your account has an authenticator app, and the identity provider "
+    "gave you a set of recovery codes with it.",
+    PendingReason.RE_ENABLEMENT: "Your account has an authenticator app again, with a new set "
+    "of recovery codes from the identity provider.",
     PendingReason.REGENERATION: "You told us you regenerated your recovery codes.",
 }
 
@@ -89,6 +96,22 @@ class SecurityStatus:
     manage_needs_refresh: bool  # it would be, after a fresh sign-in
     max_age_text: str  # how long a multi-factor check counts for a mandatory role
     check_expires_at: datetime | None  # when this sign-in's check stops counting (mandatory)
+    next_step: NextStep | None = None  # the one prompt Settings and the dashboard show
+
+    @property
+    def app_removed(self) -> bool:
+        """The portal saw an authenticator app on this account before, and sees none now."""
+        return self.totp_enrolled is False and self.markers.ever_enrolled
+
+    @property
+    def codes_confirmed_for_current_app(self) -> bool:
+        """A stored-codes confirmation speaks for the current app only: without one there are
+        no current codes to have stored."""
+        return (
+            self.markers.acknowledged_at is not None
+            and self.totp_enrolled is not False
+            and self.recovery_codes_present is not False
+        )
 
     @property
     def required(self) -> bool:
@@ -124,6 +147,19 @@ def security_status(
     security_trusted = is_trusted_provider_url(config.security_url, config.issuer)
     refusal = management_refusal(state, config, now)
     factor = evidence.recognised_factor
+    setup_url = config.security_url if (security_trusted and enrolled is False) else ""
+    review_url = config.security_url if (security_trusted and enrolled is not False) else ""
+    step = next_step(
+        Situation(
+            requirement=requirement,
+            compliant=compliance.compliant,
+            reason=compliance.reason,
+            enrolled=enrolled,
+            markers=markers,
+            setup_available=bool(setup_url),
+            review_available=bool(review_url),
+        )
+    )
     return SecurityStatus(
         roles=role_rows(state, table),
         requirement=requirement,
@@ -137,8 +173,8 @@ def security_status(
         reminders_supported=evidence.reminders_supported,
         markers=markers,
         pending_text=pending_text(markers),
-        setup_url=config.security_url if (security_trusted and enrolled is False) else "",
-        review_url=config.security_url if (security_trusted and enrolled is not False) else "",
+        setup_url=setup_url,
+        review_url=review_url,
         can_manage=refusal is None,
         manage_needs_refresh=refusal is ManagementRefusal.STEP_UP_REQUIRED,
         max_age_text=duration_text(config.mfa_max_age),
@@ -147,6 +183,7 @@ def security_status(
             if requirement is Requirement.REQUIRED and evidence.verified_at is not None
             else None
         ),
+        next_step=step,
     )
 
 
@@ -173,10 +210,15 @@ def pending_text(markers: Markers) -> str:
         return ""
     if markers.pending_answers_reminder and markers.reminder_since is not None:
         return (
-            f"You signed in with a recovery code on {markers.reminder_since:%-d %B %Y, %H:%M} "
-            "UTC, and have since set up your authenticator app again."
+            f"You signed in with a recovery code on {local_time_text(markers.reminder_since)}, "
+            "and have since set up your authenticator app again."
         )
     return PENDING_TEXT[markers.ack_pending]
+
+
+def local_time_text(moment: datetime) -> str:
+    """`8 December 2026, 14:02 AEDT`: a time as the portal shows it, in its own time zone."""
+    return dateformat.format(timezone.localtime(moment), "j F Y, H:i T")
 
 
 def duration_text(seconds: int) -> str:

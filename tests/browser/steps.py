@@ -127,8 +127,8 @@ def refresh_status(
 
 
 def status_value(page: Page, term: str) -> str:
-    """The value beside `term` in the Status list of Settings."""
-    return page.locator(f"dl.status dt:text-is('{term}') + dd").inner_text().strip()
+    """The value of the status chip titled `term` (Settings and the dashboard)."""
+    return page.locator(f"dl.chips dt:text-is('{term}') + dd").first.inner_text().strip()
 
 
 def csrf_token(page: Page) -> str:
