@@ -3,7 +3,8 @@
 Settings and the dashboard show at most one prompt, with one primary action and at most one
 secondary. Pending things are answered in the order that unblocks the person soonest: first
 what the role's policy needs for this session (set up an app, pass the challenge again), then
-the confirmation of a new code set, then the reminder after a recovery-code sign-in, and last
+the reminder after a recovery-code sign-in (unless the code set awaiting confirmation came after
+it, when that one confirmation answers both), then the confirmation of a new code set, and last
 the recommendation for roles where MFA is optional.
 """
 
@@ -63,13 +64,13 @@ def next_step(situation: Situation) -> NextStep | None:  # noqa: PLR0911 - one r
     if situation.requirement is Requirement.REQUIRED and not situation.compliant:
         return _to_comply(situation)
     markers = situation.markers
-    if markers.ack_pending is not None:
-        return NextStep(Prompt.CONFIRM_STORED, Action.ACKNOWLEDGE)
-    if markers.reminder_active:
+    if markers.reminder_active and not markers.pending_answers_reminder:
         if situation.enrolled is False:
             return _set_up(Prompt.REPLACE_APP, situation)
         review = Action.REVIEW_AT_PROVIDER if situation.review_available else None
         return NextStep(Prompt.AFTER_RECOVERY_CODE, Action.ANSWER_REMINDER, review)
+    if markers.ack_pending is not None:
+        return NextStep(Prompt.CONFIRM_STORED, Action.ACKNOWLEDGE)
     if situation.requirement is Requirement.OPTIONAL and situation.enrolled is False:
         return _set_up(Prompt.RECOMMEND_SET_UP, situation)
     return None

@@ -99,6 +99,18 @@ class SecurityStatus:
     next_step: NextStep | None = None  # the one prompt Settings and the dashboard show
 
     @property
+    def has_more_actions(self) -> bool:
+        """Settings' actions card has something the one next step does not already offer."""
+        offered = {self.next_step.primary, self.next_step.secondary} if self.next_step else set()
+        return (
+            "refresh" not in offered
+            or bool(self.setup_url and "open_setup" not in offered)
+            or bool(self.review_url and "review_at_provider" not in offered)
+            or self.can_manage
+            or self.manage_needs_refresh
+        )
+
+    @property
     def app_removed(self) -> bool:
         """The portal saw an authenticator app on this account before, and sees none now."""
         return self.totp_enrolled is False and self.markers.ever_enrolled

@@ -126,6 +126,13 @@ def refresh_status(
     expect(page).to_have_url(on_portal(stack, "/settings/"))
 
 
+def answer_reminder(page: Page, answer: str) -> None:
+    """Answer the recovery-code reminder: `answer` is the start of the chosen option's label
+    ("I reviewed my recovery codes" or "I regenerated my recovery codes")."""
+    page.get_by_label(answer).check()
+    page.get_by_role("button", name="Save my answer").click()
+
+
 def status_value(page: Page, term: str) -> str:
     """The value of the status chip titled `term` (Settings and the dashboard)."""
     return page.locator(f"dl.chips dt:text-is('{term}') + dd").first.inner_text().strip()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -67,9 +67,22 @@ def test_an_enrolled_person_whose_sign_in_does_not_count_checks_again(reason):
     assert next_step(situation) == NextStep(Prompt.CHECK_AGAIN, Action.REFRESH)
 
 
-def test_a_new_code_set_asks_for_one_confirmation_even_with_a_reminder_pending():
-    both = replace(PENDING, reminder_since=AT)
-    assert next_step(replace(COMPLIANT_MANDATORY, markers=both)) == NextStep(
+def test_a_code_set_issued_after_the_recovery_code_sign_in_asks_one_confirmation_for_both():
+    later = replace(PENDING, reminder_since=AT - timedelta(minutes=5))
+    assert next_step(replace(COMPLIANT_MANDATORY, markers=later)) == NextStep(
+        Prompt.CONFIRM_STORED, Action.ACKNOWLEDGE
+    )
+
+
+def test_the_reminder_comes_before_confirming_the_set_the_used_code_belonged_to():
+    same_set = replace(PENDING, reminder_since=AT)
+    assert next_step(replace(COMPLIANT_MANDATORY, markers=same_set)).prompt is (
+        Prompt.AFTER_RECOVERY_CODE
+    )
+
+
+def test_a_confirmation_alone_is_asked_for():
+    assert next_step(replace(COMPLIANT_MANDATORY, markers=PENDING)) == NextStep(
         Prompt.CONFIRM_STORED, Action.ACKNOWLEDGE
     )
 

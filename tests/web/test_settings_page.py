@@ -243,23 +243,23 @@ def test_dashboard_shows_one_pending_step_at_a_time_each_with_its_action(client,
     )
     html = client.get("/").content.decode()
     assert html.count("data-prompt=") == 1
-    assert "Confirm you stored your recovery codes" in html
-    assert 'action="/settings/recovery-codes/acknowledge/"' in html
-    assert "You signed in with a recovery code" not in html
-    response = client.post("/settings/recovery-codes/acknowledge/", {"next": "/"})
+    assert "You signed in with a recovery code" in html
+    assert 'action="/settings/recovery-codes/answer/"' in html
+    assert 'action="/settings/provider-security/"' in html
+    assert "Confirm you stored your recovery codes" not in html
+    response = client.post("/settings/recovery-codes/answer/", {"answer": "reviewed", "back": "/"})
     assert response["Location"] == "/"
 
     html = client.get("/").content.decode()
     assert html.count("data-prompt=") == 1
-    assert "stored your current recovery codes" in html  # the confirmation, once
-    assert "You signed in with a recovery code" in html
-    assert 'action="/settings/recovery-codes/answer/"' in html
-    assert 'action="/settings/provider-security/"' in html
-    response = client.post("/settings/recovery-codes/answer/", {"answer": "reviewed", "back": "/"})
+    assert "reviewed your recovery codes" in html  # the confirmation, once
+    assert "Confirm you stored your recovery codes" in html
+    assert 'action="/settings/recovery-codes/acknowledge/"' in html
+    response = client.post("/settings/recovery-codes/acknowledge/", {"next": "/"})
     assert response["Location"] == "/"
     html = client.get("/").content.decode()
     assert "data-prompt=" not in html
-    assert "reviewed your recovery codes" in html
+    assert "stored your current recovery codes" in html
 
 
 def test_every_launch_to_the_provider_is_recorded_before_leaving(client, sign_in_as):

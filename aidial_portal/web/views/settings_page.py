@@ -63,7 +63,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     config = settings.AIDIAL
     status = _status(request)
     next_path = safe_next(request.GET.get("next"), default="")
-    reason = status.compliance.reason
     if next_path and status.compliance.compliant and status.next_step is None:
         # The step the gate asked for is done and nothing else is pending: take the person
         # to the page they wanted, saying so there.
