@@ -48,6 +48,11 @@ urlpatterns = [
         settings_page.declare_regeneration,
         name="settings-regenerated",
     ),
+    path(
+        "settings/recovery-codes/answer/",
+        settings_page.answer_reminder,
+        name="settings-answer-reminder",
+    ),
     path("settings/manage-mfa/", settings_page.manage_mfa, name="settings-manage-mfa"),
     path("help/", pages.help_page, name="help"),
     path("admin/records/", records.site.urls),

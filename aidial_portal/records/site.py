@@ -31,6 +31,7 @@ from aidial_portal.accounts.models import Account
 from aidial_portal.accounts.permissions import may_inspect_records
 from aidial_portal.administration import event_text
 from aidial_portal.audit.models import SecurityEvent
+from aidial_portal.mfa.policy import ROLE_TITLES
 from aidial_portal.support.models import SupportRequest
 
 AUDIENCE = "The records pages are for AiDial administrators."  # on the 403 page
@@ -104,7 +105,7 @@ class AccountAdmin(ReadOnlyAdmin):
     list_display = (
         "login_name",
         "org_domain",
-        "roles",
+        "role_titles",
         "requirement",
         "last_status",
         "last_factor",
@@ -113,7 +114,14 @@ class AccountAdmin(ReadOnlyAdmin):
     list_filter = ("requirement", "last_status")
     search_fields = ("login_name", "email", "subject", "org_domain")
     ordering = ("login_name", "id")
-    exclude = ("password",)  # unusable: people sign in at the provider
+    # password: unusable (people sign in at the provider); roles: shown as words below.
+    exclude = ("password", "roles")
+    readonly_fields = ("role_titles",)
+
+    @admin.display(description="Roles")
+    def role_titles(self, account: Account) -> str:
+        """Roles as people read them ("Partner Administrator"), not the stored JSON list."""
+        return ", ".join(ROLE_TITLES.get(role, role) for role in account.roles or ()) or "—"
 
 
 class SecurityEventAdmin(ReadOnlyAdmin):

@@ -13,12 +13,17 @@ from aidial_portal.config import PortalConfig, is_trusted_provider_url
 from aidial_portal.mfa.compliance import Compliance, within_step_up
 from aidial_portal.mfa.evidence import FACTOR_TITLES, Unavailable
 from aidial_portal.mfa.lifecycle import Markers, PendingReason
+from aidial_portal.mfa.next_step import NextStep, Situation, next_step
 from aidial_portal.mfa.policy import ROLE_TITLES, Requirement
 from aidial_portal.web.local_time import local_time
 
+# True whenever the confirmation is pending, including for people who enrolled at the provider
+# before their first portal sign-in (the portal first saw the app then, not when it was added).
 PENDING_TEXT = {
-    PendingReason.ENROLMENT: "You have enrolled in multi-factor authentication.",
-    PendingReason.RE_ENABLEMENT: "You have enrolled in multi-factor authentication again.",
+    PendingReason.ENROLMENT: "Your account has an authenticator app, and the identity provider "
+    "gave you a set of recovery codes with it.",
+    PendingReason.RE_ENABLEMENT: "Your account has an authenticator app again, with a new set "
+    "of recovery codes from the identity provider.",
     PendingReason.REGENERATION: "You told us you regenerated your recovery codes.",
 }
 
@@ -96,6 +101,34 @@ class SecurityStatus:
     check_expires_at: datetime | None  # when this sign-in's check stops counting (mandatory)
     # Zitadel said the authenticator app was removed after this sign-in (an Actions v2 event).
     authenticator_removed: bool = False
+    next_step: NextStep | None = None  # the one prompt Settings and the dashboard show
+
+    @property
+    def has_more_actions(self) -> bool:
+        """Settings' actions card has something the one next step does not already offer."""
+        offered = {self.next_step.primary, self.next_step.secondary} if self.next_step else set()
+        return (
+            "refresh" not in offered
+            or bool(self.setup_url and "open_setup" not in offered)
+            or bool(self.review_url and "review_at_provider" not in offered)
+            or self.can_manage
+            or self.manage_needs_refresh
+        )
+
+    @property
+    def app_removed(self) -> bool:
+        """The portal saw an authenticator app on this account before, and sees none now."""
+        return self.totp_enrolled is False and self.markers.ever_enrolled
+
+    @property
+    def codes_confirmed_for_current_app(self) -> bool:
+        """A stored-codes confirmation speaks for the current app only: without one there are
+        no current codes to have stored."""
+        return (
+            self.markers.acknowledged_at is not None
+            and self.totp_enrolled is not False
+            and self.recovery_codes_present is not False
+        )
 
     @property
     def required(self) -> bool:
@@ -127,6 +160,19 @@ def security_status(
     security_trusted = is_trusted_provider_url(config.security_url, config.issuer)
     refusal = management_refusal(state, config, now)
     factor = evidence.recognised_factor
+    setup_url = config.security_url if (security_trusted and enrolled is False) else ""
+    review_url = config.security_url if (security_trusted and enrolled is not False) else ""
+    step = next_step(
+        Situation(
+            requirement=requirement,
+            compliant=compliance.compliant,
+            reason=compliance.reason,
+            enrolled=enrolled,
+            markers=markers,
+            setup_available=bool(setup_url),
+            review_available=bool(review_url),
+        )
+    )
     return SecurityStatus(
         roles=role_rows(state, table),
         requirement=requirement,
@@ -140,8 +186,8 @@ def security_status(
         reminders_supported=evidence.reminders_supported,
         markers=markers,
         pending_text=pending_text(markers),
-        setup_url=config.security_url if (security_trusted and enrolled is False) else "",
-        review_url=config.security_url if (security_trusted and enrolled is not False) else "",
+        setup_url=setup_url,
+        review_url=review_url,
         can_manage=refusal is None,
         manage_needs_refresh=refusal is ManagementRefusal.STEP_UP_REQUIRED,
         max_age_text=duration_text(config.mfa_max_age),
@@ -151,6 +197,7 @@ def security_status(
             else None
         ),
         authenticator_removed=evidence.unavailable is Unavailable.AUTHENTICATOR_REMOVED,
+        next_step=step,
     )
 
 

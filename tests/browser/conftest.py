@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WIDE = {"width": 1280, "height": 900}
+THEMES = ("light", "dark")  # prefers-color-scheme: every page is checked and pictured in both
 NARROW = {"width": 375, "height": 812}
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
 AXE_SCRIPT = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -150,9 +151,14 @@ class Shots:
     def __call__(self, step: str) -> None:
         self.count += 1
         name = f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', step.lower()).strip('-')}"
-        for label, size in (("1280", WIDE), ("375", NARROW)):
-            self.page.set_viewport_size(size)
-            self.page.screenshot(path=self.folder / f"{name}-{label}.png", full_page=True)
+        for theme in THEMES:
+            self.page.emulate_media(color_scheme=theme)
+            for label, size in (("1280", WIDE), ("375", NARROW)):
+                self.page.set_viewport_size(size)
+                self.page.screenshot(
+                    path=self.folder / f"{name}-{label}-{theme}.png", full_page=True
+                )
+        self.page.emulate_media(color_scheme="light")
         self.page.set_viewport_size(WIDE)
 
 
@@ -183,8 +189,18 @@ def shots(page: Page, request: pytest.FixtureRequest) -> Shots:
 
 
 def run_axe(page: Page, script: Path) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations on the current page."""
+    """axe-core's serious and critical violations on the current page, in both themes (each
+    violation's `theme` says which)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(script))
-    result: dict[str, Any] = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [v for v in result["violations"] if v.get("impact") in ("serious", "critical")]
+    found = []
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        result: dict[str, Any] = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        found += [
+            {**v, "theme": theme}
+            for v in result["violations"]
+            if v.get("impact") in ("serious", "critical")
+        ]
+    page.emulate_media(color_scheme="light")
+    return found

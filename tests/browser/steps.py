@@ -126,9 +126,16 @@ def refresh_status(
     expect(page).to_have_url(on_portal(stack, "/settings/"))
 
 
+def answer_reminder(page: Page, answer: str) -> None:
+    """Answer the recovery-code reminder: `answer` is the start of the chosen option's label
+    ("I reviewed my recovery codes" or "I regenerated my recovery codes")."""
+    page.get_by_label(answer).check()
+    page.get_by_role("button", name="Save my answer").click()
+
+
 def status_value(page: Page, term: str) -> str:
-    """The value beside `term` in the Status list of Settings."""
-    return page.locator(f"dl.status dt:text-is('{term}') + dd").inner_text().strip()
+    """The value of the status chip titled `term` (Settings and the dashboard)."""
+    return page.locator(f"dl.chips dt:text-is('{term}') + dd").first.inner_text().strip()
 
 
 def csrf_token(page: Page) -> str:

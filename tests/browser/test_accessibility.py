@@ -48,7 +48,7 @@ class Audit:
         if violations:
             self.findings[name] = [
                 {
-                    "id": v["id"],
+                    "id": f"{v['id']} ({v['theme']})",
                     "impact": v["impact"],
                     "help": v["help"],
                     "targets": [node["target"] for node in v["nodes"]][:5],
@@ -122,7 +122,7 @@ def test_journey_pages_have_no_serious_or_critical_axe_violations(
     page.get_by_label("Code", exact=True).fill(totp_code(secret, offset_steps=1))
     page.get_by_role("button", name="Verify").click()
     expect(page).to_have_url(on_portal(stack, "/settings/"))
-    expect(page.locator("dl.status")).to_contain_text("Compliant")
+    expect(page.locator("dl.chips")).to_contain_text("Compliant")
     audit("portal settings (compliant, acknowledgement asked)")
     page.get_by_role("button", name="I have stored my current recovery codes").click()
     expect(

@@ -120,7 +120,7 @@ def test_enrolment_and_refresh_with_the_keyboard_alone(
     keys.press("Enter")
 
     expect(page).to_have_url(on_portal(stack, "/settings/"))
-    expect(page.locator("dl.status")).to_contain_text("Compliant")
+    expect(page.locator("dl.chips")).to_contain_text("Compliant")
     tab_to(page, ACK_BUTTON)
     keys.press("Enter")
     expect(page.get_by_role("button", name=ACK_BUTTON)).to_have_count(0)

@@ -41,6 +41,7 @@ COMPLIANCE_EXEMPT_ROUTES = {
     "settings/recovery-codes/acknowledge/",
     "settings/recovery-codes/regenerated/",
     "settings/recovery-codes/reviewed/",
+    "settings/recovery-codes/answer/",
     "settings/provider-security/",
     "settings/manage-mfa/",
     "no-access/",

@@ -53,10 +53,19 @@ def test_in_debug_metrics_answer_a_loopback_peer(client, portal_config):
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
 
 
-def test_unknown_page_is_a_plain_404(client):
+def test_unknown_page_reads_like_a_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
-    assert b"Page not found" in response.content
+    assert b"We couldn't find that page" in response.content
+    assert b"Sign out" not in response.content  # signed out: no signed-in navigation
+
+
+def test_a_signed_in_404_keeps_the_navigation_and_sign_out(client, sign_in_as):
+    sign_in_as(["client_staff"])
+    html = client.get("/no-such-page/").content.decode()
+    assert "We couldn't find that page" in html
+    assert 'aria-label="Main"' in html
+    assert "Sign out</button>" in html
 
 
 @pytest.mark.parametrize(

@@ -150,10 +150,17 @@ def test_help_opens_while_the_session_store_is_down(client, sign_in_as, monkeypa
     assert "If you have lost both your authenticator" in response.content.decode()
 
 
-def test_sign_in_page_says_zitadel_not_the_role_asks_for_a_code_and_links_help(client):
+def test_sign_in_page_speaks_to_the_person_and_links_help(client):
     html = client.get("/login/").content.decode()
-    assert "Zitadel, not your role, decides when" in html
+    assert "You may be asked for a code from your authenticator app" in html
+    assert "Zitadel" not in html
     assert HELP_LINK in html
+
+
+def test_signed_out_help_offers_sign_in(client):
+    html = client.get("/help/").content.decode()
+    assert 'class="button secondary sign-in" href="/login/"' in html
+    assert "Sign out" not in html
 
 
 def test_recovery_code_reminder_never_says_below_without_a_button_below(client, sign_in_as):

@@ -33,7 +33,12 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "portal/error.html", {"title": "Page not found"}, status=404)
+    """With the navigation and Sign out when signed in; plain when the session store is down."""
+    try:
+        request.user.is_authenticated  # noqa: B018 - loads the session now, not mid-template
+    except UNAVAILABLE:
+        return render(request, "portal/error.html", {"title": "Page not found"}, status=404)
+    return render(request, "portal/not_found.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -35,6 +36,14 @@ from aidial_portal.web.security_status import (
     management_refusal,
     security_status,
 )
+from aidial_portal.web.wanted_page import wanted_page_title
+
+# One line after each declaration, with the way on beside it (Settings shows it once).
+CONFIRMATIONS = {
+    "acknowledged": "Thanks: we've noted that you stored your current recovery codes.",
+    "reviewed": "Thanks: we've noted that you reviewed your recovery codes.",
+    "regenerated": "Thanks: we've noted that you regenerated and stored your recovery codes.",
+}
 
 
 def _status(request: SignInRequest) -> SecurityStatus:
@@ -55,7 +64,12 @@ def settings_page(request: SignInRequest) -> HttpResponse:
     config = settings.AIDIAL
     status = _status(request)
     next_path = safe_next(request.GET.get("next"), default="")
-    reason = status.compliance.reason
+    if next_path and status.compliance.compliant and status.next_step is None:
+        # The step the gate asked for is done and nothing else is pending: take the person
+        # to the page they wanted, saying so there.
+        messages.success(request, "Your session meets your role's MFA policy.")
+        return HttpResponseRedirect(next_path)
+    blocked = status.required and not status.compliance.compliant
     return private(
         render(
             request,
@@ -63,9 +77,8 @@ def settings_page(request: SignInRequest) -> HttpResponse:
             {
                 "status": status,
                 "next": next_path,
-                "reason_text": (status.evidence_text or REASON_TEXT.get(reason, ""))
-                if reason
-                else "",
+                "wanted_page": wanted_page_title(next_path) if next_path and blocked else "",
+                "reason_text": _reason_text(status),
                 "evidence_mode": config.evidence_mode.value,
                 "level": level_status(signed_in(request), config),
                 "grace": grace_notice(request.sign_in, request.session, config),
@@ -102,6 +115,7 @@ def open_review(request: SignInRequest) -> HttpResponse:
 @require_POST
 def acknowledge(request: SignInRequest) -> HttpResponse:
     change_lifecycle(request, signed_in(request).account_id, Acknowledged(at=timezone.now()))
+    messages.success(request, CONFIRMATIONS["acknowledged"])
     return HttpResponseRedirect(safe_next(request.POST.get("next"), default=reverse("settings")))
 
 
@@ -110,6 +124,7 @@ def acknowledge(request: SignInRequest) -> HttpResponse:
 def declare_review(request: SignInRequest) -> HttpResponse:
     """I reviewed my recovery codes: ends a recovery-code reminder, nothing else."""
     change_lifecycle(request, signed_in(request).account_id, CodesReviewed(at=timezone.now()))
+    messages.success(request, CONFIRMATIONS["reviewed"])
     return HttpResponseRedirect(_back(request))
 
 
@@ -121,6 +136,20 @@ def declare_regeneration(request: SignInRequest) -> HttpResponse:
     change_lifecycle(
         request, signed_in(request).account_id, RegenerationDeclared(at=timezone.now(), stored=True)
     )
+    messages.success(request, CONFIRMATIONS["regenerated"])
+    return HttpResponseRedirect(_back(request))
+
+
+@compliance_exempt
+@require_POST
+def answer_reminder(request: SignInRequest) -> HttpResponse:
+    """The one answer to the recovery-code reminder: reviewed, or regenerated and stored."""
+    answer = request.POST.get("answer")
+    if answer == "reviewed":
+        return declare_review(request)
+    if answer == "regenerated":
+        return declare_regeneration(request)
+    messages.error(request, "Choose what you did at the identity provider, then save.")
     return HttpResponseRedirect(_back(request))
 
 
@@ -146,6 +175,22 @@ def manage_mfa(request: SignInRequest) -> HttpResponse:
         )
     change_lifecycle(request, signed_in(request).account_id, ManagementLaunched(at=timezone.now()))
     return HttpResponseRedirect(config.management_url)
+
+
+# Said instead of "no authenticator app enrolled yet" when the portal saw one before.
+APP_REMOVED_TEXT = (
+    "Your role requires multi-factor authentication, and your authenticator app was removed at "
+    "the identity provider."
+)
+
+
+def _reason_text(status: SecurityStatus) -> str:
+    reason = status.compliance.reason
+    if reason is None:
+        return ""
+    if reason == "not_enrolled" and status.app_removed:
+        return APP_REMOVED_TEXT
+    return status.evidence_text or REASON_TEXT.get(reason, "")
 
 
 def _back(request: SignInRequest) -> str:
