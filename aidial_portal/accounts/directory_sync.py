@@ -3,7 +3,9 @@
 Everything is read from Zitadel first; then one transaction upserts the accounts (a person who
 never signed in gets an account without a sign-in), makes each account's `RoleGrant`s exactly
 its active authorizations in the portal's project, records each person's state and enrolment,
-writes today's compliance snapshot per organisation, and records one event with the counts.
+records each authorization's id as its person's (so that a `user.grant.removed` event for a
+grant made before the portal received events still ends that person's sessions), writes
+today's compliance snapshot per organisation, and records one event with the counts.
 A provider error stops the run before the transaction: nothing changes. Only rows whose values
 differ are written, so a run that finds no change writes its event and nothing else.
 
@@ -49,6 +51,7 @@ from aidial_portal.identity.zitadel_directory import (
 )
 from aidial_portal.mfa.compliance import COMPLIANT_TAG
 from aidial_portal.mfa.policy import Requirement, requirement_for
+from aidial_portal.sessions.models import KnownUserGrant
 
 LOCK_NAME = "directory_sync"
 # A run that died without releasing its lock gives it up after this long.
@@ -195,6 +198,7 @@ def apply(snapshot: Snapshot, *, now: datetime, today: date) -> Counts:
                 rollout.note_mandatory_grants(
                     account, (Grant(role, org_id) for org_id, role in added), now
                 )
+        _learn_grant_ids(snapshot.authorizations, now)
         _write_snapshots(today, table)
         record(
             EventTag.Directory.SYNCED,
@@ -280,6 +284,23 @@ def _replace_grants(
         )
         counts.grants_added += len(added)
     return added
+
+
+def _learn_grant_ids(authorizations: list[Authorization], now: datetime) -> None:
+    """Record whose each authorization is: `user.grant.removed` names only the grant's id, so a
+    grant made before the portal received events is learnt here. New or changed rows only."""
+    wanted = {item.grant_id: item.user_id for item in authorizations}
+    stored = dict(
+        KnownUserGrant.objects.filter(grant_id__in=wanted).values_list("grant_id", "subject")
+    )
+    KnownUserGrant.objects.bulk_create(
+        KnownUserGrant(grant_id=grant_id, subject=subject, updated_at=now)
+        for grant_id, subject in sorted(wanted.items())
+        if grant_id not in stored
+    )
+    for grant_id, subject in sorted(wanted.items()):
+        if grant_id in stored and stored[grant_id] != subject:
+            KnownUserGrant.objects.filter(grant_id=grant_id).update(subject=subject, updated_at=now)
 
 
 def _write_snapshots(today: date, table: Mapping[str, Requirement]) -> None:

@@ -85,8 +85,12 @@ class DirectoryUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Authorization:
-    """Roles held by one person in one organisation (an active authorization)."""
+    """Roles held by one person in one organisation (an active authorization). `grant_id` is
+    the authorization's `id` (SDK: `AuthorizationServiceAuthorization.id`, in
+    zitadel_client/models/authorization_service_authorization.py), the same id that
+    Zitadel's `user.grant.*` events carry as their `aggregateID`."""
 
+    grant_id: str
     user_id: str
     org_id: str
     org_name: str
@@ -300,6 +304,7 @@ def _authorization(item: dict[str, Any]) -> Authorization:
         user, org = _object(item.get("user")), _object(item.get("organization"))
         roles = (_text(_object(role).get("key")) for role in _list(item.get("roles", [])))
         return Authorization(
+            grant_id=_required(item.get("id")),
             user_id=_required(user.get("id")),
             org_id=_required(org.get("id")),
             org_name=_text(org.get("name")),

@@ -55,7 +55,8 @@ class ProcessedProviderEvent(models.Model):
 
 class KnownUserGrant(models.Model):
     """Whose Zitadel authorization (user grant) an id is: `user.grant.removed` names only the
-    grant, so the user is learnt from the grant's `user.grant.added` event."""
+    grant, so the user is learnt from the grant's `user.grant.added` event or from the
+    directory sync, which lists every authorization with its id."""
 
     grant_id = models.CharField(max_length=128, primary_key=True)
     subject = models.CharField(max_length=255, db_index=True)

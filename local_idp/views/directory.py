@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from functools import wraps
-from itertools import groupby
 from typing import Any, Final
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from local_idp import actions
 from local_idp.models import Grant, Organization, User, the_project
 from local_idp.views.api import (
     ConnectError,
@@ -125,11 +125,10 @@ def list_authorizations(body: dict[str, Any]) -> dict[str, Any]:
             grants = grants.filter(role=value.get("key"))
         else:
             raise _unsupported(name)
-    # Zitadel keeps one authorization per person, organisation and project, with its roles.
-    authorizations = [
-        _authorization(list(rows), project.id, project.name)
-        for _, rows in groupby(grants, key=lambda grant: (grant.user.pk, grant.organization_id))
-    ]
+    # Zitadel keeps one authorization per person, organisation and project, with its roles;
+    # here each role is a grant of its own (`local_idp.models.Grant`), and its `user.grant.*`
+    # events name it by `actions.grant_id`, so each is listed as an authorization with that id.
+    authorizations = [_authorization(grant, project.id, project.name) for grant in grants]
     page, total, limit = _page(authorizations, body.get("pagination"))
     return {
         "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
@@ -137,11 +136,10 @@ def list_authorizations(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _authorization(rows: list[Grant], project_id: str, project_name: str) -> dict[str, Any]:
-    first = rows[0]
-    user, org = first.user, first.organization
+def _authorization(grant: Grant, project_id: str, project_name: str) -> dict[str, Any]:
+    user, org = grant.user, grant.organization
     return {
-        "id": f"{user.id}{org.id}"[-18:],
+        "id": actions.grant_id(grant),
         "creationDate": rfc3339(user.created_at),
         "changeDate": rfc3339(user.created_at),
         "project": {"id": project_id, "name": project_name, "organizationId": org.id},
@@ -153,7 +151,7 @@ def _authorization(rows: list[Grant], project_id: str, project_name: str) -> dic
             "organizationId": user.organization_id,
         },
         "state": "STATE_ACTIVE",
-        "roles": [{"key": row.role, "displayName": row.role, "group": ""} for row in rows],
+        "roles": [{"key": grant.role, "displayName": grant.role, "group": ""}],
     }
 
 

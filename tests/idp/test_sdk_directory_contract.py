@@ -162,3 +162,27 @@ def test_the_sdk_client_lists_authorizations_users_and_organisations(
     assert admin_id in {a.user.id for a in authorizations.authorizations or [] if a.user}
     assert [user.state for user in users.result or []] == [UserServiceUserState.USER_STATE_ACTIVE]
     assert "Directory Partners" in {org.name for org in organisations.result or []}
+
+
+def test_authorization_ids_are_the_grant_ids_of_the_providers_events(
+    api: httpx.Client, local_idp: LocalIdp, people: dict[str, Any], project_id: str
+) -> None:
+    # The portal learns whose a grant is from these ids; `user.grant.removed` names only it.
+    staff = people["staff"]
+    body = {"filters": [{"projectId": {"id": project_id}}, {"userId": {"id": staff["user_id"]}}]}
+    listed = {
+        item["organization"]["name"]: item["id"]
+        for item in _all_pages(api, AUTHORIZATIONS, body, "authorizations")
+    }
+
+    removed = local_idp.cli(
+        "remove-grant",
+        "--login",
+        "dir.staff@example.test",
+        "--grant",
+        "Directory Partners:partner_user",
+    )
+
+    assert removed["removed_grant"] == listed["Directory Partners"]
+    after = _all_pages(api, AUTHORIZATIONS, body, "authorizations")
+    assert removed["removed_grant"] not in {item["id"] for item in after}
