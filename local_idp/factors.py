@@ -202,7 +202,7 @@ def add_totp(user: User, secret: str, used_step: int = 0) -> list[str]:
 
 
 @transaction.atomic
-def remove_totp(user: User, *, editor: str = "") -> None:
+def remove_totp(user: User, *, editor: str = "") -> int:
     """Recovery codes need a second factor (as in Zitadel), so they go with the TOTP.
     Targets are told (`user.human.mfa.otp.removed`) when there was one; `editor` is who did
     it (the user themselves on the security page)."""
@@ -210,8 +210,9 @@ def remove_totp(user: User, *, editor: str = "") -> None:
 
     removed, _ = TotpDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
-    if removed:
-        actions.user_event("user.human.mfa.otp.removed", user, editor=editor or user.pk)
+    if not removed:
+        return 0
+    return actions.user_event("user.human.mfa.otp.removed", user, editor=editor or user.pk)
 
 
 # One-time codes by SMS and e-mail ----------------------------------------------------------

@@ -134,9 +134,15 @@ def _tell_added(grant: Grant) -> None:
 def _remove_grant(grant: Grant, *, editor: str) -> None:
     from local_idp import actions
 
+    removed = _delete_grant(grant)
+    transaction.on_commit(lambda: actions.grant_removed(removed, editor=editor))
+
+
+def _delete_grant(grant: Grant) -> Grant:
+    """Delete ``grant``; what is left of it (its id, user and organisation) for the event."""
     removed = Grant(pk=grant.pk, user_id=grant.user_id, organization_id=grant.organization_id)
     grant.delete()
-    transaction.on_commit(lambda: actions.grant_removed(removed, editor=editor))
+    return removed
 
 
 def _check_roles(roles: list[str]) -> list[str]:
@@ -539,9 +545,15 @@ def remove_grant(login: str, grant_text: str) -> dict[str, Any]:
     if grant is None:
         raise ProvisioningError(f"{user.login_name} holds no {role} in {org.name}")
     grant_id = actions.grant_id(grant)
-    with transaction.atomic():
-        _remove_grant(grant, editor=actions.COMMAND_LINE_EDITOR)
-    return {"login": user.login_name, "removed_grant": grant_id, "grants": _grants_json(user)}
+    removed = _delete_grant(grant)
+    # Told after the deletion (autocommit), so the count of deliveries can be returned.
+    delivered = actions.grant_removed(removed, editor=actions.COMMAND_LINE_EDITOR)
+    return {
+        "login": user.login_name,
+        "removed_grant": grant_id,
+        "grants": _grants_json(user),
+        "events_delivered": delivered,
+    }
 
 
 def remove_totp(login: str) -> dict[str, Any]:
@@ -552,8 +564,8 @@ def remove_totp(login: str) -> dict[str, Any]:
     user = _user(login)
     if not user.has_totp:
         raise ProvisioningError(f"{user.login_name} has no authenticator app set up")
-    factors.remove_totp(user, editor=actions.COMMAND_LINE_EDITOR)
-    return {"login": user.login_name, "totp": False}
+    delivered = factors.remove_totp(user, editor=actions.COMMAND_LINE_EDITOR)
+    return {"login": user.login_name, "totp": False, "events_delivered": delivered}
 
 
 def announce_grants() -> dict[str, Any]:

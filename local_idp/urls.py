@@ -1,6 +1,6 @@
 from django.urls import path
 
-from local_idp.views import api, console, directory, login, oidc, signout
+from local_idp.views import api, console, console_users, directory, login, oidc, signout
 
 handler404 = "local_idp.views.common.handler404"
 handler500 = "local_idp.views.common.handler500"
@@ -26,6 +26,10 @@ urlpatterns = [
     path("ui/console/users/me/otp-sms/remove", console.remove_otp, {"channel": "sms"}),
     path("ui/console/users/me/otp-email/remove", console.remove_otp, {"channel": "email"}),
     path("ui/console/users/me/otp/verify", console.verify_otp),
+    path("ui/console/users/", console_users.users),
+    path("ui/console/users/deactivate", console_users.deactivate),
+    path("ui/console/users/totp/remove", console_users.remove_totp),
+    path("ui/console/users/grants/remove", console_users.remove_grant),
     path("v2/sessions/<str:session_id>", api.get_session),
     path("v2/users/<str:user_id>/authentication_methods", api.list_authentication_methods),
     path("zitadel.session.v2.SessionService/GetSession", api.connect_get_session),
