@@ -8,16 +8,10 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
-from aidial_portal.accounts import session_state
-from aidial_portal.accounts.backends import BACKEND
-from aidial_portal.accounts.models import Account, identity_key
-from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
-from aidial_portal.sessions import index
 from aidial_portal.sessions.models import KnownUserGrant
 from tests.sessions.events_support import SIGNING_KEY, deliver, event
-from tests.support.portal import evidence
+from tests.support.portal import bound_browser
 
 from . import test_directory_sync as directory_sync_tests
 from .test_directory_sync import ACME, BRIGHT, FakeZitadel, sync
@@ -33,37 +27,7 @@ def signing_key(portal_config: Callable[..., None]) -> None:
 
 
 def signed_in(subject: str, role: str) -> Client:
-    account, _ = Account.objects.get_or_create(
-        identity_key=identity_key(ISSUER, subject),
-        defaults={"issuer": ISSUER, "subject": subject, "roles": [role]},
-    )
-    client = Client()
-    client.force_login(account, backend=BACKEND)
-    session = client.session
-    now = timezone.now()
-    session_state.store(
-        session,
-        session_state.SignedIn(
-            subject=subject,
-            login_hint=f"{subject}@example.test",
-            roles=(role,),
-            requirement=requirement_for((role,), ROLE_REQUIREMENTS),
-            evidence=evidence(),
-            signed_in_at=now,
-            auth_time=now,
-        ),
-    )
-    session.save()
-    assert session.session_key
-    index.bind(
-        session.session_key,
-        sid=f"sid-{subject}",
-        subject=subject,
-        account_id=account.pk,
-        now=now,
-        max_age=3600,
-    )
-    return client
+    return bound_browser(subject, f"sid-{subject}", role=role)[0]
 
 
 def status(client: Client) -> int:

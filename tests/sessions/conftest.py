@@ -11,18 +11,13 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
-from aidial_portal.accounts import session_state
 from aidial_portal.accounts import sign_in as flow
-from aidial_portal.accounts.backends import BACKEND
-from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.accounts.models import Account
 from aidial_portal.identity import providers
 from aidial_portal.identity.claims import Grant, Profile
 from aidial_portal.identity.oidc import Identity, Pending, SignIn
 from aidial_portal.identity.tokens import BACKCHANNEL_LOGOUT_EVENT
-from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
-from aidial_portal.sessions import index
 from tests.identity.provider import (
     CLIENT_ID,
     DROP,
@@ -33,7 +28,7 @@ from tests.identity.provider import (
     public,
     signing_key,
 )
-from tests.support.portal import evidence
+from tests.support.portal import bound_browser, evidence
 
 ENDPOINT = "/oidc/backchannel-logout/"
 
@@ -79,31 +74,7 @@ def signed_in(db: None) -> Callable[..., Person]:
     """`signed_in(sub, sid)`: a new browser, signed in and bound as the callback binds it."""
 
     def sign_in(sub: str = "user-1", sid: str = "sid-1") -> Person:
-        account, _ = Account.objects.get_or_create(
-            identity_key=identity_key(ISSUER, sub),
-            defaults={"issuer": ISSUER, "subject": sub, "roles": ["client_staff"]},
-        )
-        client = Client()
-        client.force_login(account, backend=BACKEND)
-        session = client.session
-        now = timezone.now()
-        session_state.store(
-            session,
-            session_state.SignedIn(
-                subject=sub,
-                login_hint=f"{sub}@example.test",
-                roles=("client_staff",),
-                requirement=requirement_for(("client_staff",), ROLE_REQUIREMENTS),
-                evidence=evidence(),
-                signed_in_at=now,
-                auth_time=now,
-            ),
-        )
-        session.save()
-        assert session.session_key
-        index.bind(
-            session.session_key, sid=sid, subject=sub, account_id=account.pk, now=now, max_age=3600
-        )
+        client, account = bound_browser(sub, sid, issuer=ISSUER)
         return Person(client=client, account=account, sid=sid)
 
     return sign_in

@@ -13,17 +13,13 @@ from typing import Any
 import pytest
 from django.db import OperationalError
 from django.test import Client
-from django.utils import timezone
 
-from aidial_portal.accounts import provider_events, session_state
-from aidial_portal.accounts.backends import BACKEND
-from aidial_portal.accounts.models import Account, identity_key
+from aidial_portal.accounts import provider_events
+from aidial_portal.accounts.models import Account
 from aidial_portal.audit.models import SecurityEvent
-from aidial_portal.mfa.policy import ROLE_REQUIREMENTS, requirement_for
-from aidial_portal.sessions import index
 from aidial_portal.sessions.models import ProcessedProviderEvent
 from aidial_portal.sessions.signature import sign
-from tests.support.portal import evidence
+from tests.support.portal import bound_browser
 
 from .events_support import ENDPOINT, SIGNING_KEY, deliver, event
 
@@ -48,32 +44,7 @@ def signing_key(portal_config: Callable[..., None]) -> None:
 @pytest.fixture
 def signed_in() -> Callable[..., Person]:
     def sign_in(sub: str = "user-1", sid: str = "sid-1", role: str = "client_staff") -> Person:
-        account, _ = Account.objects.get_or_create(
-            identity_key=identity_key(ISSUER, sub),
-            defaults={"issuer": ISSUER, "subject": sub, "roles": [role]},
-        )
-        client = Client()
-        client.force_login(account, backend=BACKEND)
-        session = client.session
-        now = timezone.now()
-        session_state.store(
-            session,
-            session_state.SignedIn(
-                subject=sub,
-                login_hint=f"{sub}@example.test",
-                roles=(role,),
-                requirement=requirement_for((role,), ROLE_REQUIREMENTS),
-                evidence=evidence(),
-                signed_in_at=now,
-                auth_time=now,
-            ),
-        )
-        session.save()
-        assert session.session_key
-        index.bind(
-            session.session_key, sid=sid, subject=sub, account_id=account.pk, now=now, max_age=3600
-        )
-        return Person(client, account)
+        return Person(*bound_browser(sub, sid, role=role))
 
     return sign_in
 

@@ -163,3 +163,38 @@ def redis_keys_of_this_run() -> list[str]:
     return [
         raw.decode().split(":", 2)[2] for raw in client.scan_iter(match=f"{prefix}:*", count=500)
     ]
+
+
+def bound_browser(
+    sub: str, sid: str, *, role: str = "client_staff", issuer: str = ISSUER
+) -> tuple[Client, Account]:
+    """A new browser signed in as `sub` with `role`, its session bound to Zitadel session `sid`
+    as the callback binds it (so back-channel logout and provider events can find it)."""
+    from aidial_portal.sessions import index
+
+    account, _ = Account.objects.get_or_create(
+        identity_key=identity_key(issuer, sub),
+        defaults={"issuer": issuer, "subject": sub, "roles": [role]},
+    )
+    client = Client()
+    client.force_login(account, backend=BACKEND)
+    session = client.session
+    now = timezone.now()
+    session_state.store(
+        session,
+        session_state.SignedIn(
+            subject=sub,
+            login_hint=f"{sub}@example.test",
+            roles=(role,),
+            requirement=requirement_for((role,), ROLE_REQUIREMENTS),
+            evidence=evidence(),
+            signed_in_at=now,
+            auth_time=now,
+        ),
+    )
+    session.save()
+    assert session.session_key
+    index.bind(
+        session.session_key, sid=sid, subject=sub, account_id=account.pk, now=now, max_age=3600
+    )
+    return client, account
