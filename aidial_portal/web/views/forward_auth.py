@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from aidial_portal import metrics
 from aidial_portal.accounts.session_state import (
-    CurrentSignIn,
     SignedIn,
     SignInRequest,
     current_role_table,
@@ -56,11 +55,6 @@ FIX_ROUTES = {
 _HEADER_SAFE = "".join(chr(code) for code in range(0x20, 0x7F) if chr(code) != "%")
 
 
-def current_sign_in(request: SignInRequest) -> CurrentSignIn | None:
-    """The request's sign-in: the one place this module reads it."""
-    return request.sign_in
-
-
 @public
 @require_http_methods(["GET", "HEAD"])
 def forward_auth(request: SignInRequest) -> HttpResponse:
@@ -77,7 +71,7 @@ def forward_auth(request: SignInRequest) -> HttpResponse:
         status = 403 if bad.refusal is Refusal.HOST_NOT_LISTED else 400
         return _refuse(bad.refusal, status, str(bad))
     now = timezone.now()
-    state = current_sign_in(request)
+    state = request.sign_in
     if state is not None and ended_by(
         request.session,
         state.signed_in_at,
